@@ -1,0 +1,50 @@
+package io.vae4j.backend;
+
+import io.vae4j.tensor.Tensor;
+
+/**
+ * The kernels a model graph is made of. Every method takes and returns NCHW float32 activations (the layout is a
+ * property of the tensor, so a backend that keeps its own layout checks it). Returned tensors are new and owned by
+ * the caller, who closes them; inputs are never modified or closed.
+ */
+public interface Backend {
+
+    String name();
+
+    /** How many threads the kernels use. */
+    int threads();
+
+    /** Turns loaded weights into this backend's form; called once per convolution at model load. */
+    PreparedConv prepareConv(ConvParams params);
+
+    /** conv(in) + bias, plus {@code residual} (same shape as the output) when it is not null. */
+    Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual);
+
+    /** conv(nearest2x(in)) + bias, without materialising the upsampled input where the backend can avoid it. */
+    Tensor upsampleConv2d(Tensor in, PreparedConv conv);
+
+    /**
+     * GroupNorm over {@code groups} groups of channels, with the per-channel affine, then SiLU when {@code silu}.
+     * Statistics are those of each image (batch item) and group.
+     */
+    Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu);
+
+    /** Nearest-neighbour 2x upsampling. */
+    Tensor upsampleNearest2x(Tensor in);
+
+    /**
+     * Single-head attention over the pixels: for each image, softmax(Qᵀ·K / sqrt(C)) applied to V, where q, k, v
+     * are [N, C, H, W] and each pixel is a token with C features. Returns [N, C, H, W].
+     */
+    Tensor attention(Tensor q, Tensor k, Tensor v);
+
+    /** a + b, same shapes. */
+    Tensor add(Tensor a, Tensor b);
+
+    /** Elementwise activations used by the small models. */
+    Tensor map(Tensor in, Activation activation);
+
+    enum Activation {
+        RELU, SILU, TANH_CLAMP3
+    }
+}
