@@ -1,0 +1,56 @@
+package io.vae4j.backend;
+
+import io.vae4j.tensor.DType;
+import io.vae4j.tensor.Layout;
+import io.vae4j.tensor.Tensor;
+
+import java.util.Arrays;
+
+/** Argument checks shared by the backends, so both refuse the same inputs with the same words. */
+public final class Checks {
+    private Checks() {
+    }
+
+    public static void activation(Tensor t, String what) {
+        if (t.rank() != 4 || t.dtype() != DType.F32 || t.layout() != Layout.NCHW) {
+            throw new IllegalArgumentException(what + ": expected an NCHW float32 activation, got " + t);
+        }
+    }
+
+    public static void conv(Tensor in, PreparedConv conv, int scale) {
+        activation(in, conv.params().name());
+        if (in.dim(1) != conv.params().inChannels()) {
+            throw new IllegalArgumentException(conv.params().name() + ": expected " + conv.params().inChannels()
+                    + " input channels, got " + in);
+        }
+        ConvGeometry g = conv.params().geometry();
+        if (g.outHeight(in.dim(2) * scale) < 1 || g.outWidth(in.dim(3) * scale) < 1) {
+            throw new IllegalArgumentException(conv.params().name() + ": input " + in + " is too small");
+        }
+    }
+
+    public static void sameShape(Tensor a, Tensor b, String what) {
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw new IllegalArgumentException(what + ": shapes differ, " + a + " vs " + b);
+        }
+    }
+
+    public static int[] convOutShape(Tensor in, PreparedConv conv, int scale) {
+        ConvGeometry g = conv.params().geometry();
+        return new int[]{in.dim(0), conv.params().outChannels(), g.outHeight(in.dim(2) * scale),
+                g.outWidth(in.dim(3) * scale)};
+    }
+
+    public static void groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups) {
+        activation(in, "group norm");
+        int c = in.dim(1);
+        if (groups < 1 || c % groups != 0) {
+            throw new IllegalArgumentException("group norm: " + c + " channels do not split into " + groups
+                    + " groups");
+        }
+        if (gamma.numel() != c || beta.numel() != c) {
+            throw new IllegalArgumentException("group norm: affine parameters " + gamma + ", " + beta
+                    + " do not match " + c + " channels");
+        }
+    }
+}

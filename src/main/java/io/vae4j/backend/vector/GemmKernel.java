@@ -1,0 +1,160 @@
+package io.vae4j.backend.vector;
+
+import io.vae4j.tensor.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * The one register-blocked micro-kernel every heavy op runs on: C = A·B for a block of C, where A is row-major and
+ * the rows of B are found through a table of offsets. With {@code bRow[k] = k*ldb} it is a plain GEMM (1x1
+ * convolutions, attention); with offsets into zero-padded input planes it is a 3x3 convolution of any stride
+ * (each (input channel, tap) pair is one row of B, shifted so that output pixel j reads B[k][j]).
+ *
+ * <p>The kernel keeps MR rows × NV vectors of C in registers and streams K: per k it loads NV vectors of B once
+ * and reuses each for MR fused multiply-adds with broadcast A values. All offsets are in floats.
+ */
+final class GemmKernel {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final int L = SPECIES.length();
+    static final int MR = 4;
+    static final int NV = 3;
+    /** Columns of C one micro-kernel call covers. */
+    static final int NR = NV * L;
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private GemmKernel() {
+    }
+
+    /**
+     * C[i][j] = Σ_k A[aOff + i*lda + k] · B[bBase + bRow[k] + j] for i in [i0, i1), j in [j0, j1); C is overwritten.
+     * When {@code bPadded}, B may be read up to NR-1 floats past column j1 (the caller allocated slack), so the
+     * column tail runs without masks.
+     */
+    static void multiply(MemorySegment a, long aOff, long lda, int i0, int i1, int kCount,
+                         MemorySegment b, long bBase, long[] bRow, int j0, int j1, boolean bPadded,
+                         MemorySegment c, long cOff, long ldc) {
+        int i = i0;
+        for (; i + MR <= i1; i += MR) {
+            long aRow = aOff + i * lda;
+            int j = j0;
+            for (; j + NR <= j1; j += NR) {
+                block4x3(a, aRow, lda, kCount, b, bBase + j, bRow, c, cOff + i * ldc + j, ldc);
+            }
+            for (; j < j1; j += L) {
+                int n = Math.min(L, j1 - j);
+                block4x1(a, aRow, lda, kCount, b, bBase + j, bRow, c, cOff + i * ldc + j, ldc, n, bPadded);
+            }
+        }
+        for (; i < i1; i++) {
+            long aRow = aOff + i * lda;
+            for (int j = j0; j < j1; j += L) {
+                int n = Math.min(L, j1 - j);
+                block1x1(a, aRow, kCount, b, bBase + j, bRow, c, cOff + i * ldc + j, n, bPadded);
+            }
+        }
+    }
+
+    private static void block4x3(MemorySegment a, long aRow, long lda, int kCount,
+                                 MemorySegment b, long bCol, long[] bRow,
+                                 MemorySegment c, long cPos, long ldc) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c02 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00;
+        long a0 = aRow * 4, a1 = (aRow + lda) * 4, a2 = (aRow + 2 * lda) * 4, a3 = (aRow + 3 * lda) * 4;
+        for (int k = 0; k < kCount; k++) {
+            long bp = (bCol + bRow[k]) * 4;
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE);
+            FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE);
+            long ak = 4L * k;
+            FloatVector w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a0 + ak));
+            c00 = w.fma(b0, c00);
+            c01 = w.fma(b1, c01);
+            c02 = w.fma(b2, c02);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a1 + ak));
+            c10 = w.fma(b0, c10);
+            c11 = w.fma(b1, c11);
+            c12 = w.fma(b2, c12);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a2 + ak));
+            c20 = w.fma(b0, c20);
+            c21 = w.fma(b1, c21);
+            c22 = w.fma(b2, c22);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a3 + ak));
+            c30 = w.fma(b0, c30);
+            c31 = w.fma(b1, c31);
+            c32 = w.fma(b2, c32);
+        }
+        long p = cPos * 4, row = ldc * 4, v = 4L * L;
+        c00.intoMemorySegment(c, p, LE);
+        c01.intoMemorySegment(c, p + v, LE);
+        c02.intoMemorySegment(c, p + 2 * v, LE);
+        p += row;
+        c10.intoMemorySegment(c, p, LE);
+        c11.intoMemorySegment(c, p + v, LE);
+        c12.intoMemorySegment(c, p + 2 * v, LE);
+        p += row;
+        c20.intoMemorySegment(c, p, LE);
+        c21.intoMemorySegment(c, p + v, LE);
+        c22.intoMemorySegment(c, p + 2 * v, LE);
+        p += row;
+        c30.intoMemorySegment(c, p, LE);
+        c31.intoMemorySegment(c, p + v, LE);
+        c32.intoMemorySegment(c, p + 2 * v, LE);
+    }
+
+    private static void block4x1(MemorySegment a, long aRow, long lda, int kCount,
+                                 MemorySegment b, long bCol, long[] bRow,
+                                 MemorySegment c, long cPos, long ldc, int n, boolean bPadded) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, n);
+        boolean full = n == L;
+        FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0, c2 = c0, c3 = c0;
+        long a0 = aRow * 4, a1 = (aRow + lda) * 4, a2 = (aRow + 2 * lda) * 4, a3 = (aRow + 3 * lda) * 4;
+        for (int k = 0; k < kCount; k++) {
+            long bp = (bCol + bRow[k]) * 4;
+            FloatVector b0 = full || bPadded
+                    ? FloatVector.fromMemorySegment(SPECIES, b, bp, LE)
+                    : FloatVector.fromMemorySegment(SPECIES, b, bp, LE, m);
+            long ak = 4L * k;
+            c0 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a0 + ak)).fma(b0, c0);
+            c1 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a1 + ak)).fma(b0, c1);
+            c2 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a2 + ak)).fma(b0, c2);
+            c3 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a3 + ak)).fma(b0, c3);
+        }
+        long p = cPos * 4, row = ldc * 4;
+        store(c0, c, p, m, full);
+        store(c1, c, p + row, m, full);
+        store(c2, c, p + 2 * row, m, full);
+        store(c3, c, p + 3 * row, m, full);
+    }
+
+    private static void block1x1(MemorySegment a, long aRow, int kCount,
+                                 MemorySegment b, long bCol, long[] bRow,
+                                 MemorySegment c, long cPos, int n, boolean bPadded) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, n);
+        boolean full = n == L;
+        FloatVector c0 = FloatVector.zero(SPECIES);
+        long a0 = aRow * 4;
+        for (int k = 0; k < kCount; k++) {
+            long bp = (bCol + bRow[k]) * 4;
+            FloatVector b0 = full || bPadded
+                    ? FloatVector.fromMemorySegment(SPECIES, b, bp, LE)
+                    : FloatVector.fromMemorySegment(SPECIES, b, bp, LE, m);
+            c0 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a0 + 4L * k)).fma(b0, c0);
+        }
+        store(c0, c, cPos * 4, m, full);
+    }
+
+    private static void store(FloatVector v, MemorySegment c, long p, VectorMask<Float> m, boolean full) {
+        if (full) {
+            v.intoMemorySegment(c, p, LE);
+        } else {
+            v.intoMemorySegment(c, p, LE, m);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package io.vae4j.backend.vector;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Per-thread scratch memory for kernel temporaries (a tile of C, a row block of attention scores). It grows to the
+ * largest request and is reused; the garbage collector frees it with the thread.
+ */
+final class Scratch {
+    private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
+    private MemorySegment segment = MemorySegment.NULL;
+
+    static MemorySegment floats(long count) {
+        Scratch s = LOCAL.get();
+        long bytes = count * 4;
+        if (s.segment.byteSize() < bytes) {
+            s.segment = Arena.ofAuto().allocate(Math.max(bytes, s.segment.byteSize() * 3 / 2), 64);
+        }
+        return s.segment;
+    }
+}

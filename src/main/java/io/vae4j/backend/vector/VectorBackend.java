@@ -1,0 +1,352 @@
+package io.vae4j.backend.vector;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.Checks;
+import io.vae4j.backend.ConvParams;
+import io.vae4j.backend.ConvWeightsF32;
+import io.vae4j.backend.Parallel;
+import io.vae4j.backend.PreparedConv;
+import io.vae4j.tensor.DType;
+import io.vae4j.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * The portable backend: every kernel in the JDK's Vector API, all of them multi-threaded. Convolutions and attention
+ * run on {@link GemmKernel}; the rest are single-pass loops over contiguous rows.
+ */
+public final class VectorBackend implements Backend {
+    private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
+    private static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Bytes of B one tile of a convolution should touch, so it stays in L2 while every output channel uses it. */
+    private static final long TILE_B_BYTES = 256 * 1024;
+
+    private final Parallel parallel;
+
+    public VectorBackend(int threads) {
+        this.parallel = new Parallel(threads);
+    }
+
+    @Override
+    public String name() {
+        return "java";
+    }
+
+    @Override
+    public int threads() {
+        return parallel.threads();
+    }
+
+    /** The width of the vectors the kernels run on, in floats. */
+    public static int vectorLength() {
+        return L;
+    }
+
+    @Override
+    public PreparedConv prepareConv(ConvParams params) {
+        return new ConvWeightsF32(params);
+    }
+
+    @Override
+    public Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual) {
+        return convolve(in, conv, residual, 1);
+    }
+
+    @Override
+    public Tensor upsampleConv2d(Tensor in, PreparedConv conv) {
+        return convolve(in, conv, null, 2);
+    }
+
+    private Tensor convolve(Tensor in, PreparedConv prepared, Tensor residual, int upsample) {
+        Checks.conv(in, prepared, upsample);
+        ConvWeightsF32 w = (ConvWeightsF32) prepared;
+        int[] outShape = Checks.convOutShape(in, prepared, upsample);
+        Tensor out = Tensor.allocate(outShape);
+        if (residual != null) {
+            Checks.sameShape(out, residual, prepared.params().name() + " residual");
+        }
+        var g = prepared.params().geometry();
+        boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
+                && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
+        for (int n = 0; n < in.dim(0); n++) {
+            if (direct) {
+                pointwise(in, n, w, residual, out);
+            } else {
+                planar(in, n, w, residual, out, upsample);
+            }
+        }
+        return out;
+    }
+
+    /** A 1x1 convolution is a GEMM of the weights with the input read in place: [out][in] · [in][pixels]. */
+    private void pointwise(Tensor in, int n, ConvWeightsF32 w, Tensor residual, Tensor out) {
+        int cin = in.dim(1), cout = out.dim(1);
+        int pixels = in.dim(2) * in.dim(3);
+        long inOff = (long) n * cin * pixels, outOff = (long) n * cout * pixels;
+        long[] bRow = rows(cin, pixels);
+        int strip = stripLength(cin, 1, pixels);
+        int strips = ceilDiv(pixels, strip);
+        int groups = channelGroups(cout, strips);
+        int groupSize = roundUp(ceilDiv(cout, groups), GemmKernel.MR);
+        parallel.forEach(strips * groups, task -> {
+            int j0 = (task / groups) * strip, j1 = Math.min(pixels, j0 + strip);
+            int i0 = (task % groups) * groupSize, i1 = Math.min(cout, i0 + groupSize);
+            if (i0 >= i1) {
+                return;
+            }
+            GemmKernel.multiply(w.weight().data(), 0, cin, i0, i1, cin, in.data(), inOff, bRow, j0, j1, false,
+                    out.data(), outOff, pixels);
+            for (int i = i0; i < i1; i++) {
+                long row = outOff + (long) i * pixels;
+                addBiasResidual(out.data(), row + j0, out.data(), row + j0, w.bias()[i], residual, row + j0,
+                        j1 - j0);
+            }
+        });
+    }
+
+    /** Any other convolution: build phase planes of the padded input, then one GEMM per tile of output rows. */
+    private void planar(Tensor in, int n, ConvWeightsF32 w, Tensor residual, Tensor out, int upsample) {
+        var g = w.params().geometry();
+        int cin = in.dim(1), cout = out.dim(1);
+        ConvPlanes p = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample);
+        long inOff = (long) n * cin * in.dim(2) * in.dim(3);
+        int outH = p.outHeight, outW = p.outWidth;
+        long outOff = (long) n * cout * outH * outW;
+        try (Tensor planes = Tensor.allocate(DType.F32, Math.toIntExact(p.floats))) {
+            MemorySegment pl = planes.data();
+            parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl));
+            int kk = g.kernel() * g.kernel();
+            long flat = p.flatOut();
+            int strip = stripLength(cin, g.kernel(), flat);
+            int strips = (int) ceilDiv(flat, strip);
+            int groups = channelGroups(cout, strips);
+            int groupSize = roundUp(ceilDiv(cout, groups), GemmKernel.MR);
+            parallel.forEach(strips * groups, task -> {
+                long f0 = (long) (task / groups) * strip;
+                int len = (int) Math.min(strip, flat - f0);
+                int i0 = (task % groups) * groupSize, i1 = Math.min(cout, i0 + groupSize);
+                if (i0 >= i1) {
+                    return;
+                }
+                int ldc = roundUp(len, GemmKernel.NR);
+                MemorySegment c = Scratch.floats((long) (i1 - i0) * ldc);
+                GemmKernel.multiply(w.weight().data(), (long) i0 * cin * kk, (long) cin * kk, 0, i1 - i0, cin * kk,
+                        pl, f0, p.bRow, 0, ldc, true, c, 0, ldc);
+                // Keep the columns that are real output pixels, adding bias and residual on the way.
+                for (long f = f0; f < f0 + len; ) {
+                    int oy = (int) (f / p.wq), ox = (int) (f % p.wq);
+                    long rowEnd = (long) oy * p.wq + p.wq;
+                    int count = (int) Math.min(Math.min(outW - ox, f0 + len - f), rowEnd - f);
+                    if (count > 0) {
+                        for (int i = i0; i < i1; i++) {
+                            long dst = outOff + ((long) i * outH + oy) * outW + ox;
+                            addBiasResidual(c, (long) (i - i0) * ldc + (f - f0), out.data(), dst, w.bias()[i],
+                                    residual, dst, count);
+                        }
+                    }
+                    f = rowEnd;
+                }
+            });
+        }
+    }
+
+    /** dst[0..n) = src[0..n) + bias (+ residual[0..n)); offsets in floats. */
+    private static void addBiasResidual(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, float bias,
+                                        Tensor residual, long resOff, int n) {
+        FloatVector b = FloatVector.broadcast(S, bias);
+        for (int j = 0; j < n; j += L) {
+            VectorMask<Float> m = S.indexInRange(j, n);
+            FloatVector v = FloatVector.fromMemorySegment(S, src, (srcOff + j) * 4, LE, m).add(b);
+            if (residual != null) {
+                v = v.add(FloatVector.fromMemorySegment(S, residual.data(), (resOff + j) * 4, LE, m));
+            }
+            v.intoMemorySegment(dst, (dstOff + j) * 4, LE, m);
+        }
+    }
+
+    /** Output columns per tile: enough to amortise the weights, few enough that the B rows stay in L2. */
+    private static int stripLength(int cin, int kernel, long columns) {
+        long perColumn = (long) cin * kernel * 4;
+        long chunks = Math.max(1, Math.min(64, TILE_B_BYTES / (perColumn * GemmKernel.NR)));
+        return (int) Math.min(chunks * GemmKernel.NR, roundUp((int) Math.min(columns, Integer.MAX_VALUE / 2),
+                GemmKernel.NR));
+    }
+
+    /** Split output channels too when there are too few column tiles to keep every thread busy. */
+    private int channelGroups(int cout, int strips) {
+        int wanted = 4 * parallel.threads();
+        if (strips >= wanted) {
+            return 1;
+        }
+        return Math.max(1, Math.min(ceilDiv(wanted, strips), cout / GemmKernel.MR));
+    }
+
+    static long[] rows(int count, long stride) {
+        long[] r = new long[count];
+        for (int i = 0; i < count; i++) {
+            r[i] = i * stride;
+        }
+        return r;
+    }
+
+    @Override
+    public Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
+        Checks.groupNorm(in, gamma, beta, groups);
+        int n = in.dim(0), c = in.dim(1), cpg = c / groups;
+        long plane = (long) in.dim(2) * in.dim(3);
+        Tensor out = Tensor.allocate(in.shape());
+        float[] scale = new float[n * c], shift = new float[n * c];
+        parallel.forEach(n * groups, task -> {
+            int b = task / groups, grp = task % groups;
+            long off = ((long) b * c + (long) grp * cpg) * plane;
+            long count = cpg * plane;
+            double mean = sum(in.data(), off, count, 0f) / count;
+            double var = sumSquares(in.data(), off, count, (float) mean) / count;
+            double rstd = 1.0 / Math.sqrt(var + eps);
+            for (int ch = grp * cpg; ch < (grp + 1) * cpg; ch++) {
+                double a = gamma.get(ch) * rstd;
+                scale[b * c + ch] = (float) a;
+                shift[b * c + ch] = (float) (beta.get(ch) - mean * a);
+            }
+        });
+        parallel.forEach(n * c, task -> {
+            long off = task * plane;
+            FloatVector a = FloatVector.broadcast(S, scale[task]), sh = FloatVector.broadcast(S, shift[task]);
+            for (long j = 0; j < plane; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, plane);
+                FloatVector v = FloatVector.fromMemorySegment(S, in.data(), (off + j) * 4, LE, m).fma(a, sh);
+                if (silu) {
+                    v = silu(v);
+                }
+                v.intoMemorySegment(out.data(), (off + j) * 4, LE, m);
+            }
+        });
+        return out;
+    }
+
+    private static FloatVector silu(FloatVector v) {
+        return v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+    }
+
+    /** Σ (x - shift) over a range, in float lanes per block and double across blocks to bound rounding. */
+    private static double sum(MemorySegment seg, long off, long count, float shift) {
+        double total = 0;
+        FloatVector sh = FloatVector.broadcast(S, shift);
+        for (long j0 = 0; j0 < count; j0 += 4096) {
+            long j1 = Math.min(count, j0 + 4096);
+            FloatVector acc = FloatVector.zero(S);
+            for (long j = j0; j < j1; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, j1);
+                acc = acc.add(FloatVector.fromMemorySegment(S, seg, (off + j) * 4, LE, m).sub(sh), m);
+            }
+            total += acc.reduceLanes(VectorOperators.ADD);
+        }
+        return total;
+    }
+
+    private static double sumSquares(MemorySegment seg, long off, long count, float mean) {
+        double total = 0;
+        FloatVector mu = FloatVector.broadcast(S, mean);
+        for (long j0 = 0; j0 < count; j0 += 4096) {
+            long j1 = Math.min(count, j0 + 4096);
+            FloatVector acc = FloatVector.zero(S);
+            for (long j = j0; j < j1; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, j1);
+                FloatVector d = FloatVector.fromMemorySegment(S, seg, (off + j) * 4, LE, m).sub(mu);
+                acc = d.fma(d, acc).blend(acc, m.not());
+            }
+            total += acc.reduceLanes(VectorOperators.ADD);
+        }
+        return total;
+    }
+
+    @Override
+    public Tensor upsampleNearest2x(Tensor in) {
+        Checks.activation(in, "upsample");
+        int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3);
+        Tensor out = Tensor.allocate(n, c, 2 * h, 2 * w);
+        parallel.forEach(n * c, plane -> {
+            long src = (long) plane * h * w * 4, dst = (long) plane * 4 * h * w * 4;
+            for (int y = 0; y < h; y++) {
+                long row = dst + (long) (2 * y) * 2 * w * 4;
+                for (int x = 0; x < w; x++) {
+                    float v = in.data().get(DType.FLOAT, src + ((long) y * w + x) * 4);
+                    out.data().set(DType.FLOAT, row + 8L * x, v);
+                    out.data().set(DType.FLOAT, row + 8L * x + 4, v);
+                }
+                MemorySegment.copy(out.data(), row, out.data(), row + 2L * w * 4, 2L * w * 4);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v) {
+        Checks.activation(q, "attention q");
+        Checks.sameShape(q, k, "attention k");
+        Checks.sameShape(q, v, "attention v");
+        return new VectorAttention(parallel).compute(q, k, v);
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        Checks.sameShape(a, b, "add");
+        Tensor out = Tensor.allocate(a.shape());
+        long n = a.numel();
+        int blocks = (int) ceilDiv(n, 1 << 16);
+        parallel.forEach(blocks, blk -> {
+            long j0 = (long) blk << 16, j1 = Math.min(n, j0 + (1 << 16));
+            for (long j = j0; j < j1; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, j1);
+                FloatVector x = FloatVector.fromMemorySegment(S, a.data(), j * 4, LE, m);
+                FloatVector y = FloatVector.fromMemorySegment(S, b.data(), j * 4, LE, m);
+                x.add(y).intoMemorySegment(out.data(), j * 4, LE, m);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor map(Tensor in, Activation activation) {
+        Tensor out = Tensor.allocate(in.shape());
+        long n = in.numel();
+        int blocks = (int) ceilDiv(n, 1 << 16);
+        FloatVector three = FloatVector.broadcast(S, 3f);
+        parallel.forEach(blocks, blk -> {
+            long j0 = (long) blk << 16, j1 = Math.min(n, j0 + (1 << 16));
+            for (long j = j0; j < j1; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, j1);
+                FloatVector x = FloatVector.fromMemorySegment(S, in.data(), j * 4, LE, m);
+                FloatVector y = switch (activation) {
+                    case RELU -> x.max(0f);
+                    case SILU -> silu(x);
+                    case TANH_CLAMP3 -> x.div(3f).lanewise(VectorOperators.TANH).mul(three);
+                };
+                y.intoMemorySegment(out.data(), j * 4, LE, m);
+            }
+        });
+        return out;
+    }
+
+    public Parallel parallel() {
+        return parallel;
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    static int roundUp(int a, int b) {
+        return ceilDiv(a, b) * b;
+    }
+}
