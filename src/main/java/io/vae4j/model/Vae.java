@@ -1,0 +1,36 @@
+package io.vae4j.model;
+
+import io.vae4j.tensor.Tensor;
+
+/**
+ * A loaded autoencoder, whatever its architecture. Thread-safe: weights are read-only, every call allocates its
+ * own activations. Latents here are raw (the VAE's own space); {@link #family()} holds the diffusion scaling.
+ */
+public interface Vae extends AutoCloseable {
+
+    ModelInfo info();
+
+    default LatentSpace latentSpace() {
+        return info().latentSpace();
+    }
+
+    int latentChannels();
+
+    /** Image pixels per latent pixel along each axis. */
+    int downscale();
+
+    ImageRange imageRange();
+
+    boolean canEncode();
+
+    boolean canDecode();
+
+    /** Raw latent [N, z, h, w] to image [N, 3, h·f, w·f], before any clamping. */
+    Tensor decode(Tensor latent);
+
+    /** Image [N, 3, H, W] to the latent distribution. */
+    Moments encode(Tensor image);
+
+    @Override
+    void close();
+}

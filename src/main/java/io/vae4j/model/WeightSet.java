@@ -1,0 +1,75 @@
+package io.vae4j.model;
+
+import io.vae4j.VaeException;
+import io.vae4j.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The tensors of one model under canonical names, with the file they came from for error messages. Builders take
+ * tensors by name and shape; afterwards {@link #unused()} lists what nobody took, so stray tensors are reported
+ * instead of silently ignored.
+ */
+public final class WeightSet {
+    private final String source;
+    private final Map<String, Tensor> tensors;
+    private final Set<String> taken = new LinkedHashSet<>();
+
+    public WeightSet(String source, Map<String, Tensor> tensors) {
+        this.source = source;
+        this.tensors = new LinkedHashMap<>(tensors);
+    }
+
+    public String source() {
+        return source;
+    }
+
+    public boolean has(String name) {
+        return tensors.containsKey(name);
+    }
+
+    public Tensor peek(String name) {
+        return tensors.get(name);
+    }
+
+    public Set<String> names() {
+        return tensors.keySet();
+    }
+
+    /** The tensor called {@code name}, which must have exactly {@code shape}. */
+    public Tensor take(String name, int... shape) {
+        Tensor t = tensors.get(name);
+        if (t == null) {
+            throw new VaeException(source + ": missing tensor '" + name + "' (expected shape "
+                    + Arrays.toString(shape) + ")");
+        }
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new VaeException(source + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                    + ", expected " + Arrays.toString(shape));
+        }
+        taken.add(name);
+        return t;
+    }
+
+    /** Names present but never taken, sorted. */
+    public Set<String> unused() {
+        Set<String> rest = new TreeSet<>(tensors.keySet());
+        rest.removeAll(taken);
+        return rest;
+    }
+
+    /** Fails when tensors were left over: a file with extra tensors is not the model we think it is. */
+    public void requireAllUsed() {
+        Set<String> rest = unused();
+        if (!rest.isEmpty()) {
+            String list = String.join(", ", rest.stream().limit(5).toList());
+            throw new VaeException(source + ": " + rest.size() + " unexpected tensor(s) for this architecture: "
+                    + list + (rest.size() > 5 ? ", ..." : ""));
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.vae4j.model.kl;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.ConvGeometry;
+import io.vae4j.model.WeightSet;
+import io.vae4j.model.nn.Conv;
+import io.vae4j.model.nn.GroupNorm;
+import io.vae4j.model.nn.Layer;
+import io.vae4j.tensor.Tensor;
+
+/** The mid-block's single-head self-attention over pixels: x + proj_out(attention(q, k, v of norm(x))). */
+final class AttnBlock implements Layer {
+    private final GroupNorm norm;
+    private final Conv q;
+    private final Conv k;
+    private final Conv v;
+    private final Conv proj;
+
+    AttnBlock(Backend b, WeightSet w, String name, int c) {
+        norm = new GroupNorm(w, name + ".norm", c, KlConfig.GROUPS, KlConfig.EPS, false);
+        q = new Conv(b, w, name + ".q", c, c, ConvGeometry.pointwise());
+        k = new Conv(b, w, name + ".k", c, c, ConvGeometry.pointwise());
+        v = new Conv(b, w, name + ".v", c, c, ConvGeometry.pointwise());
+        proj = new Conv(b, w, name + ".proj_out", c, c, ConvGeometry.pointwise());
+    }
+
+    @Override
+    public Tensor forward(Backend b, Tensor x) {
+        Tensor a;
+        try (Tensor h = norm.forward(b, x);
+             Tensor qt = q.forward(b, h); Tensor kt = k.forward(b, h); Tensor vt = v.forward(b, h)) {
+            a = b.attention(qt, kt, vt);
+        }
+        try (a) {
+            return proj.forward(b, a, x);
+        }
+    }
+
+    @Override
+    public long parameters() {
+        return norm.parameters() + q.parameters() + k.parameters() + v.parameters() + proj.parameters();
+    }
+
+    @Override
+    public void close() {
+        norm.close();
+        q.close();
+        k.close();
+        v.close();
+        proj.close();
+    }
+}

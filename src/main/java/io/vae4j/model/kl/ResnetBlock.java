@@ -1,0 +1,59 @@
+package io.vae4j.model.kl;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.ConvGeometry;
+import io.vae4j.model.WeightSet;
+import io.vae4j.model.nn.Conv;
+import io.vae4j.model.nn.GroupNorm;
+import io.vae4j.model.nn.Layer;
+import io.vae4j.tensor.Tensor;
+
+/** ldm ResnetBlock: x + conv2(silu(norm2(conv1(silu(norm1(x)))))), with a 1x1 shortcut when channels change. */
+final class ResnetBlock implements Layer {
+    private final GroupNorm norm1;
+    private final Conv conv1;
+    private final GroupNorm norm2;
+    private final Conv conv2;
+    private final Conv shortcut;
+
+    ResnetBlock(Backend b, WeightSet w, String name, int in, int out) {
+        norm1 = new GroupNorm(w, name + ".norm1", in, KlConfig.GROUPS, KlConfig.EPS, true);
+        conv1 = new Conv(b, w, name + ".conv1", in, out, ConvGeometry.same3x3());
+        norm2 = new GroupNorm(w, name + ".norm2", out, KlConfig.GROUPS, KlConfig.EPS, true);
+        conv2 = new Conv(b, w, name + ".conv2", out, out, ConvGeometry.same3x3());
+        shortcut = in == out ? null : new Conv(b, w, name + ".nin_shortcut", in, out, ConvGeometry.pointwise());
+    }
+
+    @Override
+    public Tensor forward(Backend b, Tensor x) {
+        Tensor h;
+        try (Tensor n1 = norm1.forward(b, x)) {
+            h = conv1.forward(b, n1);
+        }
+        try (Tensor h1 = h; Tensor n2 = norm2.forward(b, h1)) {
+            if (shortcut == null) {
+                return conv2.forward(b, n2, x);
+            }
+            try (Tensor s = shortcut.forward(b, x)) {
+                return conv2.forward(b, n2, s);
+            }
+        }
+    }
+
+    @Override
+    public long parameters() {
+        return norm1.parameters() + conv1.parameters() + norm2.parameters() + conv2.parameters()
+                + (shortcut == null ? 0 : shortcut.parameters());
+    }
+
+    @Override
+    public void close() {
+        conv1.close();
+        conv2.close();
+        norm1.close();
+        norm2.close();
+        if (shortcut != null) {
+            shortcut.close();
+        }
+    }
+}

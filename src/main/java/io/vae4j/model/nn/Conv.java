@@ -1,0 +1,59 @@
+package io.vae4j.model.nn;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.ConvGeometry;
+import io.vae4j.backend.ConvParams;
+import io.vae4j.backend.PreparedConv;
+import io.vae4j.model.WeightSet;
+import io.vae4j.tensor.Tensor;
+
+/** A 2-d convolution with bias, prepared once for the backend it runs on. */
+public final class Conv implements Layer {
+    private final PreparedConv prepared;
+
+    public Conv(Backend backend, WeightSet w, String name, int in, int out, ConvGeometry g, boolean bias) {
+        int k = g.kernel();
+        Tensor weight = w.take(name + ".weight", out, in, k, k);
+        Tensor b = bias ? w.take(name + ".bias", out) : null;
+        this.prepared = backend.prepareConv(new ConvParams(name, weight, b, g));
+    }
+
+    public Conv(Backend backend, WeightSet w, String name, int in, int out, ConvGeometry g) {
+        this(backend, w, name, in, out, g, true);
+    }
+
+    @Override
+    public Tensor forward(Backend backend, Tensor x) {
+        return backend.conv2d(x, prepared, null);
+    }
+
+    /** conv(x) + residual, the add fused into the convolution's output pass. */
+    public Tensor forward(Backend backend, Tensor x, Tensor residual) {
+        return backend.conv2d(x, prepared, residual);
+    }
+
+    /** conv(nearest2x(x)). */
+    public Tensor forwardUpsampled(Backend backend, Tensor x) {
+        return backend.upsampleConv2d(x, prepared);
+    }
+
+    public int outChannels() {
+        return prepared.params().outChannels();
+    }
+
+    /** Multiply-accumulates on an input of this size. */
+    public long macs(int h, int w) {
+        return prepared.params().macs(h, w);
+    }
+
+    @Override
+    public long parameters() {
+        ConvParams p = prepared.params();
+        return p.weight().numel() + (p.bias() == null ? 0 : p.bias().numel());
+    }
+
+    @Override
+    public void close() {
+        prepared.close();
+    }
+}

@@ -1,0 +1,19 @@
+package io.vae4j.model.nn;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.tensor.Tensor;
+
+/**
+ * One node of a model graph. A graph is a tree of layers holding their prepared weights; running it is a walk
+ * over that tree. {@code forward} returns a new tensor and leaves its input alone (the caller closes it).
+ */
+public interface Layer extends AutoCloseable {
+    Tensor forward(Backend backend, Tensor x);
+
+    /** Number of weights, for reporting. */
+    long parameters();
+
+    @Override
+    default void close() {
+    }
+}

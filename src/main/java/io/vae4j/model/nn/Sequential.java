@@ -1,0 +1,42 @@
+package io.vae4j.model.nn;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.tensor.Tensor;
+
+import java.util.List;
+
+/** Layers run one after another; each intermediate is freed as soon as the next layer has consumed it. */
+public final class Sequential implements Layer {
+    private final List<Layer> layers;
+
+    public Sequential(List<Layer> layers) {
+        this.layers = List.copyOf(layers);
+    }
+
+    public List<Layer> layers() {
+        return layers;
+    }
+
+    @Override
+    public Tensor forward(Backend backend, Tensor x) {
+        Tensor h = x;
+        for (Layer layer : layers) {
+            Tensor next = layer.forward(backend, h);
+            if (h != x) {
+                h.close();
+            }
+            h = next;
+        }
+        return h == x ? x.copyF32() : h;
+    }
+
+    @Override
+    public long parameters() {
+        return layers.stream().mapToLong(Layer::parameters).sum();
+    }
+
+    @Override
+    public void close() {
+        layers.forEach(Layer::close);
+    }
+}

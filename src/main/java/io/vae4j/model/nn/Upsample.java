@@ -1,0 +1,28 @@
+package io.vae4j.model.nn;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.tensor.Tensor;
+
+/** Nearest 2x upsampling followed by a convolution, run as one fused kernel. */
+public final class Upsample implements Layer {
+    private final Conv conv;
+
+    public Upsample(Conv conv) {
+        this.conv = conv;
+    }
+
+    @Override
+    public Tensor forward(Backend backend, Tensor x) {
+        return conv.forwardUpsampled(backend, x);
+    }
+
+    @Override
+    public long parameters() {
+        return conv.parameters();
+    }
+
+    @Override
+    public void close() {
+        conv.close();
+    }
+}
