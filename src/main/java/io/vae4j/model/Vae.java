@@ -31,6 +31,9 @@ public interface Vae extends AutoCloseable {
     /** Image [N, 3, H, W] to the latent distribution. */
     Moments encode(Tensor image);
 
+    /** A rough estimate of the activation memory one untiled decode to an image of this size needs, in bytes. */
+    long decodeActivationBytes(int height, int width);
+
     @Override
     void close();
 }

@@ -15,8 +15,8 @@ import io.vae4j.model.nn.Layer;
 import io.vae4j.model.nn.Sequential;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.tensor.Tensors;
 
-import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.SequencedMap;
 
@@ -100,6 +100,21 @@ public final class AutoencoderKL implements Vae {
         return ImageRange.MINUS_ONE_ONE;
     }
 
+    /**
+     * About four live tensors of the largest activation: a block's input, its normalised copy, the convolution's
+     * padded planes and its output. The largest is where an up level has upsampled but not yet reduced channels.
+     */
+    @Override
+    public long decodeActivationBytes(int height, int width) {
+        long largest = 0;
+        int[] ch = config.levelChannels();
+        for (int i = 0; i < ch.length; i++) {
+            long side = Math.max(1, i == 0 ? 1 : 1L << (i - 1));
+            largest = Math.max(largest, ch[i] * ((long) height / side) * ((long) width / side));
+        }
+        return 4 * largest * 4;
+    }
+
     @Override
     public boolean canEncode() {
         return encoder != null;
@@ -126,24 +141,22 @@ public final class AutoencoderKL implements Vae {
 
     @Override
     public Moments encode(Tensor image) {
+        try (Tensor moments = encodeMoments(image)) {
+            return split(moments, config.latentChannels());
+        }
+    }
+
+    /** The raw encoder output [N, 2z, h, w]: mean, then the unclamped logvar (the reference's "moments"). */
+    public Tensor encodeMoments(Tensor image) {
         if (encoder == null) {
             throw new VaeException(info.source() + ": this file has no encoder");
         }
         requireShape(image, config.imageChannels(), downscale(), "image");
-        try (Tensor h = encoder.forward(backend, image)) {
-            if (quantConv == null) {
-                return split(h, config.latentChannels());
-            }
-            try (Tensor moments = quantConv.forward(backend, h)) {
-                return split(moments, config.latentChannels());
-            }
+        if (quantConv == null) {
+            return encoder.forward(backend, image);
         }
-    }
-
-    /** The raw encoder output [N, 2z, h, w] (mean then unclamped logvar), as the reference's "moments". */
-    public Tensor encodeMoments(Tensor image) {
-        try (Moments m = encode(image)) {
-            return concat(m.mean(), m.logvar());
+        try (Tensor h = encoder.forward(backend, image)) {
+            return quantConv.forward(backend, h);
         }
     }
 
@@ -163,29 +176,11 @@ public final class AutoencoderKL implements Vae {
 
     /** Splits moments into mean and logvar, clamping logvar to [-30, 20] like the reference. */
     private static Moments split(Tensor moments, int z) {
-        int n = moments.dim(0), h = moments.dim(2), w = moments.dim(3);
-        long plane = (long) z * h * w;
-        Tensor mean = Tensor.allocate(n, z, h, w), logvar = Tensor.allocate(n, z, h, w);
-        for (int b = 0; b < n; b++) {
-            MemorySegment.copy(moments.data(), 2 * b * plane * 4, mean.data(), b * plane * 4, plane * 4);
-            for (long i = 0; i < plane; i++) {
-                float lv = moments.get((2L * b + 1) * plane + i);
-                logvar.set(b * plane + i, Math.min(20f, Math.max(-30f, lv)));
-            }
+        Tensor logvar = Tensors.channels(moments, z, z);
+        for (long i = 0; i < logvar.numel(); i++) {
+            logvar.set(i, Math.min(20f, Math.max(-30f, logvar.get(i))));
         }
-        return new Moments(mean, logvar);
-    }
-
-    /** [N, a, h, w] ++ [N, b, h, w] along channels. */
-    static Tensor concat(Tensor a, Tensor b) {
-        int n = a.dim(0), h = a.dim(2), w = a.dim(3);
-        Tensor out = Tensor.allocate(n, a.dim(1) + b.dim(1), h, w);
-        long pa = a.numel() / n * 4, pb = b.numel() / n * 4;
-        for (int i = 0; i < n; i++) {
-            MemorySegment.copy(a.data(), i * pa, out.data(), i * (pa + pb), pa);
-            MemorySegment.copy(b.data(), i * pb, out.data(), i * (pa + pb) + pa, pb);
-        }
-        return out;
+        return new Moments(Tensors.channels(moments, 0, z), logvar);
     }
 
     @Override

@@ -1,0 +1,124 @@
+package io.vae4j.cli;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.model.Model;
+import io.vae4j.model.ModelLoader;
+import io.vae4j.model.RandomWeights;
+import io.vae4j.model.Vae;
+import io.vae4j.model.kl.KlConfig;
+import io.vae4j.model.kl.KlShapes;
+import io.vae4j.tensor.Tensor;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * ./vae4j bench: whole-model timings without JMH, on the real SD-size architecture with random weights (speed does
+ * not depend on the values) or on a given model. Prints the median of the repeats and the process's peak RSS.
+ */
+final class BenchCommand {
+    static final String USAGE = "bench [--op decode|encode|all] [--size 512] [--repeat 3] [--warmup 1]"
+            + " [--threads N] [--backend B] [--latent-channels 4|16] [--model M]";
+
+    private BenchCommand() {
+    }
+
+    static void run(String[] argv, PrintStream out) {
+        Set<String> values = new HashSet<>(ModelOptions.VALUES);
+        values.addAll(Set.of("op", "size", "repeat", "warmup", "latent-channels"));
+        Args args = new Args(argv, 1, values, Set.of("quiet"));
+        Log.quiet |= args.flag("quiet");
+        String op = args.get("op", "all");
+        if (!Set.of("decode", "encode", "all").contains(op)) {
+            throw new Args.UsageException("--op must be decode, encode or all");
+        }
+        int size = args.integer("size", 512);
+        int repeat = Math.max(1, args.integer("repeat", 3));
+        int warmup = Math.max(0, args.integer("warmup", 1));
+        int z = args.integer("latent-channels", 4);
+        if (size < 8 || size % 8 != 0) {
+            throw new Args.UsageException("--size must be a positive multiple of 8");
+        }
+        Backend backend = ModelOptions.backend(args);
+        try (Model model = args.get("model") != null ? ModelOptions.load(args, backend) : randomSd(backend, z)) {
+            Vae vae = model.vae();
+            out.printf("model: %s%n", model.info().architecture());
+            out.printf("%-7s %6s %7s %9s %9s %9s%n", "op", "size", "threads", "median_s", "min_s", "rss_mb");
+            if (!op.equals("encode")) {
+                int f = vae.downscale();
+                try (Tensor latent = Tensor.allocate(1, vae.latentChannels(), size / f, size / f)) {
+                    fill(latent);
+                    report(out, "decode", size, backend, time(() -> vae.decode(latent), warmup, repeat));
+                }
+            }
+            if (!op.equals("decode") && vae.canEncode()) {
+                try (Tensor image = Tensor.allocate(1, 3, size, size)) {
+                    fill(image);
+                    report(out, "encode", size, backend, time(() -> vae.encode(image), warmup, repeat));
+                }
+            }
+        }
+    }
+
+    private static Model randomSd(Backend backend, int latentChannels) {
+        KlConfig config = KlShapes.sdConfig(latentChannels, latentChannels == 4);
+        Log.info("building a random-weight SD-size model (z=" + latentChannels + ")");
+        return ModelLoader.load(RandomWeights.of("random-sd-vae", KlShapes.of(config), 42), null, backend,
+                null);
+    }
+
+    private static void fill(Tensor t) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+        for (long i = 0; i < t.numel(); i++) {
+            t.set(i, (float) r.nextDouble(-1, 1));
+        }
+    }
+
+    private static double[] time(java.util.function.Supplier<AutoCloseable> run, int warmup, int repeat) {
+        double[] seconds = new double[repeat];
+        for (int i = 0; i < warmup + repeat; i++) {
+            long start = System.nanoTime();
+            try (AutoCloseable result = run.get()) {
+                double s = (System.nanoTime() - start) / 1e9;
+                if (i >= warmup) {
+                    seconds[i - warmup] = s;
+                }
+                Log.info(String.format("%s run %d: %.3f s", i < warmup ? "warm-up" : "timed", i + 1, s));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return seconds;
+    }
+
+    private static void report(PrintStream out, String op, int size, Backend backend, double[] seconds) {
+        double[] sorted = seconds.clone();
+        Arrays.sort(sorted);
+        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        out.printf("%-7s %6d %7d %9.3f %9.3f %9.0f%n", op, size, backend.threads(), median, sorted[0],
+                peakRssBytes() / 1e6);
+    }
+
+    /** The process's peak resident set (VmHWM), or 0 where /proc is not there. */
+    static long peakRssBytes() {
+        try {
+            List<String> lines = new ArrayList<>(Files.readAllLines(Path.of("/proc/self/status")));
+            for (String line : lines) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+}

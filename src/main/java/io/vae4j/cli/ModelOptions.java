@@ -1,0 +1,52 @@
+package io.vae4j.cli;
+
+import io.vae4j.VaeException;
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.Backends;
+import io.vae4j.model.Family;
+import io.vae4j.model.Model;
+import io.vae4j.model.ModelLoader;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/** The options every model-running command shares: which model, family, backend and threads. */
+final class ModelOptions {
+    static final Set<String> VALUES = Set.of("model", "family", "backend", "threads");
+
+    private ModelOptions() {
+    }
+
+    static Family family(Args args) {
+        String f = args.get("family");
+        if (f == null) {
+            return null;
+        }
+        Family family = Family.parse(f);
+        if (family == null || family == Family.OTHER) {
+            throw new Args.UsageException("unknown --family '" + f + "' (expected one of: " + Family.ids() + ")");
+        }
+        return family;
+    }
+
+    static Backend backend(Args args) {
+        Backend b = Backends.create(args.get("backend", "auto"), args.integer("threads", Backends.defaultThreads()));
+        Log.info("backend: " + b.name() + ", " + b.threads() + " thread(s)");
+        return b;
+    }
+
+    static Model load(Args args, Backend backend) {
+        Path model = Path.of(args.require("model"));
+        Model m = ModelLoader.load(model, backend, family(args));
+        if (m.info().latentSpace().source().startsWith("assumed")) {
+            Log.info("family " + m.info().latentSpace().describe());
+        }
+        return m;
+    }
+
+    static void requireFile(Path p, String what) {
+        if (!java.nio.file.Files.isRegularFile(p)) {
+            throw new VaeException(what + " " + p + ": no such file");
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package io.vae4j.model;
+
+import io.vae4j.VaeException;
+import io.vae4j.backend.Backend;
+import io.vae4j.format.WeightFile;
+import io.vae4j.format.WeightFiles;
+import io.vae4j.format.json.Json;
+import io.vae4j.model.kl.AutoencoderKL;
+import io.vae4j.model.kl.KlConfig;
+import io.vae4j.model.kl.KlKeys;
+import io.vae4j.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SequencedMap;
+
+/**
+ * Turns what a user points at (a weight file, a diffusers folder, a pipeline folder, a whole SD checkpoint) into a
+ * running model. The architecture comes from the tensors; a config.json, when there is one, is checked against
+ * them and decides the family.
+ */
+public final class ModelLoader {
+    /** Key prefixes under which whole checkpoints keep their VAE, most specific first. */
+    private static final List<String> PREFIXES = List.of("first_stage_model.", "vae.");
+    private static final String[] DIFFUSERS_WEIGHTS = {"diffusion_pytorch_model.safetensors",
+            "diffusion_pytorch_model.fp16.safetensors", "diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"};
+
+    private ModelLoader() {
+    }
+
+    /**
+     * Loads a model.
+     *
+     * @param family the family chosen by the user, or null to decide from config.json or the tensors
+     */
+    public static Model load(Path path, Backend backend, Family family) {
+        Path weights = path;
+        Map<String, Object> config = null;
+        if (Files.isDirectory(path)) {
+            Path dir = path;
+            if (!Files.exists(dir.resolve("config.json")) && Files.isDirectory(dir.resolve("vae"))) {
+                dir = dir.resolve("vae");
+            }
+            weights = findWeights(dir);
+            config = readConfig(dir.resolve("config.json"));
+        }
+        return load(WeightFiles.open(weights), config, backend, family);
+    }
+
+    /** Builds a model from weights already open; the model takes ownership of {@code file}. */
+    public static Model load(WeightFile file, Map<String, Object> config, Backend backend, Family family) {
+        try {
+            return new Model(build(file, config, backend, family), file);
+        } catch (RuntimeException | Error e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    private static Path findWeights(Path dir) {
+        for (String name : DIFFUSERS_WEIGHTS) {
+            if (Files.isRegularFile(dir.resolve(name))) {
+                return dir.resolve(name);
+            }
+        }
+        throw new VaeException(dir + ": not a model folder (expected config.json and "
+                + "diffusion_pytorch_model.safetensors, or a vae/ subfolder holding them)");
+    }
+
+    private static Map<String, Object> readConfig(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        try {
+            Object parsed = Json.parse(Files.readString(file));
+            if (!(parsed instanceof Map<?, ?> map)) {
+                throw new VaeException(file + ": expected a JSON object");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) map;
+            return m;
+        } catch (IOException e) {
+            throw new VaeException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Vae build(WeightFile file, Map<String, Object> config, Backend backend, Family family) {
+        String source = file.path().toString();
+        SequencedMap<String, Tensor> tensors = file.tensors();
+        String prefix = prefixOf(tensors);
+        if (prefix != null) {
+            tensors = strip(tensors, prefix);
+        }
+        boolean diffusers = KlKeys.isDiffusers(tensors.keySet());
+        if (!diffusers && !KlKeys.isLdm(tensors.keySet())) {
+            throw new VaeException(source + ": not a known VAE layout; first tensors: "
+                    + String.join(", ", tensors.keySet().stream().limit(4).toList()));
+        }
+        WeightSet w = new WeightSet(source, KlKeys.toLdm(tensors));
+        KlConfig kl = KlConfig.infer(w);
+        if (config != null) {
+            checkConfig(source, config, kl);
+        }
+        String layout = (diffusers ? "diffusers" : "ldm") + (prefix == null ? "" : " under '" + prefix + "'");
+        LatentSpace space = decideSpace(kl.latentChannels(), config, family, prefix);
+        return new AutoencoderKL(backend, w, kl, layout, space);
+    }
+
+    private static String prefixOf(Map<String, Tensor> tensors) {
+        for (String p : PREFIXES) {
+            for (String name : tensors.keySet()) {
+                if (name.startsWith(p + "encoder.") || name.startsWith(p + "decoder.")) {
+                    return p;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The VAE's tensors without the prefix; everything else in the checkpoint (UNet, text encoder, loss) is left. */
+    private static SequencedMap<String, Tensor> strip(Map<String, Tensor> tensors, String prefix) {
+        SequencedMap<String, Tensor> out = new LinkedHashMap<>();
+        for (var e : tensors.entrySet()) {
+            String name = e.getKey();
+            if (name.startsWith(prefix) && !name.startsWith(prefix + "loss.")) {
+                out.put(name.substring(prefix.length()), e.getValue());
+            }
+        }
+        return out;
+    }
+
+    private static void checkConfig(String source, Map<String, Object> c, KlConfig kl) {
+        List<String> errors = new ArrayList<>();
+        Object blocks = c.get("block_out_channels");
+        if (blocks instanceof List<?> list) {
+            List<Integer> expected = java.util.Arrays.stream(kl.levelChannels()).boxed().toList();
+            List<Integer> got = list.stream().map(o -> o instanceof Number n ? n.intValue() : -1).toList();
+            if (!expected.equals(got)) {
+                errors.add("block_out_channels " + got + " but the tensors have " + expected);
+            }
+        }
+        expect(c, "layers_per_block", kl.numResBlocks(), errors);
+        expect(c, "latent_channels", kl.latentChannels(), errors);
+        expect(c, "in_channels", kl.imageChannels(), errors);
+        if (c.get("norm_num_groups") instanceof Number n && n.intValue() != KlConfig.GROUPS) {
+            errors.add("norm_num_groups " + n + " is not supported (only " + KlConfig.GROUPS + ")");
+        }
+        if (Boolean.FALSE.equals(c.get("use_quant_conv")) && kl.quantConv()) {
+            errors.add("use_quant_conv is false but the file has quant_conv");
+        }
+        if (Boolean.TRUE.equals(c.get("use_quant_conv")) && kl.hasEncoder() && !kl.quantConv()) {
+            errors.add("use_quant_conv is true but the file has no quant_conv");
+        }
+        if (Boolean.FALSE.equals(c.get("mid_block_add_attention"))
+                && (kl.encoderMidAttention() || kl.decoderMidAttention())) {
+            errors.add("mid_block_add_attention is false but the file has mid-block attention");
+        }
+        if (!errors.isEmpty()) {
+            throw new VaeException(source + ": config.json disagrees with the weights: " + String.join("; ", errors));
+        }
+    }
+
+    private static void expect(Map<String, Object> c, String field, int actual, List<String> errors) {
+        if (c.get(field) instanceof Number n && n.intValue() != actual) {
+            errors.add(field + " " + n + " but the tensors say " + actual);
+        }
+    }
+
+    static LatentSpace decideSpace(int latentChannels, Map<String, Object> config, Family chosen, String prefix) {
+        if (chosen != null) {
+            if (chosen.latentChannels != latentChannels) {
+                throw new VaeException("--family " + chosen.id + " needs a " + chosen.latentChannels
+                        + "-channel model, but this one has " + latentChannels + " latent channels (looks like "
+                        + Family.guessFromChannels(latentChannels) + ")");
+            }
+            return LatentSpace.of(chosen, "--family");
+        }
+        if (config != null && config.get("scaling_factor") instanceof Number s) {
+            double shift = config.get("shift_factor") instanceof Number n ? n.doubleValue() : 0;
+            for (Family f : Family.values()) {
+                if (f != Family.SD2 && f.latentChannels == latentChannels && close(f.scale, s.doubleValue())
+                        && close(f.shift, shift)) {
+                    return LatentSpace.of(f, "config.json");
+                }
+            }
+            return new LatentSpace(Family.OTHER, s.doubleValue(), shift, "config.json");
+        }
+        return switch (latentChannels) {
+            case 4 -> LatentSpace.of(Family.SD1, "assumed: 4 latent channels; SD2 shares these factors, SDXL has"
+                    + " the same shapes, pass --family sdxl for SDXL latents");
+            case 16 -> "first_stage_model.".equals(prefix)
+                    ? LatentSpace.of(Family.SD3, "assumed: 16-channel VAE inside an SD checkpoint; pass --family"
+                    + " flux1 for FLUX.1 latents")
+                    : LatentSpace.of(Family.FLUX1, "assumed: 16 latent channels; SD3 has the same shapes, pass"
+                    + " --family sd3 for SD3 latents");
+            default -> new LatentSpace(Family.OTHER, 1, 0, "assumed: unknown " + latentChannels
+                    + "-channel family, no latent scaling");
+        };
+    }
+
+    private static boolean close(double a, double b) {
+        return Math.abs(a - b) < 1e-6;
+    }
+}

@@ -1,0 +1,41 @@
+package io.vae4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/** Small whole-tensor operations at the API's edges (not kernels: these run once per request). */
+public final class Tensors {
+    private Tensors() {
+    }
+
+    /** [N, a, h, w] ++ [N, b, h, w] along channels, float32. */
+    public static Tensor concatChannels(Tensor a, Tensor b) {
+        if (a.rank() != 4 || b.rank() != 4 || a.dim(0) != b.dim(0) || a.dim(2) != b.dim(2) || a.dim(3) != b.dim(3)
+                || a.dtype() != DType.F32 || b.dtype() != DType.F32) {
+            throw new IllegalArgumentException("cannot concatenate " + a + " and " + b);
+        }
+        int n = a.dim(0);
+        Tensor out = Tensor.allocate(n, a.dim(1) + b.dim(1), a.dim(2), a.dim(3));
+        long pa = a.numel() / Math.max(n, 1) * 4, pb = b.numel() / Math.max(n, 1) * 4;
+        for (int i = 0; i < n; i++) {
+            MemorySegment.copy(a.data(), i * pa, out.data(), i * (pa + pb), pa);
+            MemorySegment.copy(b.data(), i * pb, out.data(), i * (pa + pb) + pa, pb);
+        }
+        return out;
+    }
+
+    /** Channels [from, from+count) of an [N, C, h, w] tensor, as a new float32 tensor. */
+    public static Tensor channels(Tensor t, int from, int count) {
+        int n = t.dim(0), c = t.dim(1);
+        if (from < 0 || count < 0 || from + count > c) {
+            throw new IllegalArgumentException("channels " + from + "+" + count + " of " + Arrays.toString(t.shape()));
+        }
+        long plane = (long) t.dim(2) * t.dim(3) * 4;
+        Tensor out = Tensor.allocate(n, count, t.dim(2), t.dim(3));
+        for (int i = 0; i < n; i++) {
+            MemorySegment.copy(t.data(), ((long) i * c + from) * plane, out.data(), (long) i * count * plane,
+                    count * plane);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,86 @@
+package io.vae4j.model;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.vector.VectorBackend;
+import io.vae4j.model.kl.AutoencoderKL;
+import io.vae4j.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every AutoencoderKL case of the conformance suite, in every file layout it ships (ldm safetensors, diffusers
+ * folder, whole checkpoint as safetensors and as a pickle), against the reference outputs at their tolerances.
+ */
+class KlConformanceTest {
+    private static final VectorBackend BACKEND = new VectorBackend(2);
+    private static final String[] CASES = {"kl_f8_sd", "kl_f8_flux", "kl_f8_no_mid_attn", "kl_f8_fp16",
+            "kl_f8_bf16", "kl_f8_checkpoint"};
+
+    @AfterAll
+    static void close() {
+        BACKEND.parallel().close();
+    }
+
+    @TestFactory
+    List<DynamicTest> conformance() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (String name : CASES) {
+            Path dir = Fixtures.caseDir(name);
+            for (Path model : modelPaths(dir)) {
+                String label = name + "/" + dir.relativize(model);
+                tests.add(DynamicTest.dynamicTest(label, () -> runCase(dir, model, label, BACKEND)));
+            }
+        }
+        return tests;
+    }
+
+    static List<Path> modelPaths(Path dir) {
+        List<Path> paths = new ArrayList<>();
+        for (String f : new String[]{"model.safetensors", "diffusers", "checkpoint.safetensors", "checkpoint.ckpt"}) {
+            if (Files.exists(dir.resolve(f))) {
+                paths.add(dir.resolve(f));
+            }
+        }
+        return paths;
+    }
+
+    static void runCase(Path dir, Path modelPath, String label, Backend backend) {
+        Map<String, Object> manifest = Fixtures.manifest(dir);
+        try (Model model = ModelLoader.load(modelPath, backend, null)) {
+            AutoencoderKL vae = (AutoencoderKL) model.vae();
+            for (Map<String, Object> test : Fixtures.tests(manifest)) {
+                String op = (String) test.get("op");
+                String what = label + " " + test.get("name");
+                switch (op) {
+                    case "decode" -> {
+                        try (Tensor z = Fixtures.input(dir, test, "z"); Tensor image = vae.decode(z)) {
+                            Fixtures.assertOutput(dir, test, "image", image, what);
+                        }
+                    }
+                    case "encode" -> {
+                        try (Tensor image = Fixtures.input(dir, test, "image");
+                             Tensor moments = vae.encodeMoments(image); Moments m = vae.encode(image)) {
+                            Fixtures.assertOutput(dir, test, "moments", moments, what);
+                            Fixtures.assertOutput(dir, test, "mean", m.mean(), what);
+                            Fixtures.assertOutput(dir, test, "logvar", m.logvar(), what);
+                        }
+                    }
+                    case "encode_decode" -> {
+                        try (Tensor image = Fixtures.input(dir, test, "image"); Moments m = vae.encode(image);
+                             Tensor out = vae.decode(m.mean())) {
+                            Fixtures.assertOutput(dir, test, "image_out", out, what);
+                        }
+                    }
+                    default -> throw new AssertionError("unknown op " + op + " in " + what);
+                }
+            }
+        }
+    }
+}
