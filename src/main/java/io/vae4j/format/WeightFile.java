@@ -21,6 +21,11 @@ public interface WeightFile extends AutoCloseable {
         return java.util.Map.of();
     }
 
+    /** Entries present in the file but not in {@link #tensors()} (an integer dtype, say), with the reason. */
+    default java.util.Map<String, String> skipped() {
+        return java.util.Map.of();
+    }
+
     @Override
     void close();
 }

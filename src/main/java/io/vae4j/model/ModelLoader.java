@@ -101,7 +101,7 @@ public final class ModelLoader {
             throw new VaeException(source + ": not a known VAE layout; first tensors: "
                     + String.join(", ", tensors.keySet().stream().limit(4).toList()));
         }
-        WeightSet w = new WeightSet(source, KlKeys.toLdm(tensors));
+        WeightSet w = new WeightSet(source, KlKeys.toLdm(tensors), file.skipped());
         KlConfig kl = KlConfig.infer(w);
         if (config != null) {
             checkConfig(source, config, kl);

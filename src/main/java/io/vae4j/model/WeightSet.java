@@ -18,11 +18,18 @@ import java.util.TreeSet;
 public final class WeightSet {
     private final String source;
     private final Map<String, Tensor> tensors;
+    private final Map<String, String> skipped;
     private final Set<String> taken = new LinkedHashSet<>();
 
     public WeightSet(String source, Map<String, Tensor> tensors) {
+        this(source, tensors, Map.of());
+    }
+
+    /** @param skipped entries of the file that were not loaded (name as in the file → why), for error messages */
+    public WeightSet(String source, Map<String, Tensor> tensors, Map<String, String> skipped) {
         this.source = source;
         this.tensors = new LinkedHashMap<>(tensors);
+        this.skipped = skipped;
     }
 
     public String source() {
@@ -45,6 +52,12 @@ public final class WeightSet {
     public Tensor take(String name, int... shape) {
         Tensor t = tensors.get(name);
         if (t == null) {
+            for (var e : skipped.entrySet()) {
+                if (e.getKey().endsWith(name)) {
+                    throw new VaeException(source + ": tensor '" + e.getKey() + "' cannot be used (" + e.getValue()
+                            + "); expected F32, F16 or BF16");
+                }
+            }
             throw new VaeException(source + ": missing tensor '" + name + "' (expected shape "
                     + Arrays.toString(shape) + ")");
         }

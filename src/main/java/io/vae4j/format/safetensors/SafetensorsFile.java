@@ -41,12 +41,15 @@ public final class SafetensorsFile implements WeightFile {
     private final Arena arena;
     private final SequencedMap<String, Tensor> tensors;
     private final Map<String, String> metadata;
+    private final Map<String, String> skipped;
 
-    private SafetensorsFile(Path path, Arena arena, SequencedMap<String, Tensor> tensors, Map<String, String> meta) {
+    private SafetensorsFile(Path path, Arena arena, SequencedMap<String, Tensor> tensors, Map<String, String> meta,
+                            Map<String, String> skipped) {
         this.path = path;
         this.arena = arena;
         this.tensors = tensors;
         this.metadata = meta;
+        this.skipped = skipped;
     }
 
     public static SafetensorsFile open(Path path) {
@@ -67,11 +70,17 @@ public final class SafetensorsFile implements WeightFile {
             long dataStart = 8 + headerLen;
             SafetensorsHeader header = SafetensorsHeader.parse(path, headerBytes, size - dataStart);
             SequencedMap<String, Tensor> tensors = new LinkedHashMap<>();
+            Map<String, String> skipped = new LinkedHashMap<>();
             for (SafetensorsHeader.Entry e : header.entries()) {
+                if (e.dtype() == null) {
+                    skipped.put(e.name(), e.dtypeName());
+                    continue;
+                }
                 MemorySegment slice = file.asSlice(dataStart + e.begin(), e.end() - e.begin());
                 tensors.put(e.name(), Tensor.view(slice, e.dtype(), e.shape()));
             }
-            return new SafetensorsFile(path, arena, Collections.unmodifiableSequencedMap(tensors), header.metadata());
+            return new SafetensorsFile(path, arena, Collections.unmodifiableSequencedMap(tensors), header.metadata(),
+                    Collections.unmodifiableMap(skipped));
         } catch (NoSuchFileException e) {
             arena.close();
             throw new VaeException(path + ": no such file", e);
@@ -116,6 +125,12 @@ public final class SafetensorsFile implements WeightFile {
     @Override
     public Map<String, String> metadata() {
         return metadata;
+    }
+
+    /** Tensors left out of {@link #tensors()} because the runtime does not compute in their dtype (name → dtype). */
+    @Override
+    public Map<String, String> skipped() {
+        return skipped;
     }
 
     @Override

@@ -18,7 +18,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * Parses and validates a safetensors JSON header against the size of the data area that follows it. Every check
@@ -29,8 +28,22 @@ record SafetensorsHeader(List<Entry> entries, Map<String, String> metadata) {
 
     static final String METADATA_KEY = "__metadata__";
 
-    /** One tensor; offsets are relative to the start of the data area, as in the file. */
-    record Entry(String name, DType dtype, int[] shape, long begin, long end) {
+    /**
+     * Every dtype the safetensors format defines, with its element size. Whole checkpoints hold integer tensors
+     * (step counters, position ids) beside the weights, so known dtypes are validated and then passed over;
+     * only a dtype the format does not define makes the file invalid.
+     */
+    static final Map<String, Integer> KNOWN_DTYPES = Map.ofEntries(Map.entry("BOOL", 1), Map.entry("U8", 1),
+            Map.entry("I8", 1), Map.entry("F8_E5M2", 1), Map.entry("F8_E4M3", 1), Map.entry("I16", 2),
+            Map.entry("U16", 2), Map.entry("F16", 2), Map.entry("BF16", 2), Map.entry("I32", 4),
+            Map.entry("U32", 4), Map.entry("F32", 4), Map.entry("F64", 8), Map.entry("I64", 8),
+            Map.entry("U64", 8));
+
+    /**
+     * One tensor; offsets are relative to the start of the data area, as in the file. {@code dtype} is null for a
+     * known dtype the runtime does not compute with ({@code dtypeName} says which).
+     */
+    record Entry(String name, String dtypeName, DType dtype, int[] shape, long begin, long end) {
     }
 
     static SafetensorsHeader parse(Path file, byte[] headerBytes, long dataSize) {
@@ -89,7 +102,8 @@ record SafetensorsHeader(List<Entry> entries, Map<String, String> metadata) {
         if (!(value instanceof Map<?, ?> info)) {
             throw fail(file, "tensor '" + name + "': entry must be an object, got " + typeOf(value));
         }
-        DType dtype = dtype(file, name, info.get("dtype"));
+        String dtypeName = dtype(file, name, info.get("dtype"));
+        DType dtype = DType.parseSafetensors(dtypeName);
         int[] shape = shape(file, name, info.get("shape"));
         long[] offsets = offsets(file, name, info.get("data_offsets"));
         long begin = offsets[0];
@@ -102,25 +116,23 @@ record SafetensorsHeader(List<Entry> entries, Map<String, String> metadata) {
             throw fail(file, "tensor '" + name + "': " + range + " ends beyond the data area of " + dataSize
                     + " bytes");
         }
-        long need = byteSize(file, name, dtype, shape);
+        long need = byteSize(file, name, KNOWN_DTYPES.get(dtypeName), shape);
         if (end - begin != need) {
             throw fail(file, "tensor '" + name + "': " + range + " spans " + (end - begin) + " bytes but "
-                    + dtype + Arrays.toString(shape) + " needs " + need);
+                    + dtypeName + Arrays.toString(shape) + " needs " + need);
         }
-        return new Entry(name, dtype, shape, begin, end);
+        return new Entry(name, dtypeName, dtype, shape, begin, end);
     }
 
-    private static DType dtype(Path file, String name, Object value) {
+    private static String dtype(Path file, String name, Object value) {
         if (!(value instanceof String s)) {
             throw fail(file, "tensor '" + name + "': dtype must be a string, got " + typeOf(value));
         }
-        DType dtype = DType.parseSafetensors(s);
-        if (dtype == null) {
-            String supported = Arrays.stream(DType.values()).map(DType::safetensorsName)
-                    .collect(Collectors.joining(", "));
-            throw fail(file, "unsupported dtype " + s + " for tensor '" + name + "' (supported: " + supported + ")");
+        if (!KNOWN_DTYPES.containsKey(s)) {
+            throw fail(file, "unknown dtype " + Json.write(s) + " for tensor '" + name + "' (safetensors defines: "
+                    + String.join(", ", KNOWN_DTYPES.keySet().stream().sorted().toList()) + ")");
         }
-        return dtype;
+        return s;
     }
 
     private static int[] shape(Path file, String name, Object value) {
@@ -148,9 +160,9 @@ record SafetensorsHeader(List<Entry> entries, Map<String, String> metadata) {
                 + (value instanceof List<?> ? Json.write(value) : typeOf(value)));
     }
 
-    private static long byteSize(Path file, String name, DType dtype, int[] shape) {
+    private static long byteSize(Path file, String name, int elementBytes, int[] shape) {
         try {
-            return Math.multiplyExact(Tensor.numel(shape), dtype.bytes);
+            return Math.multiplyExact(Tensor.numel(shape), elementBytes);
         } catch (ArithmeticException e) {
             throw fail(file, "tensor '" + name + "': shape " + Arrays.toString(shape) + " is too large");
         }
