@@ -28,6 +28,7 @@ final class DecodeCommand {
         values.addAll(Set.of("latent", "out", "max-pixels"));
         Args args = new Args(argv, 1, values, Set.of("raw", "quiet"));
         Log.quiet |= args.flag("quiet");
+        ModelOptions.family(args);
         Path latentPath = Path.of(args.require("latent"));
         Path out = Path.of(args.require("out"));
         ModelOptions.requireFile(latentPath, "latent");

@@ -29,6 +29,7 @@ final class EncodeCommand {
         values.addAll(Set.of("image", "out", "seed", "max-pixels"));
         Args args = new Args(argv, 1, values, Set.of("raw", "moments", "sample", "quiet"));
         Log.quiet |= args.flag("quiet");
+        ModelOptions.family(args);
         Path imagePath = Path.of(args.require("image"));
         Path out = Path.of(args.require("out"));
         ModelOptions.requireFile(imagePath, "image");

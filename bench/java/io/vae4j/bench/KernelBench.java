@@ -1,0 +1,96 @@
+package io.vae4j.bench;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.Backends;
+import io.vae4j.backend.ConvGeometry;
+import io.vae4j.backend.ConvParams;
+import io.vae4j.backend.PreparedConv;
+import io.vae4j.tensor.Tensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The kernels of an SD-size decoder at the shapes it runs them. GFLOP/s = 2·MACs / time; {@link #macs} prints the
+ * MAC count of each shape so the JMH time converts (bench/run-jmh does the division).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 3)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class KernelBench {
+    /** channels x height x width of the convolution input; output channels equal input channels. */
+    @Param({"512x64x64", "256x256x256", "128x512x512"})
+    public String shape;
+
+    @Param({"java"})
+    public String backend;
+
+    @Param({"2"})
+    public int threads;
+
+    private Backend b;
+    private Tensor input;
+    private PreparedConv conv3x3;
+    private PreparedConv conv1x1;
+    private Tensor gamma;
+    private Tensor beta;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        String[] p = shape.split("x");
+        int c = Integer.parseInt(p[0]), h = Integer.parseInt(p[1]), w = Integer.parseInt(p[2]);
+        b = Backends.create(backend, threads);
+        input = random(0.5f, 1, c, h, w);
+        conv3x3 = b.prepareConv(new ConvParams("conv3x3", random(0.02f, c, c, 3, 3), random(0.1f, c),
+                ConvGeometry.same3x3()));
+        conv1x1 = b.prepareConv(new ConvParams("conv1x1", random(0.05f, c, c, 1, 1), random(0.1f, c),
+                ConvGeometry.pointwise()));
+        gamma = random(1f, c);
+        beta = random(1f, c);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        input.close();
+    }
+
+    static Tensor random(float scale, int... shape) {
+        SplittableRandom r = new SplittableRandom(5);
+        Tensor t = Tensor.allocate(shape);
+        for (long i = 0; i < t.numel(); i++) {
+            t.set(i, (float) r.nextDouble(-scale, scale));
+        }
+        return t;
+    }
+
+    @Benchmark
+    public void conv3x3() {
+        b.conv2d(input, conv3x3, null).close();
+    }
+
+    @Benchmark
+    public void conv1x1() {
+        b.conv2d(input, conv1x1, null).close();
+    }
+
+    @Benchmark
+    public void groupNormSilu() {
+        b.groupNorm(input, gamma, beta, 32, 1e-6f, true).close();
+    }
+}
