@@ -1,6 +1,7 @@
 package io.vae4j.model;
 
 import io.vae4j.backend.Backend;
+import io.vae4j.backend.scalar.ScalarBackend;
 import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.model.kl.AutoencoderKL;
 import io.vae4j.tensor.Tensor;
@@ -39,6 +40,14 @@ class KlConformanceTest {
             }
         }
         return tests;
+    }
+
+    /** The scalar reference backend on the same fixtures (one small case: it is slow on purpose). */
+    @TestFactory
+    List<DynamicTest> scalarTwin() {
+        Path dir = Fixtures.caseDir("kl_f8_no_mid_attn");
+        return List.of(DynamicTest.dynamicTest("scalar kl_f8_no_mid_attn", () -> runCase(dir,
+                dir.resolve("model.safetensors"), "scalar kl_f8_no_mid_attn", new ScalarBackend())));
     }
 
     static List<Path> modelPaths(Path dir) {
