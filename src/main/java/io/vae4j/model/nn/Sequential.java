@@ -7,6 +7,8 @@ import java.util.List;
 
 /** Layers run one after another; each intermediate is freed as soon as the next layer has consumed it. */
 public final class Sequential implements Layer {
+    /** -Dvae4j.profile=true prints each layer's wall time to stderr: where a model spends its time. */
+    private static final boolean PROFILE = Boolean.getBoolean("vae4j.profile");
     private final List<Layer> layers;
 
     public Sequential(List<Layer> layers) {
@@ -21,7 +23,13 @@ public final class Sequential implements Layer {
     public Tensor forward(Backend backend, Tensor x) {
         Tensor h = x;
         for (Layer layer : layers) {
+            long start = PROFILE ? System.nanoTime() : 0;
             Tensor next = layer.forward(backend, h);
+            if (PROFILE) {
+                System.err.printf("profile %-14s %-22s -> %-22s %8.1f ms%n", layer.getClass().getSimpleName(),
+                        java.util.Arrays.toString(h.shape()), java.util.Arrays.toString(next.shape()),
+                        (System.nanoTime() - start) / 1e6);
+            }
             if (h != x) {
                 h.close();
             }

@@ -1,0 +1,43 @@
+package io.vae4j.bench;
+
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.Backends;
+import io.vae4j.backend.ConvGeometry;
+import io.vae4j.backend.ConvParams;
+import io.vae4j.backend.PreparedConv;
+import io.vae4j.tensor.Tensor;
+
+/**
+ * A quick, JMH-free look at convolution throughput while tuning kernels: best of N runs per shape, in GFLOP/s.
+ * Usage: ConvProbe [backend] [threads] [runs] [CxHxW ...]. Use JMH (KernelBench) for numbers you report.
+ */
+public final class ConvProbe {
+    private ConvProbe() {
+    }
+
+    public static void main(String[] args) {
+        String backendName = args.length > 0 ? args[0] : "java";
+        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+        int runs = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        String[] shapes = args.length > 3 ? java.util.Arrays.copyOfRange(args, 3, args.length)
+                : new String[]{"512x64x64", "256x128x128", "128x256x256"};
+        Backend b = Backends.create(backendName, threads);
+        for (String shape : shapes) {
+            String[] p = shape.split("x");
+            int c = Integer.parseInt(p[0]), h = Integer.parseInt(p[1]), w = Integer.parseInt(p[2]);
+            try (Tensor in = KernelBench.random(0.5f, 1, c, h, w)) {
+                PreparedConv conv = b.prepareConv(new ConvParams("probe", KernelBench.random(0.02f, c, c, 3, 3),
+                        KernelBench.random(0.1f, c), ConvGeometry.same3x3()));
+                double flops = 2.0 * conv.params().macs(h, w);
+                double best = Double.MAX_VALUE;
+                for (int r = 0; r < runs; r++) {
+                    long t = System.nanoTime();
+                    b.conv2d(in, conv, null).close();
+                    best = Math.min(best, (System.nanoTime() - t) / 1e9);
+                }
+                System.out.printf("%-12s %s threads=%d best %.1f ms  %.1f GFLOP/s%n", shape, b.name(), threads,
+                        best * 1e3, flops / best / 1e9);
+            }
+        }
+    }
+}
