@@ -45,6 +45,23 @@ public final class Tensor implements AutoCloseable {
         return allocate(DType.F32, shape);
     }
 
+    /**
+     * A new float32 tensor whose contents are undefined: for kernel outputs that write every element, where
+     * zeroing first would only cost time.
+     */
+    public static Tensor uninitialized(int... shape) {
+        long bytes = numel(shape) * 4;
+        Arena arena = Arena.ofShared();
+        try {
+            return new Tensor(NativeMemory.allocate(bytes, ALIGN, arena), DType.F32, Layout.NCHW, shape.clone(),
+                    arena);
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            throw new OutOfMemoryError("cannot allocate a float32 tensor of shape " + Arrays.toString(shape) + " ("
+                    + bytes + " bytes)");
+        }
+    }
+
     /** A view over memory owned elsewhere; the caller keeps that memory alive for as long as the view is used. */
     public static Tensor view(MemorySegment data, DType dtype, int... shape) {
         long bytes = numel(shape) * dtype.bytes;

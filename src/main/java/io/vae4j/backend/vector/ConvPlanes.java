@@ -23,6 +23,8 @@ final class ConvPlanes {
     final long[] bRow;
     /** Floats the plane buffer needs, including the slack the unmasked column tail reads. */
     final long floats;
+    /** Floats {@link #fill} writes: every phase plane of every channel; the slack after them is the caller's. */
+    final long filled;
 
     private final ConvGeometry g;
     private final int upsample;
@@ -53,7 +55,8 @@ final class ConvPlanes {
                 }
             }
         }
-        this.floats = (long) stride * stride * channels * plane + GemmKernel.NR + 2L * k + 64;
+        this.filled = (long) stride * stride * channels * plane;
+        this.floats = filled + GemmKernel.NR + 2L * k + 64;
     }
 
     /** Flat output positions: outHeight rows of wq columns. */

@@ -20,7 +20,8 @@ import java.nio.ByteOrder;
 final class GemmKernel {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     static final int L = SPECIES.length();
-    static final int MR = 4;
+    /** Rows of C the main kernel keeps in registers: 8 × 3 vectors = 24 accumulators of the 32 AVX-512 registers. */
+    static final int MR = 8;
     static final int NV = 3;
     /** Columns of C one micro-kernel call covers. */
     static final int NR = NV * L;
@@ -39,7 +40,20 @@ final class GemmKernel {
                          MemorySegment b, long bBase, long[] bRow, int j0, int j1, boolean bPadded,
                          MemorySegment c, long cOff, long ldc) {
         int i = i0;
-        for (; i + MR <= i1; i += MR) {
+        for (; i + 8 <= i1; i += 8) {
+            long aRow = aOff + i * lda;
+            int j = j0;
+            for (; j + NR <= j1; j += NR) {
+                block8x3(a, aRow, lda, kCount, b, bBase + j, bRow, c, cOff + i * ldc + j, ldc);
+            }
+            for (; j < j1; j += L) {
+                int n = Math.min(L, j1 - j);
+                block4x1(a, aRow, lda, kCount, b, bBase + j, bRow, c, cOff + i * ldc + j, ldc, n, bPadded);
+                block4x1(a, aRow + 4 * lda, lda, kCount, b, bBase + j, bRow, c, cOff + (i + 4) * ldc + j, ldc, n,
+                        bPadded);
+            }
+        }
+        for (; i + 4 <= i1; i += 4) {
             long aRow = aOff + i * lda;
             int j = j0;
             for (; j + NR <= j1; j += NR) {
@@ -52,11 +66,113 @@ final class GemmKernel {
         }
         for (; i < i1; i++) {
             long aRow = aOff + i * lda;
-            for (int j = j0; j < j1; j += L) {
+            int j = j0;
+            for (; j + NR <= j1; j += NR) {
+                block1x3(a, aRow, kCount, b, bBase + j, bRow, c, cOff + i * ldc + j);
+            }
+            for (; j < j1; j += L) {
                 int n = Math.min(L, j1 - j);
                 block1x1(a, aRow, kCount, b, bBase + j, bRow, c, cOff + i * ldc + j, n, bPadded);
             }
         }
+    }
+
+    private static void block8x3(MemorySegment a, long aRow, long lda, int kCount,
+                                 MemorySegment b, long bCol, long[] bRow,
+                                 MemorySegment c, long cPos, long ldc) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c02 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00;
+        FloatVector c50 = c00, c51 = c00, c52 = c00;
+        FloatVector c60 = c00, c61 = c00, c62 = c00;
+        FloatVector c70 = c00, c71 = c00, c72 = c00;
+        long a0 = aRow * 4, st = lda * 4;
+        for (int k = 0; k < kCount; k++) {
+            long bp = (bCol + bRow[k]) * 4;
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE);
+            FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE);
+            long ak = a0 + 4L * k;
+            FloatVector w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak));
+            c00 = w.fma(b0, c00);
+            c01 = w.fma(b1, c01);
+            c02 = w.fma(b2, c02);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + st));
+            c10 = w.fma(b0, c10);
+            c11 = w.fma(b1, c11);
+            c12 = w.fma(b2, c12);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 2 * st));
+            c20 = w.fma(b0, c20);
+            c21 = w.fma(b1, c21);
+            c22 = w.fma(b2, c22);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 3 * st));
+            c30 = w.fma(b0, c30);
+            c31 = w.fma(b1, c31);
+            c32 = w.fma(b2, c32);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 4 * st));
+            c40 = w.fma(b0, c40);
+            c41 = w.fma(b1, c41);
+            c42 = w.fma(b2, c42);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 5 * st));
+            c50 = w.fma(b0, c50);
+            c51 = w.fma(b1, c51);
+            c52 = w.fma(b2, c52);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 6 * st));
+            c60 = w.fma(b0, c60);
+            c61 = w.fma(b1, c61);
+            c62 = w.fma(b2, c62);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 7 * st));
+            c70 = w.fma(b0, c70);
+            c71 = w.fma(b1, c71);
+            c72 = w.fma(b2, c72);
+        }
+        long p = cPos * 4, row = ldc * 4, v = 4L * L;
+        c00.intoMemorySegment(c, p + 0 * row, LE);
+        c01.intoMemorySegment(c, p + 0 * row + v, LE);
+        c02.intoMemorySegment(c, p + 0 * row + 2 * v, LE);
+        c10.intoMemorySegment(c, p + 1 * row, LE);
+        c11.intoMemorySegment(c, p + 1 * row + v, LE);
+        c12.intoMemorySegment(c, p + 1 * row + 2 * v, LE);
+        c20.intoMemorySegment(c, p + 2 * row, LE);
+        c21.intoMemorySegment(c, p + 2 * row + v, LE);
+        c22.intoMemorySegment(c, p + 2 * row + 2 * v, LE);
+        c30.intoMemorySegment(c, p + 3 * row, LE);
+        c31.intoMemorySegment(c, p + 3 * row + v, LE);
+        c32.intoMemorySegment(c, p + 3 * row + 2 * v, LE);
+        c40.intoMemorySegment(c, p + 4 * row, LE);
+        c41.intoMemorySegment(c, p + 4 * row + v, LE);
+        c42.intoMemorySegment(c, p + 4 * row + 2 * v, LE);
+        c50.intoMemorySegment(c, p + 5 * row, LE);
+        c51.intoMemorySegment(c, p + 5 * row + v, LE);
+        c52.intoMemorySegment(c, p + 5 * row + 2 * v, LE);
+        c60.intoMemorySegment(c, p + 6 * row, LE);
+        c61.intoMemorySegment(c, p + 6 * row + v, LE);
+        c62.intoMemorySegment(c, p + 6 * row + 2 * v, LE);
+        c70.intoMemorySegment(c, p + 7 * row, LE);
+        c71.intoMemorySegment(c, p + 7 * row + v, LE);
+        c72.intoMemorySegment(c, p + 7 * row + 2 * v, LE);
+    }
+
+    private static void store3(MemorySegment c, long p, long v, FloatVector x, FloatVector y, FloatVector z) {
+        x.intoMemorySegment(c, p, LE);
+        y.intoMemorySegment(c, p + v, LE);
+        z.intoMemorySegment(c, p + 2 * v, LE);
+    }
+
+    private static void block1x3(MemorySegment a, long aRow, int kCount, MemorySegment b, long bCol, long[] bRow,
+                                 MemorySegment c, long cPos) {
+        FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0, c2 = c0;
+        long a0 = aRow * 4;
+        for (int k = 0; k < kCount; k++) {
+            long bp = (bCol + bRow[k]) * 4;
+            FloatVector w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a0 + 4L * k));
+            c0 = w.fma(FloatVector.fromMemorySegment(SPECIES, b, bp, LE), c0);
+            c1 = w.fma(FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE), c1);
+            c2 = w.fma(FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE), c2);
+        }
+        store3(c, cPos * 4, 4L * L, c0, c1, c2);
     }
 
     private static void block4x3(MemorySegment a, long aRow, long lda, int kCount,

@@ -30,11 +30,12 @@ final class VectorAttention {
 
     Tensor compute(Tensor q, Tensor k, Tensor v) {
         int n = q.dim(0), c = q.dim(1), t = q.dim(2) * q.dim(3);
-        Tensor out = Tensor.allocate(q.shape());
+        Tensor out = Tensor.uninitialized(q.shape());
         float scale = (float) (1.0 / Math.sqrt(c));
         long[] kRows = VectorBackend.rows(c, t);
         long[] vRows = VectorBackend.rows(t, c);
-        try (Tensor qt = Tensor.allocate(t, c); Tensor vt = Tensor.allocate(t, c); Tensor ot = Tensor.allocate(t, c)) {
+        try (Tensor qt = Tensor.uninitialized(t, c); Tensor vt = Tensor.uninitialized(t, c);
+             Tensor ot = Tensor.uninitialized(t, c)) {
             for (int b = 0; b < n; b++) {
                 long off = (long) b * c * t;
                 transpose(q.data(), off, c, t, qt.data(), 0, scale);

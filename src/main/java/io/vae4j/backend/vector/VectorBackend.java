@@ -67,7 +67,7 @@ public final class VectorBackend implements Backend {
         Checks.conv(in, prepared, upsample);
         ConvWeightsF32 w = (ConvWeightsF32) prepared;
         int[] outShape = Checks.convOutShape(in, prepared, upsample);
-        Tensor out = Tensor.allocate(outShape);
+        Tensor out = Tensor.uninitialized(outShape);
         if (residual != null) {
             Checks.sameShape(out, residual, prepared.params().name() + " residual");
         }
@@ -118,8 +118,10 @@ public final class VectorBackend implements Backend {
         long inOff = (long) n * cin * in.dim(2) * in.dim(3);
         int outH = p.outHeight, outW = p.outWidth;
         long outOff = (long) n * cout * outH * outW;
-        try (Tensor planes = Tensor.allocate(DType.F32, Math.toIntExact(p.floats))) {
+        // Shaped [n, 64] only so that the count may exceed an int; every element but the slack is filled below.
+        try (Tensor planes = Tensor.uninitialized(Math.toIntExact(ceilDiv(p.floats, 64)), 64)) {
             MemorySegment pl = planes.data();
+            pl.asSlice(p.filled * 4).fill((byte) 0);
             parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl));
             int kk = g.kernel() * g.kernel();
             long flat = p.flatOut();
@@ -200,7 +202,7 @@ public final class VectorBackend implements Backend {
         Checks.groupNorm(in, gamma, beta, groups);
         int n = in.dim(0), c = in.dim(1), cpg = c / groups;
         long plane = (long) in.dim(2) * in.dim(3);
-        Tensor out = Tensor.allocate(in.shape());
+        Tensor out = Tensor.uninitialized(in.shape());
         float[] scale = new float[n * c], shift = new float[n * c];
         parallel.forEach(n * groups, task -> {
             int b = task / groups, grp = task % groups;
@@ -270,7 +272,7 @@ public final class VectorBackend implements Backend {
     public Tensor upsampleNearest2x(Tensor in) {
         Checks.activation(in, "upsample");
         int n = in.dim(0), c = in.dim(1), h = in.dim(2), w = in.dim(3);
-        Tensor out = Tensor.allocate(n, c, 2 * h, 2 * w);
+        Tensor out = Tensor.uninitialized(n, c, 2 * h, 2 * w);
         parallel.forEach(n * c, plane -> {
             long src = (long) plane * h * w * 4, dst = (long) plane * 4 * h * w * 4;
             for (int y = 0; y < h; y++) {
@@ -297,7 +299,7 @@ public final class VectorBackend implements Backend {
     @Override
     public Tensor add(Tensor a, Tensor b) {
         Checks.sameShape(a, b, "add");
-        Tensor out = Tensor.allocate(a.shape());
+        Tensor out = Tensor.uninitialized(a.shape());
         long n = a.numel();
         int blocks = (int) ceilDiv(n, 1 << 16);
         parallel.forEach(blocks, blk -> {
@@ -314,7 +316,7 @@ public final class VectorBackend implements Backend {
 
     @Override
     public Tensor map(Tensor in, Activation activation) {
-        Tensor out = Tensor.allocate(in.shape());
+        Tensor out = Tensor.uninitialized(in.shape());
         long n = in.numel();
         int blocks = (int) ceilDiv(n, 1 << 16);
         FloatVector three = FloatVector.broadcast(S, 3f);
