@@ -14,11 +14,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Every Vector API kernel against its scalar twin, on shapes that exercise the tails and odd sizes. */
 class BackendTwinTest {
     private static final Backend REF = new ScalarBackend();
-    private static final VectorBackend FAST = new VectorBackend(2);
+    private static final VectorBackend FAST = new VectorBackend(2, true);
+    private static final VectorBackend DIRECT = new VectorBackend(2, false);
 
     @AfterAll
     static void close() {
         FAST.parallel().close();
+        DIRECT.parallel().close();
     }
 
     private static void assertClose(Tensor expected, Tensor actual, float tol, String what) {
@@ -33,6 +35,9 @@ class BackendTwinTest {
             "3,1,1,1,1,1, 32,64, 8,8, 1,true",
             "3,1,1,1,1,1, 3,13, 33,17, 1,false",
             "3,1,1,1,1,1, 16,6, 7,5, 2,false",
+            "3,1,1,1,1,1, 16,24, 7,5, 2,true",
+            "3,1,1,1,1,1, 9,17, 13,6, 1,true",
+            "3,1,1,1,1,1, 64,64, 64,64, 1,true",
             "3,2,0,0,1,1, 8,8, 16,16, 1,false",
             "3,2,0,0,1,1, 5,9, 13,11, 1,false",
             "3,2,1,1,1,1, 6,10, 15,12, 1,false",
@@ -46,14 +51,17 @@ class BackendTwinTest {
         ConvParams p = new ConvParams("conv", r.normal(0.2f, cout, cin, k, k), r.normal(0.5f, cout),
                 new ConvGeometry(k, s, pt, pl, pb, pr));
         try (Tensor in = r.normal(1f, 2, cin, h, w)) {
-            PreparedConv a = REF.prepareConv(p), b = FAST.prepareConv(p);
+            PreparedConv a = REF.prepareConv(p);
             Tensor res = null;
             if (residual) {
                 res = r.normal(1f, Checks.convOutShape(in, a, up));
             }
             Tensor expected = up == 2 ? REF.upsampleConv2d(in, a) : REF.conv2d(in, a, res);
-            Tensor actual = up == 2 ? FAST.upsampleConv2d(in, b) : FAST.conv2d(in, b, res);
-            assertClose(expected, actual, 2e-5f * (float) Math.sqrt(cin * k * k), "conv");
+            for (VectorBackend fast : new VectorBackend[]{FAST, DIRECT}) {
+                PreparedConv b = fast.prepareConv(p);
+                Tensor actual = up == 2 ? fast.upsampleConv2d(in, b) : fast.conv2d(in, b, res);
+                assertClose(expected, actual, 2e-5f * (float) Math.sqrt(cin * k * k), "conv");
+            }
         }
     }
 

@@ -27,10 +27,20 @@ public final class VectorBackend implements Backend {
     /** Bytes of B one tile of a convolution should touch, so it stays in L2 while every output channel uses it. */
     private static final long TILE_B_BYTES = 256 * 1024;
 
+    /** -Dvae4j.winograd=false runs every 3x3 convolution directly (for comparisons). */
+    private static final boolean WINOGRAD_DEFAULT = !"false".equals(System.getProperty("vae4j.winograd"));
+
     private final Parallel parallel;
+    private final boolean winograd;
 
     public VectorBackend(int threads) {
+        this(threads, WINOGRAD_DEFAULT);
+    }
+
+    /** @param winograd whether stride-1 3x3 convolutions use Winograd F(2x2, 3x3) */
+    public VectorBackend(int threads, boolean winograd) {
         this.parallel = new Parallel(threads);
+        this.winograd = winograd;
     }
 
     @Override
@@ -50,7 +60,7 @@ public final class VectorBackend implements Backend {
 
     @Override
     public PreparedConv prepareConv(ConvParams params) {
-        return new ConvWeightsF32(params);
+        return new VectorConv(params);
     }
 
     @Override
@@ -65,7 +75,8 @@ public final class VectorBackend implements Backend {
 
     private Tensor convolve(Tensor in, PreparedConv prepared, Tensor residual, int upsample) {
         Checks.conv(in, prepared, upsample);
-        ConvWeightsF32 w = (ConvWeightsF32) prepared;
+        VectorConv vc = (VectorConv) prepared;
+        ConvWeightsF32 w = vc.weights;
         int[] outShape = Checks.convOutShape(in, prepared, upsample);
         Tensor out = Tensor.uninitialized(outShape);
         if (residual != null) {
@@ -74,8 +85,11 @@ public final class VectorBackend implements Backend {
         var g = prepared.params().geometry();
         boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
+        boolean useWinograd = winograd && Winograd2x2.applies(g, in.dim(1), out.dim(1));
         for (int n = 0; n < in.dim(0); n++) {
-            if (direct) {
+            if (useWinograd) {
+                Winograd2x2.convolve(parallel, in, n, vc.winograd(), w.bias(), residual, out, upsample);
+            } else if (direct) {
                 pointwise(in, n, w, residual, out);
             } else {
                 planar(in, n, w, residual, out, upsample);
