@@ -20,6 +20,16 @@ public interface Backend {
     /** conv(in) + bias, plus {@code residual} (same shape as the output) when it is not null. */
     Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual);
 
+    /**
+     * conv(groupNorm(in)) + bias (+ residual): the pair every VAE block is made of. Backends that can fold the
+     * normalisation into the convolution's input pass override this; the default runs the two kernels.
+     */
+    default Tensor normConv2d(Tensor in, GroupNormSpec norm, PreparedConv conv, Tensor residual) {
+        try (Tensor h = groupNorm(in, norm.gamma(), norm.beta(), norm.groups(), norm.eps(), norm.silu())) {
+            return conv2d(h, conv, residual);
+        }
+    }
+
     /** conv(nearest2x(in)) + bias, without materialising the upsampled input where the backend can avoid it. */
     Tensor upsampleConv2d(Tensor in, PreparedConv conv);
 

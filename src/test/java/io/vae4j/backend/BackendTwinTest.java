@@ -81,6 +81,24 @@ class BackendTwinTest {
                 FAST.groupNorm(in, gamma, beta, 4, 1e-5f, false), 2e-5f, "groupnorm 4 groups");
     }
 
+    @ParameterizedTest(name = "norm+conv k{0} s{1} {2}->{3} {4}x{5} silu={6}")
+    @CsvSource({"3,1, 64,32, 9,7, true", "3,1, 32,3, 16,16, true", "3,1, 32,40, 5,12, false", "1,1, 32,16, 6,6, true",
+            "3,2, 32,32, 11,9, true"})
+    void normalisedConvolutionMatchesScalar(int k, int s, int cin, int cout, int h, int w, boolean silu) {
+        Random4 r = new Random4(cin * 7L + h);
+        ConvGeometry g = s == 2 ? ConvGeometry.ldmDownsample() : ConvGeometry.of(k);
+        ConvParams p = new ConvParams("conv", r.normal(0.2f, cout, cin, k, k), r.normal(0.5f, cout), g);
+        GroupNormSpec norm = new GroupNormSpec(r.normal(1f, cin), r.normal(1f, cin), 8, 1e-6f, silu);
+        try (Tensor in = r.normal(2f, 2, cin, h, w)) {
+            Tensor res = r.normal(1f, Checks.convOutShape(in, REF.prepareConv(p), 1));
+            Tensor expected = REF.normConv2d(in, norm, REF.prepareConv(p), res);
+            for (VectorBackend fast : new VectorBackend[]{FAST, DIRECT}) {
+                assertClose(expected, fast.normConv2d(in, norm, fast.prepareConv(p), res),
+                        2e-5f * (float) Math.sqrt(cin * k * k), "norm+conv");
+            }
+        }
+    }
+
     @Test
     void attentionMatchesScalar() {
         Random4 r = new Random4(11);

@@ -66,6 +66,15 @@ final class ConvPlanes {
 
     /** Writes channel ci of one image (in: [C][H][W] at inOff floats) into every phase plane. */
     void fill(MemorySegment in, long inOff, int ci, MemorySegment planes) {
+        fill(in, inOff, ci, planes, null);
+    }
+
+    /**
+     * Writes channel ci of one image into every phase plane, passing each value through {@code norm} first when
+     * it is not null (a GroupNorm's per-channel affine and SiLU, fused here so the normalised tensor never
+     * exists). Padding stays zero, as it is in the reference, which pads the normalised tensor.
+     */
+    void fill(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
         int s = stride, u = upsample;
         int hu = inHeight * u, wu = inWidth * u;
         long plane = (long) hq * wq;
@@ -78,23 +87,43 @@ final class ConvPlanes {
                     long row = dst + (long) y * wq * 4;
                     if (sy < 0 || sy >= hu) {
                         planes.asSlice(row, wq * 4L).fill((byte) 0);
-                        continue;
-                    }
-                    long srcRow = src + (long) (sy / u) * inWidth * 4;
-                    if (s == 1 && u == 1) {
-                        // The common case: one bulk copy between two zero borders.
-                        int left = g.padLeft();
-                        planes.asSlice(row, left * 4L).fill((byte) 0);
-                        MemorySegment.copy(in, srcRow, planes, row + left * 4L, inWidth * 4L);
-                        planes.asSlice(row + (left + inWidth) * 4L, (wq - left - inWidth) * 4L).fill((byte) 0);
-                        continue;
-                    }
-                    for (int x = 0; x < wq; x++) {
-                        int sx = x * s + px - g.padLeft();
-                        float v = sx < 0 || sx >= wu ? 0f : in.get(DType.FLOAT, srcRow + (long) (sx / u) * 4);
-                        planes.set(DType.FLOAT, row + x * 4L, v);
+                    } else {
+                        fillRow(in, src + (long) (sy / u) * inWidth * 4, planes, row, px, wu, norm);
                     }
                 }
+            }
+        }
+    }
+
+    /** One plane row: destination column x holds padded column x·s + px, i.e. source column (x·s + px - pad) / u. */
+    private void fillRow(MemorySegment in, long srcRow, MemorySegment planes, long row, int px, int wu,
+                         ChannelNorm norm) {
+        int s = stride, u = upsample, pl = g.padLeft();
+        // Destination columns whose source is inside the image: 0 <= x·s + px - pl < wu.
+        int x0 = Math.max(0, ceilDiv(pl - px, s)), x1 = Math.min(wq, ceilDiv(wu + pl - px, s));
+        if (x1 <= x0) {
+            planes.asSlice(row, wq * 4L).fill((byte) 0);
+            return;
+        }
+        planes.asSlice(row, x0 * 4L).fill((byte) 0);
+        planes.asSlice(row + x1 * 4L, (wq - x1) * 4L).fill((byte) 0);
+        int n = x1 - x0;
+        long dst = row + x0 * 4L;
+        if (s == u) {
+            // Stride and upsampling cancel: a contiguous run of the source row.
+            long from = srcRow + (long) Math.floorDiv(x0 * s + px - pl, u) * 4;
+            if (norm == null) {
+                MemorySegment.copy(in, from, planes, dst, n * 4L);
+            } else {
+                norm.apply(in, from, planes, dst, n);
+            }
+        } else if (s == 2 && u == 1) {
+            norm = norm == null ? ChannelNorm.IDENTITY : norm;
+            norm.applyEveryOther(in, srcRow + (long) (2 * x0 + px - pl) * 4, planes, dst, n);
+        } else {
+            for (int x = x0; x < x1; x++) {
+                float v = in.get(DType.FLOAT, srcRow + (long) ((x * s + px - pl) / u) * 4);
+                planes.set(DType.FLOAT, row + x * 4L, norm == null ? v : norm.apply(v));
             }
         }
     }

@@ -4,6 +4,7 @@ import io.vae4j.backend.Backend;
 import io.vae4j.backend.Checks;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.ConvWeightsF32;
+import io.vae4j.backend.GroupNormSpec;
 import io.vae4j.backend.Parallel;
 import io.vae4j.backend.PreparedConv;
 import io.vae4j.tensor.DType;
@@ -15,6 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.function.IntFunction;
 
 /**
  * The portable backend: every kernel in the JDK's Vector API, all of them multi-threaded. Convolutions and attention
@@ -65,15 +67,34 @@ public final class VectorBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual) {
-        return convolve(in, conv, residual, 1);
+        return convolve(in, conv, residual, 1, null);
     }
 
     @Override
     public Tensor upsampleConv2d(Tensor in, PreparedConv conv) {
-        return convolve(in, conv, null, 2);
+        return convolve(in, conv, null, 2, null);
     }
 
-    private Tensor convolve(Tensor in, PreparedConv prepared, Tensor residual, int upsample) {
+    /** The normalisation is applied while the convolution copies its input into planes; 1x1 ones read in place. */
+    @Override
+    public Tensor normConv2d(Tensor in, GroupNormSpec norm, PreparedConv conv, Tensor residual) {
+        if (conv.params().geometry().kernel() == 1) {
+            return Backend.super.normConv2d(in, norm, conv, residual);
+        }
+        Checks.groupNorm(in, norm.gamma(), norm.beta(), norm.groups());
+        float[][] affine = affine(in, norm.gamma(), norm.beta(), norm.groups(), norm.eps());
+        return convolve(in, conv, residual, 1, n -> {
+            int c = in.dim(1);
+            ChannelNorm[] perChannel = new ChannelNorm[c];
+            for (int ch = 0; ch < c; ch++) {
+                perChannel[ch] = new ChannelNorm(affine[0][n * c + ch], affine[1][n * c + ch], norm.silu());
+            }
+            return perChannel;
+        });
+    }
+
+    private Tensor convolve(Tensor in, PreparedConv prepared, Tensor residual, int upsample,
+                            IntFunction<ChannelNorm[]> norms) {
         Checks.conv(in, prepared, upsample);
         VectorConv vc = (VectorConv) prepared;
         ConvWeightsF32 w = vc.weights;
@@ -87,12 +108,13 @@ public final class VectorBackend implements Backend {
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
         boolean useWinograd = winograd && Winograd2x2.applies(g, in.dim(1), out.dim(1));
         for (int n = 0; n < in.dim(0); n++) {
+            ChannelNorm[] norm = norms == null ? null : norms.apply(n);
             if (useWinograd) {
-                Winograd2x2.convolve(parallel, in, n, vc.winograd(), w.bias(), residual, out, upsample);
+                Winograd2x2.convolve(parallel, in, n, vc.winograd(), w.bias(), residual, out, upsample, norm);
             } else if (direct) {
                 pointwise(in, n, w, residual, out);
             } else {
-                planar(in, n, w, residual, out, upsample);
+                planar(in, n, w, residual, out, upsample, norm);
             }
         }
         return out;
@@ -125,7 +147,8 @@ public final class VectorBackend implements Backend {
     }
 
     /** Any other convolution: build phase planes of the padded input, then one GEMM per tile of output rows. */
-    private void planar(Tensor in, int n, ConvWeightsF32 w, Tensor residual, Tensor out, int upsample) {
+    private void planar(Tensor in, int n, ConvWeightsF32 w, Tensor residual, Tensor out, int upsample,
+                        ChannelNorm[] norm) {
         var g = w.params().geometry();
         int cin = in.dim(1), cout = out.dim(1);
         ConvPlanes p = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample);
@@ -136,7 +159,7 @@ public final class VectorBackend implements Backend {
         try (Tensor planes = Tensor.uninitialized(Math.toIntExact(ceilDiv(p.floats, 64)), 64)) {
             MemorySegment pl = planes.data();
             pl.asSlice(p.filled * 4).fill((byte) 0);
-            parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl));
+            parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
             int kk = g.kernel() * g.kernel();
             long flat = p.flatOut();
             int strip = stripLength(cin, g.kernel(), flat);
@@ -214,9 +237,32 @@ public final class VectorBackend implements Backend {
     @Override
     public Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
         Checks.groupNorm(in, gamma, beta, groups);
-        int n = in.dim(0), c = in.dim(1), cpg = c / groups;
+        int c = in.dim(1);
         long plane = (long) in.dim(2) * in.dim(3);
         Tensor out = Tensor.uninitialized(in.shape());
+        float[][] affine = affine(in, gamma, beta, groups, eps);
+        parallel.forEach(in.dim(0) * c, task -> {
+            long off = task * plane;
+            FloatVector a = FloatVector.broadcast(S, affine[0][task]), sh = FloatVector.broadcast(S, affine[1][task]);
+            for (long j = 0; j < plane; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, plane);
+                FloatVector v = FloatVector.fromMemorySegment(S, in.data(), (off + j) * 4, LE, m).fma(a, sh);
+                if (silu) {
+                    v = silu(v);
+                }
+                v.intoMemorySegment(out.data(), (off + j) * 4, LE, m);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Per (image, channel) scale and shift that apply a GroupNorm and its affine: y = x·scale + shift. Statistics
+     * in two passes (mean, then squared deviations), float lanes within a block and double across blocks.
+     */
+    private float[][] affine(Tensor in, Tensor gamma, Tensor beta, int groups, float eps) {
+        int n = in.dim(0), c = in.dim(1), cpg = c / groups;
+        long plane = (long) in.dim(2) * in.dim(3);
         float[] scale = new float[n * c], shift = new float[n * c];
         parallel.forEach(n * groups, task -> {
             int b = task / groups, grp = task % groups;
@@ -231,19 +277,7 @@ public final class VectorBackend implements Backend {
                 shift[b * c + ch] = (float) (beta.get(ch) - mean * a);
             }
         });
-        parallel.forEach(n * c, task -> {
-            long off = task * plane;
-            FloatVector a = FloatVector.broadcast(S, scale[task]), sh = FloatVector.broadcast(S, shift[task]);
-            for (long j = 0; j < plane; j += L) {
-                VectorMask<Float> m = S.indexInRange(j, plane);
-                FloatVector v = FloatVector.fromMemorySegment(S, in.data(), (off + j) * 4, LE, m).fma(a, sh);
-                if (silu) {
-                    v = silu(v);
-                }
-                v.intoMemorySegment(out.data(), (off + j) * 4, LE, m);
-            }
-        });
-        return out;
+        return new float[][]{scale, shift};
     }
 
     private static FloatVector silu(FloatVector v) {

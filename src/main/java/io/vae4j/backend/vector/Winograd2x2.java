@@ -67,7 +67,7 @@ final class Winograd2x2 {
 
     /** out[n] = conv(in[n] (nearest-upsampled when upsample = 2)) + bias (+ residual[n]). */
     static void convolve(Parallel parallel, Tensor in, int n, Tensor u, float[] bias, Tensor residual, Tensor out,
-                         int upsample) {
+                         int upsample, ChannelNorm[] norm) {
         int cin = in.dim(1), cout = out.dim(1);
         int outH = out.dim(2), outW = out.dim(3);
         int tilesY = (outH + 1) / 2, tilesX = (outW + 1) / 2;
@@ -82,7 +82,7 @@ final class Winograd2x2 {
         try (Tensor planes = Tensor.uninitialized(Math.toIntExact(VectorBackend.ceilDiv(p.floats + TILES, 64)), 64)) {
             MemorySegment pl = planes.data();
             pl.asSlice(p.filled * 4).fill((byte) 0);
-            parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl));
+            parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
             long[] tapOffset = new long[16];
             for (int r = 0; r < 4; r++) {
                 for (int c = 0; c < 4; c++) {

@@ -6,6 +6,7 @@ import io.vae4j.model.WeightSet;
 import io.vae4j.model.nn.Conv;
 import io.vae4j.model.nn.GroupNorm;
 import io.vae4j.model.nn.Layer;
+import io.vae4j.model.nn.NormConv;
 import io.vae4j.model.nn.Sequential;
 import io.vae4j.model.nn.Upsample;
 
@@ -33,8 +34,8 @@ final class KlGraph {
             }
         }
         mid(b, w, "encoder.mid", in, c.encoderMidAttention(), layers);
-        layers.add(new GroupNorm(w, "encoder.norm_out", in, KlConfig.GROUPS, KlConfig.EPS, true));
-        layers.add(new Conv(b, w, "encoder.conv_out", in, 2 * c.latentChannels(), ConvGeometry.same3x3()));
+        layers.add(new NormConv(new GroupNorm(w, "encoder.norm_out", in, KlConfig.GROUPS, KlConfig.EPS, true),
+                new Conv(b, w, "encoder.conv_out", in, 2 * c.latentChannels(), ConvGeometry.same3x3())));
         return new Sequential(layers);
     }
 
@@ -55,8 +56,8 @@ final class KlGraph {
                         ConvGeometry.same3x3())));
             }
         }
-        layers.add(new GroupNorm(w, "decoder.norm_out", in, KlConfig.GROUPS, KlConfig.EPS, true));
-        layers.add(new Conv(b, w, "decoder.conv_out", in, c.imageChannels(), ConvGeometry.same3x3()));
+        layers.add(new NormConv(new GroupNorm(w, "decoder.norm_out", in, KlConfig.GROUPS, KlConfig.EPS, true),
+                new Conv(b, w, "decoder.conv_out", in, c.imageChannels(), ConvGeometry.same3x3())));
         return new Sequential(layers);
     }
 

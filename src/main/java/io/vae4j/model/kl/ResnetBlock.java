@@ -26,16 +26,12 @@ final class ResnetBlock implements Layer {
 
     @Override
     public Tensor forward(Backend b, Tensor x) {
-        Tensor h;
-        try (Tensor n1 = norm1.forward(b, x)) {
-            h = conv1.forward(b, n1);
-        }
-        try (Tensor h1 = h; Tensor n2 = norm2.forward(b, h1)) {
+        try (Tensor h = conv1.forward(b, x, norm1, null)) {
             if (shortcut == null) {
-                return conv2.forward(b, n2, x);
+                return conv2.forward(b, h, norm2, x);
             }
             try (Tensor s = shortcut.forward(b, x)) {
-                return conv2.forward(b, n2, s);
+                return conv2.forward(b, h, norm2, s);
             }
         }
     }

@@ -32,6 +32,11 @@ public final class Conv implements Layer {
         return backend.conv2d(x, prepared, residual);
     }
 
+    /** conv(norm(x)) (+ residual when not null), the normalisation fused into the convolution where it can be. */
+    public Tensor forward(Backend backend, Tensor x, GroupNorm norm, Tensor residual) {
+        return backend.normConv2d(x, norm.spec(), prepared, residual);
+    }
+
     /** conv(nearest2x(x)). */
     public Tensor forwardUpsampled(Backend backend, Tensor x) {
         return backend.upsampleConv2d(x, prepared);

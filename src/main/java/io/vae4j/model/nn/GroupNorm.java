@@ -1,6 +1,7 @@
 package io.vae4j.model.nn;
 
 import io.vae4j.backend.Backend;
+import io.vae4j.backend.GroupNormSpec;
 import io.vae4j.model.WeightSet;
 import io.vae4j.tensor.Tensor;
 
@@ -24,6 +25,11 @@ public final class GroupNorm implements Layer {
     @Override
     public Tensor forward(Backend backend, Tensor x) {
         return backend.groupNorm(x, gamma, beta, groups, eps, silu);
+    }
+
+    /** This normalisation as a prologue for {@link Conv#forward(Backend, Tensor, GroupNorm, Tensor)}. */
+    public GroupNormSpec spec() {
+        return new GroupNormSpec(gamma, beta, groups, eps, silu);
     }
 
     @Override

@@ -1,0 +1,59 @@
+package io.vae4j.backend.vector;
+
+import io.vae4j.tensor.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * y = x·scale + shift, then SiLU when asked: one channel's GroupNorm once its statistics are known. Applied while
+ * copying a convolution's input, so the normalised activation is never written out on its own.
+ */
+record ChannelNorm(float scale, float shift, boolean silu) {
+    static final ChannelNorm IDENTITY = new ChannelNorm(1f, 0f, false);
+
+    private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
+    private static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Lane i takes lane 2i of the pair (a, b): lanes below L from a, the rest (exceptional indexes) from b. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i < L ? 2 * i : 2 * i - 2 * L);
+
+    float apply(float x) {
+        float y = x * scale + shift;
+        return silu ? (float) (y / (1 + Math.exp(-y))) : y;
+    }
+
+    FloatVector apply(FloatVector x) {
+        FloatVector y = x.fma(scale, shift);
+        return silu ? y.div(y.neg().lanewise(VectorOperators.EXP).add(1f)) : y;
+    }
+
+    /** dst[0..n) = f(src[0..n)); offsets in bytes. */
+    void apply(MemorySegment src, long from, MemorySegment dst, long to, int n) {
+        int j = 0;
+        for (; j + L <= n; j += L) {
+            apply(FloatVector.fromMemorySegment(S, src, from + 4L * j, LE)).intoMemorySegment(dst, to + 4L * j, LE);
+        }
+        for (; j < n; j++) {
+            dst.set(DType.FLOAT, to + 4L * j, apply(src.get(DType.FLOAT, from + 4L * j)));
+        }
+    }
+
+    /** dst[0..n) = f(src[0, 2, 4, ...]): the even columns of a row, for stride-2 phase planes. */
+    void applyEveryOther(MemorySegment src, long from, MemorySegment dst, long to, int n) {
+        int j = 0;
+        // Each vector step reads 2L source floats; keep it inside the 2n - 1 that belong to this row.
+        for (; j + L <= n && 2 * (j + L) <= 2 * n - 1; j += L) {
+            FloatVector a = FloatVector.fromMemorySegment(S, src, from + 8L * j, LE);
+            FloatVector b = FloatVector.fromMemorySegment(S, src, from + 8L * j + 4L * L, LE);
+            apply(a.rearrange(EVEN, b)).intoMemorySegment(dst, to + 4L * j, LE);
+        }
+        for (; j < n; j++) {
+            dst.set(DType.FLOAT, to + 4L * j, apply(src.get(DType.FLOAT, from + 8L * j)));
+        }
+    }
+}
