@@ -5,6 +5,7 @@ import io.vae4j.backend.Parallel;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -25,6 +26,10 @@ final class Winograd2x2 {
     private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
     private static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Interleave two vectors: lanes (a0, b0, a1, b1, ...) of the low halves, then of the high halves. */
+    private static final VectorShuffle<Float> LOW = VectorShuffle.fromOp(S, i -> i % 2 == 0 ? i / 2 : i / 2 - L);
+    private static final VectorShuffle<Float> HIGH = VectorShuffle.fromOp(S,
+            i -> i % 2 == 0 ? L / 2 + i / 2 : L / 2 + i / 2 - L);
     /** Tiles per task: one register block of columns for the 16 products. */
     private static final int TILES = GemmKernel.NR;
 
@@ -160,6 +165,7 @@ final class Winograd2x2 {
                     s[k] = FloatVector.fromMemorySegment(S, m, (mBase + ((long) k * rows + o) * TILES + t) * 4, LE);
                 }
                 FloatVector b = FloatVector.broadcast(S, bias[o0 + o]);
+                FloatVector[] yv = new FloatVector[4];
                 for (int r = 0; r < 2; r++) {
                     // Rows: Aᵀ·M with Aᵀ = [1,1,1,0; 0,1,-1,-1]; then columns the same way.
                     FloatVector c0, c1, c2, c3;
@@ -174,8 +180,28 @@ final class Winograd2x2 {
                         c2 = s[6].sub(s[10]).sub(s[14]);
                         c3 = s[7].sub(s[11]).sub(s[15]);
                     }
-                    c0.add(c1).add(c2).add(b).intoArray(y, (2 * r) * L);
-                    c1.sub(c2).sub(c3).add(b).intoArray(y, (2 * r + 1) * L);
+                    yv[2 * r] = c0.add(c1).add(c2).add(b);
+                    yv[2 * r + 1] = c1.sub(c2).sub(c3).add(b);
+                }
+                long first = f0 + t;
+                int rowTy = (int) (first / wq), rowTx = (int) (first % wq);
+                if (rowTx + L <= tilesX && 2 * rowTy + 1 < outH && 2 * (rowTx + L) <= outW && first + L <= flat) {
+                    // All L tiles are whole and in one tile row: two rows of 2L pixels, interleaved in registers.
+                    for (int dy = 0; dy < 2; dy++) {
+                        long idx = plane + (long) (2 * rowTy + dy) * outW + 2L * rowTx;
+                        FloatVector lo = yv[2 * dy].rearrange(LOW, yv[2 * dy + 1]);
+                        FloatVector hi = yv[2 * dy].rearrange(HIGH, yv[2 * dy + 1]);
+                        if (residual != null) {
+                            lo = lo.add(FloatVector.fromMemorySegment(S, residual.data(), idx * 4, LE));
+                            hi = hi.add(FloatVector.fromMemorySegment(S, residual.data(), (idx + L) * 4, LE));
+                        }
+                        lo.intoMemorySegment(out, idx * 4, LE);
+                        hi.intoMemorySegment(out, (idx + L) * 4, LE);
+                    }
+                    continue;
+                }
+                for (int k = 0; k < 4; k++) {
+                    yv[k].intoArray(y, k * L);
                 }
                 for (int lane = 0; lane < L; lane++) {
                     long f = f0 + t + lane;
