@@ -50,6 +50,13 @@ final class Pickled {
     }
 
     /** A reference to an allow-listed global. Holding one executes nothing; only the unpickler interprets it. */
+    /**
+     * A global outside the allow-list. Merely naming one is harmless (Lightning checkpoints use callback classes as
+     * dictionary keys), so it is kept as this inert marker; calling, instantiating or building it is refused.
+     */
+    record Refused(String qualified) {
+    }
+
     record Global(String module, String name) {
         String qualified() {
             return module + "." + name;

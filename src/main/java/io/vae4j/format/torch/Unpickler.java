@@ -284,13 +284,20 @@ final class Unpickler {
         }
         String q = module + "." + name;
         if (!ALLOWED.contains(q)) {
-            throw new VaeException(label + ": refusing pickle global '" + printable(q)
-                    + "' (only tensor state dicts are supported)");
+            return new Pickled.Refused(q);
         }
         return new Global(module, name);
     }
 
+    private VaeException refused(Pickled.Refused r) {
+        return new VaeException(label + ": refusing pickle global '" + printable(r.qualified())
+                + "' (only tensor state dicts are supported)");
+    }
+
     private Object call(Object callable, Object argsObj) {
+        if (callable instanceof Pickled.Refused r) {
+            throw refused(r);
+        }
         if (!(callable instanceof Global g)) {
             throw corrupt("refusing to call a " + Pickled.typeName(callable));
         }
@@ -346,6 +353,9 @@ final class Unpickler {
     }
 
     private Object newObject(Object cls, Object args) {
+        if (cls instanceof Pickled.Refused r) {
+            throw refused(r);
+        }
         if (cls instanceof Global g && g.is("collections", "OrderedDict")
                 && args instanceof PTuple t && t.size() == 0) {
             return new PDict();
@@ -355,6 +365,9 @@ final class Unpickler {
 
     /** Only OrderedDict instances get state: the state dict's _metadata attribute, which we have no use for. */
     private void build(Object obj, Object state) {
+        if (obj instanceof Pickled.Refused r) {
+            throw refused(r);
+        }
         if (obj instanceof PDict && (state == null || state instanceof PDict
                 || state instanceof PTuple t && t.size() == 2)) {
             return;

@@ -173,6 +173,18 @@ class TorchFileTest {
         assertFalse(Files.exists(marker), "nothing may be executed");
     }
 
+    /** Lightning checkpoints key their callbacks' state by class: naming a class is inert, only calling it is not. */
+    @Test
+    void namingAClassWithoutCallingItIsHarmless() throws IOException {
+        byte[] pkl = new Pickle().proto().orderedDict()
+                .item("w", "FloatStorage", "0", 6, 0, dims(6), dims(1))
+                .global("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint").orderedDict().op('s')
+                .stop().bytes();
+        try (TorchFile f = TorchFile.open(archive(pkl, "archive/data/0", SIX))) {
+            assertEquals(java.util.List.of("w"), java.util.List.copyOf(f.tensors().keySet()));
+        }
+    }
+
     @Test
     void refusesCallingAllowedNonCallablesAndBuildOnOtherObjects() throws IOException {
         byte[] callStorage = new Pickle().proto().global("torch", "FloatStorage").op(')').reduce().stop().bytes();
