@@ -100,7 +100,8 @@ public final class TilePlan {
         TilePlan smallest = of(latentH, latentW, 1, halo, downscale);
         if (!fits(smallest, memoryBudgetBytes, bytesPerLatentPixelOfWork)) {
             throw new VaeException("a memory budget of " + mib(memoryBudgetBytes) + " is too small: even a 1x1 latent "
-                    + "tile with a halo of " + halo + " needs " + mib(smallest.maxInputArea() * bytesPerLatentPixelOfWork));
+                    + "tile with a halo of " + halo + " needs "
+                    + mib(smallest.maxInputArea() * bytesPerLatentPixelOfWork));
         }
         // The largest core, and so the largest input region, grows monotonically with the tile edge.
         while (lo < hi) {
@@ -242,7 +243,8 @@ public final class TilePlan {
 
     @Override
     public String toString() {
-        return "TilePlan[" + latentHeight + "x" + latentWidth + " latent, " + rows() + "x" + cols() + " tiles of at most "
+        return "TilePlan[" + latentHeight + "x" + latentWidth + " latent, " + rows() + "x" + cols()
+                + " tiles of at most "
                 + maxCoreHeight() + "x" + maxCoreWidth() + ", halo " + halo + ", x" + downscale + "]";
     }
 }

@@ -269,7 +269,8 @@ class PngStripReaderTest {
         byte[] noIhdr = new byte[png.length - (ihdr.end() - 8)];
         System.arraycopy(png, 0, noIhdr, 0, 8);
         System.arraycopy(png, ihdr.end(), noIhdr, 8, png.length - ihdr.end());
-        assertTrue(readFails("noihdr.png", noIhdr).getMessage().contains("missing IHDR chunk (the first chunk is tEXt)"));
+        assertTrue(readFails("noihdr.png", noIhdr).getMessage()
+                .contains("missing IHDR chunk (the first chunk is tEXt)"));
         // Bad signature.
         byte[] sig = png.clone();
         sig[1] = 'X';

@@ -269,7 +269,8 @@ class TiffTest {
     void unsupportedKindsAreNamed() throws IOException {
         BufferedImage grey = new BufferedImage(20, 20, BufferedImage.TYPE_BYTE_GRAY);
         assertTrue(readFails(imageIoTiff("grey.tif", grey, null, 0)).getMessage()
-                .contains("its colour model is greyscale (PhotometricInterpretation 1); streaming reads only RGB TIFF"));
+                .contains("its colour model is greyscale (PhotometricInterpretation 1); "
+                        + "streaming reads only RGB TIFF"));
         BufferedImage img = rgb(20, 20, false, DataBuffer.TYPE_BYTE, 1);
         assertTrue(readFails(imageIoTiff("lzw.tif", img, "LZW", 0)).getMessage()
                 .contains("compression 5 (LZW); streaming reads only uncompressed and deflate TIFF"));
