@@ -195,9 +195,12 @@ public final class StreamingPngWriter implements ImageStripWriter {
                 rows++;
             }
             return nans;
-        } catch (IOException | RuntimeException | Error e) {
+        } catch (IOException | RuntimeException e) {
             abort();
             throw e instanceof VaeException v ? v : failure(e);
+        } catch (Error e) {
+            abort();
+            throw e;
         }
     }
 
@@ -220,9 +223,12 @@ public final class StreamingPngWriter implements ImageStripWriter {
             finished = true;
             deflater.end();
             file.commit();
-        } catch (IOException | RuntimeException | Error e) {
+        } catch (IOException | RuntimeException e) {
             abort();
             throw e instanceof VaeException v ? v : failure(e);
+        } catch (Error e) {
+            abort();
+            throw e;
         }
     }
 

@@ -28,7 +28,8 @@ import java.util.zip.Inflater;
  * the current band is streamed (through its own small read buffer and, for deflate, its own {@link Inflater}) one
  * chunk row at a time, so memory is a few rows of the image whatever the strip or tile height, and the offset
  * tables are read one band at a time. Anything else (grey, palette, YCbCr, LZW, JPEG, planar samples, floating
- * point) is refused with an error that says what the file holds.
+ * point) is refused with an error that says what the file holds. The Orientation tag is ignored, as
+ * {@code Images.read} ignores EXIF orientation.
  */
 public final class TiffStripReader implements ImageStripReader {
     private static final int IMAGE_WIDTH = 256;
