@@ -1,6 +1,5 @@
 package io.vae4j.tiles.io;
 
-import io.vae4j.VaeException;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
@@ -29,12 +28,12 @@ public interface ImageStripReader extends AutoCloseable {
         byte[] magic = new byte[8];
         int n = 0;
         if (Files.isDirectory(file)) {
-            throw error(file, "it is a directory", null);
+            throw StripReaders.error(file, "it is a directory", null);
         }
         try (InputStream in = Files.newInputStream(file)) {
             n = in.readNBytes(magic, 0, magic.length);
         } catch (IOException e) {
-            throw error(file, PendingFile.reason(e), e);
+            throw StripReaders.error(file, PendingFile.reason(e), e);
         }
         if (n > 0 && Arrays.equals(magic, 0, n, PngStripReader.SIGNATURE, 0, n)) {
             return PngStripReader.open(file, range);
@@ -42,11 +41,7 @@ public interface ImageStripReader extends AutoCloseable {
         if (n >= 2 && ((magic[0] == 'I' && magic[1] == 'I') || (magic[0] == 'M' && magic[1] == 'M'))) {
             return TiffStripReader.open(file, range);
         }
-        throw error(file, "not a PNG or TIFF file (streaming reads only PNG, TIFF and BigTIFF)", null);
-    }
-
-    static VaeException error(Path file, String reason, Throwable cause) {
-        return new VaeException("cannot read image " + file + ": " + reason, cause);
+        throw StripReaders.error(file, "not a PNG or TIFF file (streaming reads only PNG, TIFF and BigTIFF)", null);
     }
 
     Path file();
@@ -83,19 +78,4 @@ public interface ImageStripReader extends AutoCloseable {
 
     @Override
     void close();
-
-    /** Checks {@code into} for {@link #readRows(Tensor)} and returns its row count. */
-    static int checkInto(ImageStripReader r, Tensor into) {
-        if (into.dtype() != DType.F32 || into.rank() != 4 || into.dim(0) != 1 || into.dim(1) != 3
-                || into.dim(3) != r.width()) {
-            throw new IllegalArgumentException("expected a float32 [1, 3, rows, " + r.width() + "] tensor, got "
-                    + into.dtype() + Arrays.toString(into.shape()));
-        }
-        int count = into.dim(2);
-        if (count > r.rowsLeft()) {
-            throw new IllegalArgumentException("cannot read " + count + " rows of " + r.file() + ": " + r.rowsLeft()
-                    + " of " + r.height() + " rows are left");
-        }
-        return count;
-    }
 }

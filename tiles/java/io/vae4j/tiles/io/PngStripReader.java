@@ -119,7 +119,7 @@ public final class PngStripReader implements ImageStripReader {
         try {
             in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
         } catch (IOException e) {
-            throw ImageStripReader.error(file, PendingFile.reason(e), e);
+            throw StripReaders.error(file, PendingFile.reason(e), e);
         }
         try {
             return readHead(file, in, range);
@@ -128,17 +128,17 @@ public final class PngStripReader implements ImageStripReader {
             throw e;
         } catch (IOException | RuntimeException e) {
             closeQuietly(in);
-            throw ImageStripReader.error(file, describe(e), e);
+            throw StripReaders.error(file, describe(e), e);
         }
     }
 
     private static PngStripReader readHead(Path file, InputStream in, PixelRange range) throws IOException {
         byte[] sig = in.readNBytes(8);
         if (sig.length < 8 && Arrays.equals(sig, 0, sig.length, SIGNATURE, 0, sig.length)) {
-            throw ImageStripReader.error(file, "truncated: the file ends inside the PNG signature", null);
+            throw StripReaders.error(file, "truncated: the file ends inside the PNG signature", null);
         }
         if (!Arrays.equals(sig, SIGNATURE)) {
-            throw ImageStripReader.error(file, "not a PNG file (bad signature)", null);
+            throw StripReaders.error(file, "not a PNG file (bad signature)", null);
         }
         CRC32 crc = new CRC32();
         Header header = null;
@@ -147,15 +147,15 @@ public final class PngStripReader implements ImageStripReader {
             long length = readLength(file, in, header == null ? "IHDR" : "a chunk");
             String type = readType(file, in);
             if (header == null && !type.equals("IHDR")) {
-                throw ImageStripReader.error(file, "missing IHDR chunk (the first chunk is " + type + ")", null);
+                throw StripReaders.error(file, "missing IHDR chunk (the first chunk is " + type + ")", null);
             }
             switch (type) {
                 case "IHDR" -> {
                     if (header != null) {
-                        throw ImageStripReader.error(file, "more than one IHDR chunk", null);
+                        throw StripReaders.error(file, "more than one IHDR chunk", null);
                     }
                     if (length != 13) {
-                        throw ImageStripReader.error(file, "bad IHDR chunk length " + length + " (expected 13)",
+                        throw StripReaders.error(file, "bad IHDR chunk length " + length + " (expected 13)",
                                 null);
                     }
                     byte[] d = readChunkData(file, in, type, (int) length, crc);
@@ -163,7 +163,7 @@ public final class PngStripReader implements ImageStripReader {
                 }
                 case "PLTE" -> {
                     if (length == 0 || length % 3 != 0 || length > 768) {
-                        throw ImageStripReader.error(file, "bad PLTE chunk length " + length
+                        throw StripReaders.error(file, "bad PLTE chunk length " + length
                                 + " (expected 3 to 768, a multiple of 3)", null);
                     }
                     byte[] d = readChunkData(file, in, type, (int) length, crc);
@@ -174,17 +174,17 @@ public final class PngStripReader implements ImageStripReader {
                 }
                 case "IDAT" -> {
                     if (header.colourType == 3 && palette == null) {
-                        throw ImageStripReader.error(file, "palette image without a PLTE chunk", null);
+                        throw StripReaders.error(file, "palette image without a PLTE chunk", null);
                     }
                     if (header.colourType != 3) {
                         palette = null; // a suggested palette for an RGB image: not needed
                     } else if (palette.length / 3 > 1 << header.bitDepth) {
-                        throw ImageStripReader.error(file, "PLTE has " + palette.length / 3 + " entries, more than "
+                        throw StripReaders.error(file, "PLTE has " + palette.length / 3 + " entries, more than "
                                 + header.bitDepth + "-bit indices can address", null);
                     }
                     return new PngStripReader(file, in, header, palette, length, range);
                 }
-                case "IEND" -> throw ImageStripReader.error(file, "no image data (IEND before any IDAT chunk)", null);
+                case "IEND" -> throw StripReaders.error(file, "no image data (IEND before any IDAT chunk)", null);
                 default -> skipChunk(file, in, type, length, crc);
             }
         }
@@ -196,7 +196,7 @@ public final class PngStripReader implements ImageStripReader {
         int depth = d[8] & 0xff;
         int ct = d[9] & 0xff;
         if (w == 0 || h == 0 || w > Integer.MAX_VALUE || h > Integer.MAX_VALUE) {
-            throw ImageStripReader.error(file, "bad IHDR: image size " + w + "x" + h, null);
+            throw StripReaders.error(file, "bad IHDR: image size " + w + "x" + h, null);
         }
         boolean ok = switch (ct) {
             case 0 -> depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16;
@@ -205,18 +205,18 @@ public final class PngStripReader implements ImageStripReader {
             default -> false;
         };
         if (!ok) {
-            throw ImageStripReader.error(file, "bad IHDR: colour type " + ct + " with bit depth " + depth, null);
+            throw StripReaders.error(file, "bad IHDR: colour type " + ct + " with bit depth " + depth, null);
         }
         if (d[10] != 0 || d[11] != 0) {
-            throw ImageStripReader.error(file, "bad IHDR: unknown compression method " + (d[10] & 0xff)
+            throw StripReaders.error(file, "bad IHDR: unknown compression method " + (d[10] & 0xff)
                     + " or filter method " + (d[11] & 0xff), null);
         }
         if (d[12] == 1) {
-            throw ImageStripReader.error(file, "interlaced PNG not supported for streaming; re-save without interlace",
+            throw StripReaders.error(file, "interlaced PNG not supported for streaming; re-save without interlace",
                     null);
         }
         if (d[12] != 0) {
-            throw ImageStripReader.error(file, "bad IHDR: unknown interlace method " + (d[12] & 0xff), null);
+            throw StripReaders.error(file, "bad IHDR: unknown interlace method " + (d[12] & 0xff), null);
         }
         int channels = switch (ct) {
             case 0, 3 -> 1;
@@ -225,7 +225,7 @@ public final class PngStripReader implements ImageStripReader {
             default -> 4;
         };
         if ((w * channels * depth + 7) / 8 + 1 > Integer.MAX_VALUE - 8) {
-            throw ImageStripReader.error(file, "rows of " + w + " pixels are too wide", null);
+            throw StripReaders.error(file, "rows of " + w + " pixels are too wide", null);
         }
         return new Header((int) w, (int) h, depth, ct);
     }
@@ -255,7 +255,7 @@ public final class PngStripReader implements ImageStripReader {
         if (closed) {
             throw new IllegalStateException("reader of " + file + " is closed");
         }
-        int count = ImageStripReader.checkInto(this, into);
+        int count = StripReaders.checkInto(this, into);
         MemorySegment seg = into.data();
         long plane = (long) count * width * 4;
         try {
@@ -276,7 +276,7 @@ public final class PngStripReader implements ImageStripReader {
             throw e;
         } catch (IOException | RuntimeException e) {
             close();
-            throw ImageStripReader.error(file, describe(e), e);
+            throw StripReaders.error(file, describe(e), e);
         }
     }
 
@@ -304,22 +304,22 @@ public final class PngStripReader implements ImageStripReader {
             try {
                 n = inflater.inflate(cur, filled, need - filled);
             } catch (DataFormatException e) {
-                throw ImageStripReader.error(file, "corrupt image data (zlib: " + e.getMessage() + ") in row " + rows,
+                throw StripReaders.error(file, "corrupt image data (zlib: " + e.getMessage() + ") in row " + rows,
                         e);
             }
             filled += n;
             if (n == 0) {
                 if (inflater.finished()) {
-                    throw ImageStripReader.error(file, "the image data ends after " + rows + " of " + height
+                    throw StripReaders.error(file, "the image data ends after " + rows + " of " + height
                             + " rows", null);
                 }
                 if (inflater.needsDictionary()) {
-                    throw ImageStripReader.error(file, "corrupt image data (zlib stream asks for a dictionary)", null);
+                    throw StripReaders.error(file, "corrupt image data (zlib stream asks for a dictionary)", null);
                 }
                 if (inflater.needsInput()) {
                     int got = readIdat(inBuf);
                     if (got < 0) {
-                        throw ImageStripReader.error(file, "truncated: the image data ends after " + rows + " of "
+                        throw StripReaders.error(file, "truncated: the image data ends after " + rows + " of "
                                 + height + " rows", null);
                     }
                     inflater.setInput(inBuf, 0, got);
@@ -362,7 +362,7 @@ public final class PngStripReader implements ImageStripReader {
                     }
                 }
             }
-            default -> throw ImageStripReader.error(file, "bad filter type " + (type & 0xff) + " in row " + rows,
+            default -> throw StripReaders.error(file, "bad filter type " + (type & 0xff) + " in row " + rows,
                     null);
         }
     }
@@ -395,7 +395,7 @@ public final class PngStripReader implements ImageStripReader {
                 for (int i = 0; i < width; i++) {
                     int v = bitDepth == 8 ? x[i + 1] & 0xff : packed(x, i);
                     if (v >= entries) {
-                        throw ImageStripReader.error(file, "palette index " + v + " in row " + rows
+                        throw StripReaders.error(file, "palette index " + v + " in row " + rows
                                 + " is outside the " + entries + "-entry palette", null);
                     }
                     r[i] = palette[3 * v];
@@ -451,16 +451,16 @@ public final class PngStripReader implements ImageStripReader {
             try {
                 n = inflater.inflate(scratch);
             } catch (DataFormatException e) {
-                throw ImageStripReader.error(file, "corrupt image data (zlib: " + e.getMessage() + ")", e);
+                throw StripReaders.error(file, "corrupt image data (zlib: " + e.getMessage() + ")", e);
             }
             if (n == 0 && !inflater.finished() && inflater.needsInput()) {
                 int got = readIdat(inBuf);
                 if (got < 0) {
-                    throw ImageStripReader.error(file, "truncated: the image data stream does not end", null);
+                    throw StripReaders.error(file, "truncated: the image data stream does not end", null);
                 }
                 inflater.setInput(inBuf, 0, got);
             } else if (n == 0 && inflater.needsDictionary()) {
-                throw ImageStripReader.error(file, "corrupt image data (zlib stream asks for a dictionary)", null);
+                throw StripReaders.error(file, "corrupt image data (zlib stream asks for a dictionary)", null);
             }
         }
         while (readIdat(inBuf) >= 0) {
@@ -470,7 +470,7 @@ public final class PngStripReader implements ImageStripReader {
         long length = afterIdatLength;
         while (!type.equals("IEND")) {
             if (type.equals("IDAT")) {
-                throw ImageStripReader.error(file, "IDAT chunks are not consecutive", null);
+                throw StripReaders.error(file, "IDAT chunks are not consecutive", null);
             }
             skipChunk(file, in, type, length, crc);
             length = readLength(file, in, "IEND");
@@ -507,7 +507,7 @@ public final class PngStripReader implements ImageStripReader {
         int want = (int) Math.min(buf.length, idatLeft);
         int n = in.readNBytes(buf, 0, want);
         if (n < want) {
-            throw ImageStripReader.error(file, "truncated inside an IDAT chunk (after " + rows + " of " + height
+            throw StripReaders.error(file, "truncated inside an IDAT chunk (after " + rows + " of " + height
                     + " rows)", null);
         }
         crc.update(buf, 0, n);
@@ -518,12 +518,12 @@ public final class PngStripReader implements ImageStripReader {
     private static long readLength(Path file, InputStream in, String expecting) throws IOException {
         byte[] b = in.readNBytes(4);
         if (b.length < 4) {
-            throw ImageStripReader.error(file, "truncated: the file ends before " + expecting + " (" + b.length
+            throw StripReaders.error(file, "truncated: the file ends before " + expecting + " (" + b.length
                     + " bytes of a chunk header)", null);
         }
         long length = u32(b, 0);
         if (length > Integer.MAX_VALUE) {
-            throw ImageStripReader.error(file, "bad chunk length " + length + " (at most 2^31-1)", null);
+            throw StripReaders.error(file, "bad chunk length " + length + " (at most 2^31-1)", null);
         }
         return length;
     }
@@ -531,11 +531,11 @@ public final class PngStripReader implements ImageStripReader {
     private static String readType(Path file, InputStream in) throws IOException {
         byte[] t = in.readNBytes(4);
         if (t.length < 4) {
-            throw ImageStripReader.error(file, "truncated inside a chunk header", null);
+            throw StripReaders.error(file, "truncated inside a chunk header", null);
         }
         for (byte c : t) {
             if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
-                throw ImageStripReader.error(file, "corrupt chunk header (type bytes " + hex(t) + ")", null);
+                throw StripReaders.error(file, "corrupt chunk header (type bytes " + hex(t) + ")", null);
             }
         }
         return new String(t, StandardCharsets.US_ASCII);
@@ -545,7 +545,7 @@ public final class PngStripReader implements ImageStripReader {
             throws IOException {
         byte[] d = in.readNBytes(length);
         if (d.length < length) {
-            throw ImageStripReader.error(file, "truncated inside the " + type + " chunk", null);
+            throw StripReaders.error(file, "truncated inside the " + type + " chunk", null);
         }
         crc.reset();
         crc.update(type.getBytes(StandardCharsets.US_ASCII));
@@ -558,7 +558,7 @@ public final class PngStripReader implements ImageStripReader {
     private static void skipChunk(Path file, InputStream in, String type, long length, CRC32 crc)
             throws IOException {
         if (Character.isUpperCase(type.charAt(0)) && !type.equals("IEND") && !type.equals("PLTE")) {
-            throw ImageStripReader.error(file, "unknown critical chunk " + type, null);
+            throw StripReaders.error(file, "unknown critical chunk " + type, null);
         }
         crc.reset();
         crc.update(type.getBytes(StandardCharsets.US_ASCII));
@@ -567,7 +567,7 @@ public final class PngStripReader implements ImageStripReader {
         while (left > 0) {
             int n = in.readNBytes(buf, 0, (int) Math.min(buf.length, left));
             if (n == 0) {
-                throw ImageStripReader.error(file, "truncated inside the " + type + " chunk", null);
+                throw StripReaders.error(file, "truncated inside the " + type + " chunk", null);
             }
             crc.update(buf, 0, n);
             left -= n;
@@ -578,11 +578,11 @@ public final class PngStripReader implements ImageStripReader {
     private static void checkCrc(Path file, InputStream in, String type, CRC32 crc) throws IOException {
         byte[] c = in.readNBytes(4);
         if (c.length < 4) {
-            throw ImageStripReader.error(file, "truncated inside the " + type + " chunk (no CRC)", null);
+            throw StripReaders.error(file, "truncated inside the " + type + " chunk (no CRC)", null);
         }
         long stored = u32(c, 0);
         if (stored != crc.getValue()) {
-            throw ImageStripReader.error(file, "CRC mismatch in the " + type + " chunk (stored "
+            throw StripReaders.error(file, "CRC mismatch in the " + type + " chunk (stored "
                     + String.format("%08x", stored) + ", computed " + String.format("%08x", crc.getValue())
                     + "): the file is corrupt", null);
         }

@@ -201,7 +201,7 @@ public final class TiffStripReader implements ImageStripReader {
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);
         } catch (IOException e) {
-            throw ImageStripReader.error(file, PendingFile.reason(e), e);
+            throw StripReaders.error(file, PendingFile.reason(e), e);
         }
         try {
             long size = ch.size();
@@ -209,7 +209,7 @@ public final class TiffStripReader implements ImageStripReader {
             head.limit((int) Math.min(16, size));
             readFully(ch, head, 0, file, "the header");
             if (size < 8) {
-                throw ImageStripReader.error(file, "truncated: the file ends inside the header (" + size + " bytes)",
+                throw StripReaders.error(file, "truncated: the file ends inside the header (" + size + " bytes)",
                         null);
             }
             byte b0 = head.get(0);
@@ -220,7 +220,7 @@ public final class TiffStripReader implements ImageStripReader {
             } else if (b0 == 'M' && b1 == 'M') {
                 order = ByteOrder.BIG_ENDIAN;
             } else {
-                throw ImageStripReader.error(file, "not a TIFF file (bad byte-order mark)", null);
+                throw StripReaders.error(file, "not a TIFF file (bad byte-order mark)", null);
             }
             head.order(order);
             int version = head.getShort(2) & 0xffff;
@@ -232,19 +232,19 @@ public final class TiffStripReader implements ImageStripReader {
             } else if (version == 43) {
                 big = true;
                 if (size < 16) {
-                    throw ImageStripReader.error(file, "truncated: the file ends inside the BigTIFF header", null);
+                    throw StripReaders.error(file, "truncated: the file ends inside the BigTIFF header", null);
                 }
                 if (head.getShort(4) != 8 || head.getShort(6) != 0) {
-                    throw ImageStripReader.error(file, "bad BigTIFF header (offset size " + head.getShort(4) + ")",
+                    throw StripReaders.error(file, "bad BigTIFF header (offset size " + head.getShort(4) + ")",
                             null);
                 }
                 ifdAt = head.getLong(8);
             } else {
-                throw ImageStripReader.error(file, "not a TIFF file (version " + version + ", expected 42 or 43)",
+                throw StripReaders.error(file, "not a TIFF file (version " + version + ", expected 42 or 43)",
                         null);
             }
             if (ifdAt < 8 || ifdAt >= size) {
-                throw ImageStripReader.error(file, "truncated or corrupt: the first IFD offset " + ifdAt
+                throw StripReaders.error(file, "truncated or corrupt: the first IFD offset " + ifdAt
                         + " is outside the " + size + "-byte file", null);
             }
             Map<Integer, Entry> ifd = readIfd(file, ch, size, order, big, ifdAt);
@@ -254,7 +254,7 @@ public final class TiffStripReader implements ImageStripReader {
             throw e;
         } catch (IOException | RuntimeException e) {
             closeQuietly(ch);
-            throw ImageStripReader.error(file, PngStripReader.describe(e), e);
+            throw StripReaders.error(file, PngStripReader.describe(e), e);
         }
     }
 
@@ -264,7 +264,7 @@ public final class TiffStripReader implements ImageStripReader {
         readFully(ch, cb, at, file, "the IFD");
         long n = big ? cb.getLong(0) : cb.getShort(0) & 0xffff;
         if (n <= 0 || n > 4096) {
-            throw ImageStripReader.error(file, "corrupt IFD (" + n + " entries)", null);
+            throw StripReaders.error(file, "corrupt IFD (" + n + " entries)", null);
         }
         int entrySize = big ? 20 : 12;
         long first = at + (big ? 8 : 2);
@@ -281,7 +281,7 @@ public final class TiffStripReader implements ImageStripReader {
                 continue; // unknown field type: readers must skip it
             }
             if (count < 0 || count > size) {
-                throw ImageStripReader.error(file, "corrupt IFD entry for tag " + tag + " (" + count + " values)",
+                throw StripReaders.error(file, "corrupt IFD entry for tag " + tag + " (" + count + " values)",
                         null);
             }
             long bytes = count * ts;
@@ -290,7 +290,7 @@ public final class TiffStripReader implements ImageStripReader {
             if (bytes > inline) {
                 valueAt = big ? eb.getLong(p + 12) : eb.getInt(p + 8) & 0xffffffffL;
                 if (valueAt < 0 || valueAt + bytes > size) {
-                    throw ImageStripReader.error(file, "truncated or corrupt: the values of tag " + tag
+                    throw StripReaders.error(file, "truncated or corrupt: the values of tag " + tag
                             + " lie outside the file", null);
                 }
             }
@@ -401,7 +401,7 @@ public final class TiffStripReader implements ImageStripReader {
         if (closed) {
             throw new IllegalStateException("reader of " + file + " is closed");
         }
-        int count = ImageStripReader.checkInto(this, into);
+        int count = StripReaders.checkInto(this, into);
         MemorySegment seg = into.data();
         long plane = (long) count * width * 4;
         try {
@@ -426,7 +426,7 @@ public final class TiffStripReader implements ImageStripReader {
             throw e;
         } catch (IOException | RuntimeException e) {
             close();
-            throw ImageStripReader.error(file, PngStripReader.describe(e), e);
+            throw StripReaders.error(file, PngStripReader.describe(e), e);
         }
     }
 
@@ -621,14 +621,14 @@ public final class TiffStripReader implements ImageStripReader {
         while (bb.hasRemaining()) {
             int n = ch.read(bb, pos);
             if (n < 0) {
-                throw ImageStripReader.error(file, "truncated: the file ends inside " + what, null);
+                throw StripReaders.error(file, "truncated: the file ends inside " + what, null);
             }
             pos += n;
         }
     }
 
     private VaeException error(String reason) {
-        return ImageStripReader.error(file, reason, null);
+        return StripReaders.error(file, reason, null);
     }
 
     private static void closeQuietly(FileChannel ch) {
