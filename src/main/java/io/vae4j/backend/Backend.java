@@ -7,7 +7,7 @@ import io.vae4j.tensor.Tensor;
  * property of the tensor, so a backend that keeps its own layout checks it). Returned tensors are new and owned by
  * the caller, who closes them; inputs are never modified or closed.
  */
-public interface Backend {
+public interface Backend extends AutoCloseable {
 
     String name();
 
@@ -53,6 +53,11 @@ public interface Backend {
 
     /** Elementwise activations used by the small models. */
     Tensor map(Tensor in, Activation activation);
+
+    /** Stops the backend's worker threads and frees what it holds; kernels may not be called afterwards. */
+    @Override
+    default void close() {
+    }
 
     enum Activation {
         RELU, SILU, TANH_CLAMP3

@@ -11,6 +11,9 @@ import java.lang.foreign.MemorySegment;
  * output pixel (oy, ox), stored at flat index oy·wq + ox, reads tap (ky, kx) from phase plane (ky % s, kx % s) at
  * flat index oy·wq + ox + (ky / s)·wq + kx / s. Every tap is then a fixed offset, which {@link GemmKernel} takes as
  * a row of B. Columns ox ≥ outWidth of that flat grid are junk the caller drops.
+ *
+ * <p>The planes may hold a band of output rows only (plane rows {@code rowFrom} onwards), so a convolution runs band
+ * by band in memory proportional to the band, not the image; flat indices are then relative to the band.
  */
 final class ConvPlanes {
     final int channels;
@@ -19,6 +22,11 @@ final class ConvPlanes {
     final int wq;
     final int outHeight;
     final int outWidth;
+    /** First output row of the band, and how many output rows it has. */
+    final int rowFrom;
+    final int outRows;
+    /** Plane rows held: the band's output rows plus the rows the taps reach below them. */
+    final int rows;
     /** Row offsets of B in floats, one per (input channel, tap), in the weight's [in][ky][kx] order. */
     final long[] bRow;
     /** Floats the plane buffer needs, including the slack the unmasked column tail reads. */
@@ -32,6 +40,11 @@ final class ConvPlanes {
     private final int inWidth;
 
     ConvPlanes(ConvGeometry g, int channels, int inHeight, int inWidth, int upsample) {
+        this(g, channels, inHeight, inWidth, upsample, 0, Integer.MAX_VALUE);
+    }
+
+    /** Planes for output rows [rowFrom, rowFrom + outRows) (clipped to the output). */
+    ConvPlanes(ConvGeometry g, int channels, int inHeight, int inWidth, int upsample, int rowFrom, int outRows) {
         this.g = g;
         this.channels = channels;
         this.upsample = upsample;
@@ -44,7 +57,10 @@ final class ConvPlanes {
         this.hq = ceilDiv(hu + g.padTop() + g.padBottom(), stride);
         this.wq = ceilDiv(wu + g.padLeft() + g.padRight(), stride);
         int k = g.kernel();
-        long plane = (long) hq * wq;
+        this.rowFrom = rowFrom;
+        this.outRows = Math.min(outRows, outHeight - rowFrom);
+        this.rows = Math.min(hq - rowFrom, this.outRows + (k - 1) / stride);
+        long plane = (long) rows * wq;
         this.bRow = new long[channels * k * k];
         for (int ci = 0; ci < channels; ci++) {
             for (int ky = 0; ky < k; ky++) {
@@ -59,9 +75,14 @@ final class ConvPlanes {
         this.floats = filled + GemmKernel.NR + 2L * k + 64;
     }
 
-    /** Flat output positions: outHeight rows of wq columns. */
+    /** Flat output positions of the band: outRows rows of wq columns. */
     long flatOut() {
-        return (long) outHeight * wq;
+        return (long) outRows * wq;
+    }
+
+    /** Floats of one channel's phase plane in the band. */
+    long planeSize() {
+        return (long) rows * wq;
     }
 
     /** Writes channel ci of one image (in: [C][H][W] at inOff floats) into every phase plane. */
@@ -77,13 +98,13 @@ final class ConvPlanes {
     void fill(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
         int s = stride, u = upsample;
         int hu = inHeight * u, wu = inWidth * u;
-        long plane = (long) hq * wq;
+        long plane = planeSize();
         long src = (inOff + (long) ci * inHeight * inWidth) * 4;
         for (int py = 0; py < s; py++) {
             for (int px = 0; px < s; px++) {
                 long dst = (((long) (py * s + px)) * channels + ci) * plane * 4;
-                for (int y = 0; y < hq; y++) {
-                    int sy = y * s + py - g.padTop();
+                for (int y = 0; y < rows; y++) {
+                    int sy = (rowFrom + y) * s + py - g.padTop();
                     long row = dst + (long) y * wq * 4;
                     if (sy < 0 || sy >= hu) {
                         planes.asSlice(row, wq * 4L).fill((byte) 0);

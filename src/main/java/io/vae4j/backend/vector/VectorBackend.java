@@ -151,48 +151,66 @@ public final class VectorBackend implements Backend {
                         ChannelNorm[] norm) {
         var g = w.params().geometry();
         int cin = in.dim(1), cout = out.dim(1);
-        ConvPlanes p = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample);
+        int outH = out.dim(2), outW = out.dim(3);
         long inOff = (long) n * cin * in.dim(2) * in.dim(3);
-        int outH = p.outHeight, outW = p.outWidth;
         long outOff = (long) n * cout * outH * outW;
-        // Shaped [n, 64] only so that the count may exceed an int; every element but the slack is filled below.
-        try (Tensor planes = Tensor.uninitialized(Math.toIntExact(ceilDiv(p.floats, 64)), 64)) {
+        ConvPlanes first = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, 0,
+                bandRows(g.stride() * g.stride() * (long) cin, outW * upsample + g.kernel(), outH));
+        int kk = g.kernel() * g.kernel();
+        try (Tensor planes = bandBuffer(first.floats)) {
             MemorySegment pl = planes.data();
-            pl.asSlice(p.filled * 4).fill((byte) 0);
-            parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
-            int kk = g.kernel() * g.kernel();
-            long flat = p.flatOut();
-            int strip = stripLength(cin, g.kernel(), flat);
-            int strips = (int) ceilDiv(flat, strip);
-            int groups = channelGroups(cout, strips);
-            int groupSize = roundUp(ceilDiv(cout, groups), GemmKernel.MR);
-            parallel.forEach(strips * groups, task -> {
-                long f0 = (long) (task / groups) * strip;
-                int len = (int) Math.min(strip, flat - f0);
-                int i0 = (task % groups) * groupSize, i1 = Math.min(cout, i0 + groupSize);
-                if (i0 >= i1) {
-                    return;
-                }
-                int ldc = roundUp(len, GemmKernel.NR);
-                MemorySegment c = Scratch.floats((long) (i1 - i0) * ldc);
-                GemmKernel.multiply(w.weight().data(), (long) i0 * cin * kk, (long) cin * kk, 0, i1 - i0, cin * kk,
-                        pl, f0, p.bRow, 0, ldc, true, c, 0, ldc);
-                // Keep the columns that are real output pixels, adding bias and residual on the way.
-                for (long f = f0; f < f0 + len; ) {
-                    int oy = (int) (f / p.wq), ox = (int) (f % p.wq);
-                    long rowEnd = (long) oy * p.wq + p.wq;
-                    int count = (int) Math.min(Math.min(outW - ox, f0 + len - f), rowEnd - f);
-                    if (count > 0) {
-                        for (int i = i0; i < i1; i++) {
-                            long dst = outOff + ((long) i * outH + oy) * outW + ox;
-                            addBiasResidual(c, (long) (i - i0) * ldc + (f - f0), out.data(), dst, w.bias()[i],
-                                    residual, dst, count);
-                        }
+            for (int r0 = 0; r0 < outH; r0 += first.outRows) {
+                ConvPlanes p = r0 == 0 ? first
+                        : new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, r0, first.outRows);
+                pl.asSlice(p.filled * 4).fill((byte) 0);
+                parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
+                long flat = p.flatOut();
+                int strip = stripLength(cin, g.kernel(), flat);
+                int strips = (int) ceilDiv(flat, strip);
+                int groups = channelGroups(cout, strips);
+                int groupSize = roundUp(ceilDiv(cout, groups), GemmKernel.MR);
+                int bandFrom = r0;
+                parallel.forEach(strips * groups, task -> {
+                    long f0 = (long) (task / groups) * strip;
+                    int len = (int) Math.min(strip, flat - f0);
+                    int i0 = (task % groups) * groupSize, i1 = Math.min(cout, i0 + groupSize);
+                    if (i0 >= i1) {
+                        return;
                     }
-                    f = rowEnd;
-                }
-            });
+                    int ldc = roundUp(len, GemmKernel.NR);
+                    MemorySegment c = Scratch.floats((long) (i1 - i0) * ldc);
+                    GemmKernel.multiply(w.weight().data(), (long) i0 * cin * kk, (long) cin * kk, 0, i1 - i0,
+                            cin * kk, pl, f0, p.bRow, 0, ldc, true, c, 0, ldc);
+                    // Keep the columns that are real output pixels, adding bias and residual on the way.
+                    for (long f = f0; f < f0 + len; ) {
+                        int oy = bandFrom + (int) (f / p.wq), ox = (int) (f % p.wq);
+                        long rowEnd = (f / p.wq + 1) * p.wq;
+                        int count = (int) Math.min(Math.min(outW - ox, f0 + len - f), rowEnd - f);
+                        if (count > 0) {
+                            for (int i = i0; i < i1; i++) {
+                                long dst = outOff + ((long) i * outH + oy) * outW + ox;
+                                addBiasResidual(c, (long) (i - i0) * ldc + (f - f0), out.data(), dst, w.bias()[i],
+                                        residual, dst, count);
+                            }
+                        }
+                        f = rowEnd;
+                    }
+                });
+            }
         }
+    }
+
+    /** Bytes of phase planes one band of a convolution may hold; bounds the memory a convolution adds. */
+    static volatile long bandBytes = 32L << 20;
+
+    /** Output rows per band: as many as fit {@link #bandBytes} of planes, at least one. */
+    static int bandRows(long planesPerRow, long rowFloats, int outRows) {
+        return (int) Math.max(1, Math.min(outRows, bandBytes / (planesPerRow * rowFloats * 4)));
+    }
+
+    /** A plane buffer; shaped [n, 64] only so that the count may exceed an int. Contents undefined. */
+    static Tensor bandBuffer(long floats) {
+        return Tensor.uninitialized(Math.toIntExact(ceilDiv(floats, 64)), 64);
     }
 
     /** dst[0..n) = src[0..n) + bias (+ residual[0..n)); offsets in floats. */
@@ -386,6 +404,11 @@ public final class VectorBackend implements Backend {
 
     public Parallel parallel() {
         return parallel;
+    }
+
+    @Override
+    public void close() {
+        parallel.close();
     }
 
     static int ceilDiv(int a, int b) {

@@ -78,45 +78,52 @@ final class Winograd2x2 {
         int tilesY = (outH + 1) / 2, tilesX = (outW + 1) / 2;
         // Padded image of 2·tiles + 2 rows and columns: one zero border before, the rest after.
         ConvGeometry g = new ConvGeometry(4, 2, 1, 1, 2 * tilesY + 1 - outH, 2 * tilesX + 1 - outW);
-        ConvPlanes p = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample);
-        int wq = p.wq;
-        long planeSize = (long) p.hq * wq;
         long inOff = (long) n * cin * in.dim(2) * in.dim(3);
         long outOff = (long) n * cout * outH * outW;
-        long flat = (long) tilesY * wq;
-        try (Tensor planes = Tensor.uninitialized(Math.toIntExact(VectorBackend.ceilDiv(p.floats + TILES, 64)), 64)) {
+        ConvPlanes first = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, 0,
+                VectorBackend.bandRows(4L * cin, tilesX + 1, tilesY));
+        long[] vRows = VectorBackend.rows(cin, TILES);
+        try (Tensor planes = VectorBackend.bandBuffer(first.floats + TILES)) {
             MemorySegment pl = planes.data();
-            pl.asSlice(p.filled * 4).fill((byte) 0);
-            parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
-            long[] tapOffset = new long[16];
-            for (int r = 0; r < 4; r++) {
-                for (int c = 0; c < 4; c++) {
-                    tapOffset[4 * r + c] = ((long) ((r % 2) * 2 + c % 2) * cin) * planeSize + (long) (r / 2) * wq + c / 2;
+            for (int ty0 = 0; ty0 < tilesY; ty0 += first.outRows) {
+                ConvPlanes p = ty0 == 0 ? first
+                        : new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, ty0, first.outRows);
+                int wq = p.wq;
+                long planeSize = p.planeSize();
+                long flat = p.flatOut();
+                pl.asSlice(p.filled * 4).fill((byte) 0);
+                parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
+                long[] tapOffset = new long[16];
+                for (int r = 0; r < 4; r++) {
+                    for (int c = 0; c < 4; c++) {
+                        tapOffset[4 * r + c] = ((long) ((r % 2) * 2 + c % 2) * cin) * planeSize
+                                + (long) (r / 2) * wq + c / 2;
+                    }
                 }
+                int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
+                int groups = blocks >= 4 * parallel.threads() ? 1
+                        : Math.max(1, Math.min(VectorBackend.ceilDiv(4 * parallel.threads(), blocks), cout / 8));
+                int groupSize = VectorBackend.roundUp(VectorBackend.ceilDiv(cout, groups), 8);
+                int bandFrom = ty0;
+                parallel.forEach(blocks * groups, task -> {
+                    long f0 = (long) (task / groups) * TILES;
+                    int o0 = (task % groups) * groupSize, o1 = Math.min(cout, o0 + groupSize);
+                    if (o0 >= o1) {
+                        return;
+                    }
+                    int rows = o1 - o0;
+                    MemorySegment scratch = Scratch.floats(16L * TILES * (cin + rows));
+                    long vBase = 0, mBase = 16L * cin * TILES;
+                    transformInput(pl, planeSize, cin, f0, tapOffset, scratch, vBase);
+                    for (int xi = 0; xi < 16; xi++) {
+                        GemmKernel.multiply(u.data(), ((long) xi * cout + o0) * cin, cin, 0, rows, cin,
+                                scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
+                                scratch, mBase + (long) xi * rows * TILES, TILES);
+                    }
+                    transformOutput(scratch, mBase, rows, o0, bias, f0, flat, wq, bandFrom, tilesX, outH, outW,
+                            out.data(), outOff, residual);
+                });
             }
-            long[] vRows = VectorBackend.rows(cin, TILES);
-            int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
-            int groups = blocks >= 4 * parallel.threads() ? 1
-                    : Math.max(1, Math.min(VectorBackend.ceilDiv(4 * parallel.threads(), blocks), cout / 8));
-            int groupSize = VectorBackend.roundUp(VectorBackend.ceilDiv(cout, groups), 8);
-            parallel.forEach(blocks * groups, task -> {
-                long f0 = (long) (task / groups) * TILES;
-                int o0 = (task % groups) * groupSize, o1 = Math.min(cout, o0 + groupSize);
-                if (o0 >= o1) {
-                    return;
-                }
-                int rows = o1 - o0;
-                MemorySegment scratch = Scratch.floats(16L * TILES * (cin + rows));
-                long vBase = 0, mBase = 16L * cin * TILES;
-                transformInput(pl, planeSize, cin, f0, tapOffset, scratch, vBase);
-                for (int xi = 0; xi < 16; xi++) {
-                    GemmKernel.multiply(u.data(), ((long) xi * cout + o0) * cin, cin, 0, rows, cin,
-                            scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
-                            scratch, mBase + (long) xi * rows * TILES, TILES);
-                }
-                transformOutput(scratch, mBase, rows, o0, bias, f0, flat, wq, tilesX, outH, outW, out.data(), outOff,
-                        residual);
-            });
         }
     }
 
@@ -154,7 +161,8 @@ final class Winograd2x2 {
 
     /** Y = Aᵀ·M·A + bias (+ residual), written to the 2x2 output pixels of every real tile. */
     private static void transformOutput(MemorySegment m, long mBase, int rows, int o0, float[] bias, long f0,
-                                        long flat, int wq, int tilesX, int outH, int outW, MemorySegment out,
+                                        long flat, int wq, int bandFrom, int tilesX, int outH, int outW,
+                                        MemorySegment out,
                                         long outOff, Tensor residual) {
         float[] y = new float[4 * L];
         FloatVector[] s = new FloatVector[16];
@@ -184,7 +192,7 @@ final class Winograd2x2 {
                     yv[2 * r + 1] = c1.sub(c2).sub(c3).add(b);
                 }
                 long first = f0 + t;
-                int rowTy = (int) (first / wq), rowTx = (int) (first % wq);
+                int rowTy = bandFrom + (int) (first / wq), rowTx = (int) (first % wq);
                 if (rowTx + L <= tilesX && 2 * rowTy + 1 < outH && 2 * (rowTx + L) <= outW && first + L <= flat) {
                     // All L tiles are whole and in one tile row: two rows of 2L pixels, interleaved in registers.
                     for (int dy = 0; dy < 2; dy++) {
@@ -208,7 +216,7 @@ final class Winograd2x2 {
                     if (f >= flat) {
                         break;
                     }
-                    int ty = (int) (f / wq), tx = (int) (f % wq);
+                    int ty = bandFrom + (int) (f / wq), tx = (int) (f % wq);
                     if (tx >= tilesX) {
                         continue;
                     }
