@@ -48,12 +48,8 @@ class ShapesManifestTest {
             tensors.put((String) k.get("name"), Tensor.view(zero.asSlice(0, Tensor.numel(shape) * 4), DType.F32,
                     shape));
         }
-        return new MemoryWeights("shapes", tensors) {
-            @Override
-            public void close() {
-                // views of the shared buffer; the arena frees it
-            }
-        };
+        // Views own nothing, so closing the weights leaves the shared buffer to the arena.
+        return new MemoryWeights("shapes", tensors);
     }
 
     @SuppressWarnings("unchecked")
