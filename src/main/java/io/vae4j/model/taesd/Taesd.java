@@ -159,9 +159,10 @@ public final class Taesd implements Vae {
     }
 
     /**
-     * A cheap small decode: the decoder without its last log2(scale) upsampling stages, an image 1/scale the size
-     * of {@link #decode}'s (scale 1 is the full decode). The output convolution to RGB still runs, on the features
-     * of the last stage kept.
+     * A cheap small decode: the decoder with its last log2(scale) nearest upsamplings left out, an image 1/scale the
+     * size of {@link #decode}'s (scale 1 is the full decode). Every convolution still runs, those after the first
+     * skipped upsampling at the smaller size. On the taef2 photos its PSNR against the full decode, box-downsampled,
+     * is 28-35 dB at scale 2, 22-29 dB at 4 and 18-24 dB at 8.
      */
     public Tensor decodePreview(Tensor latent, int scale) {
         requireDecoder();

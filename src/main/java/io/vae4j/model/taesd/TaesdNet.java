@@ -5,7 +5,6 @@ import io.vae4j.backend.ConvGeometry;
 import io.vae4j.model.WeightSet;
 import io.vae4j.model.nn.Conv;
 import io.vae4j.model.nn.Layer;
-import io.vae4j.model.nn.Upsample;
 import io.vae4j.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -39,7 +38,7 @@ final class TaesdNet implements Layer {
                         Conv conv = new Conv(b, w, names.apply(i), c.in(), c.out(), g, c.bias());
                         if (upsampleNext) {
                             upsamples.add(layers.size());
-                            layers.add(new Upsample(conv));
+                            layers.add(new UpsampleConv(conv));
                             upsampleNext = false;
                         } else {
                             layers.add(conv);
@@ -70,19 +69,20 @@ final class TaesdNet implements Layer {
     }
 
     /**
-     * The decoder without its last {@code stages} upsampling stages: the image at 1/2^stages of the full size. The
-     * layers from the first dropped upsample up to the output convolution are skipped; the output convolution
-     * (features to RGB) runs on what the last kept stage made.
+     * The decoder with its last {@code stages} nearest upsamplings left out: every layer still runs, those after
+     * the first skipped upsampling at 1/2^stages of their usual resolution, so the output convolution to RGB sees
+     * the features it was trained on, at a smaller size. (Cutting the stages off instead, and running the output
+     * convolution on the features of the last stage kept, gives no usable image: about 10 dB against the full
+     * decode, where this gives 28-35 dB at half size on taef2.)
      */
     Tensor preview(Backend backend, Tensor x, int stages) {
         if (stages < 0 || stages > upsamples.length) {
             throw new IllegalArgumentException(stages + " of " + upsamples.length + " upsampling stages");
         }
-        if (stages == 0) {
-            return forward(backend, x);
+        List<Layer> kept = new ArrayList<>(layers);
+        for (int i = upsamples.length - stages; i < upsamples.length; i++) {
+            kept.set(upsamples[i], ((UpsampleConv) layers.get(upsamples[i])).withoutUpsampling());
         }
-        List<Layer> kept = new ArrayList<>(layers.subList(0, upsamples[upsamples.length - stages]));
-        kept.add(layers.getLast());
         return run(backend, x, kept);
     }
 
