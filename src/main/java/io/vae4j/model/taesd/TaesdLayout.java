@@ -88,10 +88,10 @@ public record TaesdLayout(String description, String encoderPrefix, String decod
         if (bare) {
             // taesd.py's Encoder starts with a convolution (module 0); its Decoder with the parameterless Clamp.
             if (names.contains("0.weight")) {
-                return new TaesdLayout("taesd .pth nn.Sequential (encoder file)", "", null, 0);
+                return new TaesdLayout("taesd nn.Sequential, encoder only", "", null, 0);
             }
             if (names.contains("1.weight")) {
-                return new TaesdLayout("taesd .pth nn.Sequential (decoder file)", null, "", 0);
+                return new TaesdLayout("taesd nn.Sequential, decoder only", null, "", 0);
             }
         }
         return null;

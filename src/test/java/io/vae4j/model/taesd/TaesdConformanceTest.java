@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * outputs at their tolerances; for the photos, the reconstruction PSNR next to the one the manifest states.
  */
 class TaesdConformanceTest {
-    static final VectorBackend BACKEND = new VectorBackend(2);
+    private static final VectorBackend BACKEND = new VectorBackend(2);
     static final String[] CASES = {"taesd_random", "taef2", "taesana_encoder"};
 
     @AfterAll

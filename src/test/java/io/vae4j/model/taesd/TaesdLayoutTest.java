@@ -1,5 +1,6 @@
 package io.vae4j.model.taesd;
 
+import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.format.safetensors.SafetensorsFile;
 import io.vae4j.format.WeightFile;
 import io.vae4j.format.WeightFiles;
@@ -7,6 +8,7 @@ import io.vae4j.model.Fixtures;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,6 +29,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code encoder.K} / {@code decoder.K}. Each must reproduce the reference outputs like the original files.
  */
 class TaesdLayoutTest {
+    private static final VectorBackend BACKEND = new VectorBackend(2);
+
+    @AfterAll
+    static void close() {
+        BACKEND.parallel().close();
+    }
+
     @TempDir
     Path tmp;
 
@@ -55,7 +64,7 @@ class TaesdLayoutTest {
         Files.writeString(folder.resolve("config.json"), """
                 {"_class_name": "AutoencoderTiny", "latent_channels": 4, "scaling_factor": 1.0,
                  "shift_factor": 0.0, "latent_magnitude": 3, "latent_shift": 0.5}""");
-        try (Model m = ModelLoader.load(folder, TaesdConformanceTest.BACKEND, null)) {
+        try (Model m = ModelLoader.load(folder, BACKEND, null)) {
             Taesd vae = (Taesd) m.vae();
             assertTrue(vae.canEncode() && vae.canDecode());
             assertEquals("diffusers AutoencoderTiny", m.info().layout());
@@ -71,7 +80,7 @@ class TaesdLayoutTest {
         Path dir = Fixtures.caseDir("taesd_random");
         Path file = tmp.resolve("taesd.safetensors");
         combine(dir, file, k -> "encoder." + k, k -> "decoder." + k);
-        try (Model m = ModelLoader.load(file, TaesdConformanceTest.BACKEND, null)) {
+        try (Model m = ModelLoader.load(file, BACKEND, null)) {
             Taesd vae = (Taesd) m.vae();
             assertTrue(m.info().layout().contains("'encoder.'"), m.info().layout());
             assertEquals("taesd/taesdxl (z=4, 8x) encoder+decoder", vae.config().describe());

@@ -1,12 +1,14 @@
 package io.vae4j.model.taesd;
 
 import io.vae4j.VaeException;
+import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.format.npy.Npy;
 import io.vae4j.model.Fixtures;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.model.RandomWeights;
 import io.vae4j.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -22,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * photos' latents, how close they are to the full decode box-downsampled to the same size.
  */
 class TaesdPreviewTest {
+    private static final VectorBackend BACKEND = new VectorBackend(2);
     /** Lowest PSNR against the downsampled full decode accepted at scale 2, 4, 8 (measured: 28.4, 22.1, 18.5). */
     private static final Map<Integer, Double> FLOOR_DB = Map.of(2, 27.0, 4, 21.0, 8, 17.5);
 
@@ -53,10 +56,15 @@ class TaesdPreviewTest {
         return out;
     }
 
+    @AfterAll
+    static void close() {
+        BACKEND.parallel().close();
+    }
+
     @Test
     void taef2PreviewsAreCloseToTheDownsampledFullDecode() {
         Path dir = Fixtures.caseDir("taef2");
-        try (Model m = ModelLoader.load(dir.resolve("taef2_decoder.pth"), TaesdConformanceTest.BACKEND, null)) {
+        try (Model m = ModelLoader.load(dir.resolve("taef2_decoder.pth"), BACKEND, null)) {
             Taesd taesd = (Taesd) m.vae();
             assertEquals(8, taesd.maxPreviewScale());
             for (Map<String, Object> test : Fixtures.tests(Fixtures.manifest(dir))) {
@@ -83,7 +91,7 @@ class TaesdPreviewTest {
     void sizesAndScalesOfEveryDecoder() {
         for (TaesdVariant v : new TaesdVariant[]{TaesdVariant.TAESD, TaesdVariant.TAESANA}) {
             try (Model m = ModelLoader.load(RandomWeights.of("random", TaesdShapes.decoder(TaesdShapes.config(v)),
-                    3), null, TaesdConformanceTest.BACKEND, null);
+                    3), null, BACKEND, null);
                  Tensor z = Tensor.allocate(1, m.vae().latentChannels(), 2, 3)) {
                 Taesd taesd = (Taesd) m.vae();
                 int f = taesd.downscale();
