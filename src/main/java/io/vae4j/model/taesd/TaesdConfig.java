@@ -15,7 +15,7 @@ import java.util.List;
 public record TaesdConfig(int latentChannels, boolean f32, boolean midblockGn, boolean hasEncoder,
                           boolean hasDecoder) {
     /** Module index of the last encoder / decoder module in the 8x architecture; the 32x one has more. */
-    private static final int LAST_ENCODER_8X = 14, LAST_DECODER_8X = 19;
+    private static final int LAST_ENCODER_8X = 14, LAST_DECODER_8X = 19, LAST_ENCODER_32X = 17;
 
     /** Image pixels per latent pixel along each axis. */
     public int downscale() {
@@ -38,8 +38,9 @@ public record TaesdConfig(int latentChannels, boolean f32, boolean midblockGn, b
             String out = layout.encoder(last, "weight");
             Tensor t = w.peek(out);
             if (t == null || t.rank() != 4) {
-                throw new VaeException(w.source() + ": TAESD encoder without its output convolution: expected '"
-                        + out + "' to be a [z, 64, 3, 3] weight");
+                throw new VaeException(w.source() + ": TAESD encoder without its output convolution: its last module"
+                        + " (" + layout.encoderModule(last) + ") has no 4-d '" + out + "'; expected module "
+                        + LAST_ENCODER_8X + " (or " + LAST_ENCODER_32X + " in the 32x variant) to be conv(64, z)");
             }
             encoderLatent = t.dim(0);
         }

@@ -94,6 +94,15 @@ class TaesdBadModelTest {
     }
 
     @Test
+    void encoderWithoutItsOutputConvolution() throws IOException {
+        String m = loadError(TaesdShapes.encoder(TAEF2), t -> {
+            t.remove("14.weight");
+            t.remove("14.bias");
+        });
+        assertTrue(m.contains("without its output convolution") && m.contains("(13)") && m.contains("module 14"), m);
+    }
+
+    @Test
     void halvesThatDoNotFitTogether() throws IOException {
         SequencedMap<String, int[]> shapes = new LinkedHashMap<>();
         TaesdShapes.encoder(TaesdShapes.config(TaesdVariant.TAESD)).forEach((k, v) -> shapes.put("encoder." + k, v));
