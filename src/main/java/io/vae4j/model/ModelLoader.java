@@ -23,8 +23,8 @@ import java.util.SequencedMap;
 
 /**
  * Turns what a user points at (a weight file, a diffusers folder, a pipeline folder, a whole SD checkpoint) into a
- * running model. The architecture comes from the tensors; a config.json, when there is one, is checked against
- * them and decides the family.
+ * running model. The architecture comes from the tensors (an AutoencoderKL, or a TAESD-family model); a config.json,
+ * when there is one, is checked against them and decides the family.
  */
 public final class ModelLoader {
     /** Key prefixes under which whole checkpoints keep their VAE, most specific first. */

@@ -16,8 +16,11 @@ import java.util.List;
  * branch.
  */
 final class TaesdArch {
-    /** The Block's trunk and stage width of every convolution after the stem. */
+    /** Width of every encoder stage and of the 8x decoder (the 32x decoder starts at 256). */
     static final int WIDTH = 64;
+    /** taef2's pool branch: GroupNorm(4, 4c, eps 1e-5). */
+    static final int POOL_GROUPS = 4;
+    static final float POOL_EPS = 1e-5f;
 
     private TaesdArch() {
     }
@@ -92,7 +95,4 @@ final class TaesdArch {
     static int poolWidth(int c) {
         return 4 * c;
     }
-
-    static final int POOL_GROUPS = 4;
-    static final float POOL_EPS = 1e-5f;
 }
