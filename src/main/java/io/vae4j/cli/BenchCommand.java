@@ -7,6 +7,9 @@ import io.vae4j.model.RandomWeights;
 import io.vae4j.model.Vae;
 import io.vae4j.model.kl.KlConfig;
 import io.vae4j.model.kl.KlShapes;
+import io.vae4j.model.taesd.TaesdLayout;
+import io.vae4j.model.taesd.TaesdShapes;
+import io.vae4j.model.taesd.TaesdVariant;
 import io.vae4j.tensor.Tensor;
 
 import java.io.IOException;
@@ -20,19 +23,20 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * ./vae4j bench: whole-model timings without JMH, on the real SD-size architecture with random weights (speed does
- * not depend on the values) or on a given model. Prints the median of the repeats and the process's peak RSS.
+ * ./vae4j bench: whole-model timings without JMH, on the real SD-size architecture (or, with --arch taesd, the real
+ * TAESD one) with random weights (speed does not depend on the values) or on a given model. Prints the median of
+ * the repeats and the process's peak RSS.
  */
 final class BenchCommand {
     static final String USAGE = "bench [--op decode|encode|all] [--size 512] [--repeat 3] [--warmup 1]"
-            + " [--threads N] [--backend B] [--latent-channels 4|16] [--model M]";
+            + " [--threads N] [--backend B] [--arch kl|taesd] [--latent-channels 4|16|32] [--model M]";
 
     private BenchCommand() {
     }
 
     static void run(String[] argv, PrintStream out) {
         Set<String> values = new HashSet<>(ModelOptions.VALUES);
-        values.addAll(Set.of("op", "size", "repeat", "warmup", "latent-channels"));
+        values.addAll(Set.of("op", "size", "repeat", "warmup", "latent-channels", "arch"));
         Args args = new Args(argv, 1, values, Set.of("quiet"));
         Log.quiet |= args.flag("quiet");
         String op = args.get("op", "all");
@@ -43,11 +47,16 @@ final class BenchCommand {
         int repeat = Math.max(1, args.integer("repeat", 3));
         int warmup = Math.max(0, args.integer("warmup", 1));
         int z = args.integer("latent-channels", 4);
+        String arch = args.get("arch", "kl");
+        if (!Set.of("kl", "taesd").contains(arch)) {
+            throw new Args.UsageException("--arch must be kl or taesd");
+        }
         if (size < 8 || size % 8 != 0) {
             throw new Args.UsageException("--size must be a positive multiple of 8");
         }
         Backend backend = ModelOptions.backend(args);
-        try (Model model = args.get("model") != null ? ModelOptions.load(args, backend) : randomSd(backend, z)) {
+        try (Model model = args.get("model") != null ? ModelOptions.load(args, backend)
+                : arch.equals("taesd") ? randomTaesd(backend, z) : randomSd(backend, z)) {
             Vae vae = model.vae();
             out.printf("model: %s%n", model.info().architecture());
             out.printf("%-7s %6s %7s %9s %9s %9s%n", "op", "size", "threads", "median_s", "min_s", "rss_mb");
@@ -72,6 +81,20 @@ final class BenchCommand {
         Log.info("building a random-weight SD-size model (z=" + latentChannels + ")");
         return ModelLoader.load(RandomWeights.of("random-sd-vae", KlShapes.of(config), 42), null, backend,
                 null);
+    }
+
+    /** The released TAESD of that latent width (4: taesd, 16: taesd3/taef1, 32: taef2), random weights. */
+    private static Model randomTaesd(Backend backend, int latentChannels) {
+        TaesdVariant variant = switch (latentChannels) {
+            case 4 -> TaesdVariant.TAESD;
+            case 16 -> TaesdVariant.TAESD3;
+            case 32 -> TaesdVariant.TAEF2;
+            default -> throw new Args.UsageException("--arch taesd needs --latent-channels 4, 16 or 32");
+        };
+        Log.info("building a random-weight " + variant.id + " model (z=" + latentChannels + ")");
+        TaesdLayout both = new TaesdLayout("random", "encoder.", "decoder.", 0);
+        return ModelLoader.load(RandomWeights.of("random-" + variant.id.replace('/', '-'),
+                TaesdShapes.of(TaesdShapes.config(variant), both), 42), null, backend, null);
     }
 
     private static void fill(Tensor t) {

@@ -1,5 +1,6 @@
 package io.vae4j.cli;
 
+import io.vae4j.VaeException;
 import io.vae4j.backend.Backend;
 import io.vae4j.format.image.Images;
 import io.vae4j.format.latent.LatentFiles;
@@ -7,6 +8,7 @@ import io.vae4j.format.npy.Npy;
 import io.vae4j.model.LatentSpace;
 import io.vae4j.model.Model;
 import io.vae4j.model.Vae;
+import io.vae4j.model.taesd.Taesd;
 import io.vae4j.tensor.Tensor;
 
 import java.nio.file.Path;
@@ -18,14 +20,14 @@ import java.util.Set;
 /** ./vae4j decode: latent file in, image(s) out. */
 final class DecodeCommand {
     static final String USAGE = "decode --model M --latent IN --out OUT [--raw] [--family F] [--threads N]"
-            + " [--backend B] [--max-pixels N] [--quiet]";
+            + " [--backend B] [--max-pixels N] [--preview-scale 1|2|4|8] [--quiet]";
 
     private DecodeCommand() {
     }
 
     static void run(String[] argv) {
         Set<String> values = new HashSet<>(ModelOptions.VALUES);
-        values.addAll(Set.of("latent", "out", "max-pixels"));
+        values.addAll(Set.of("latent", "out", "max-pixels", "preview-scale"));
         Args args = new Args(argv, 1, values, Set.of("raw", "quiet"));
         Log.quiet |= args.flag("quiet");
         ModelOptions.family(args);
@@ -34,6 +36,7 @@ final class DecodeCommand {
         ModelOptions.requireFile(latentPath, "latent");
         String ext = Outputs.requireWritable(out, Set.of("png", "npy"));
         long maxPixels = args.longValue("max-pixels", Limits.DEFAULT_MAX_PIXELS);
+        int preview = previewScale(args);
 
         Backend backend = ModelOptions.backend(args);
         try (Model model = ModelOptions.load(args, backend);
@@ -45,10 +48,10 @@ final class DecodeCommand {
             long start = System.nanoTime();
             Tensor image;
             if (raw) {
-                image = vae.decode(z);
+                image = decode(vae, z, preview);
             } else {
                 try (Tensor rawZ = toRaw(z, vae.latentSpace())) {
-                    image = vae.decode(rawZ);
+                    image = decode(vae, rawZ, preview);
                 }
             }
             try (image) {
@@ -64,6 +67,27 @@ final class DecodeCommand {
                                 : written.size() + " files"));
             }
         }
+    }
+
+    /** --preview-scale: 1 (the default, a full decode), 2, 4 or 8. */
+    private static int previewScale(Args args) {
+        int scale = args.integer("preview-scale", 1);
+        if (scale != 1 && scale != 2 && scale != 4 && scale != 8) {
+            throw new Args.UsageException("--preview-scale must be 1, 2, 4 or 8, got " + scale);
+        }
+        return scale;
+    }
+
+    /** A full decode, or a TAESD decoder's cheap preview at 1/scale of the size. */
+    private static Tensor decode(Vae vae, Tensor z, int previewScale) {
+        if (previewScale == 1) {
+            return vae.decode(z);
+        }
+        if (!(vae instanceof Taesd taesd)) {
+            throw new VaeException("--preview-scale needs a TAESD decoder (taesd, taesdxl, taesd3, taef1, taef2,"
+                    + " taesana); " + vae.info().source() + " is " + vae.info().architecture().split(" ")[0]);
+        }
+        return taesd.decodePreview(z, previewScale);
     }
 
     private static List<Path> write(Path out, Tensor image) {

@@ -25,6 +25,7 @@ public final class Main {
                 case "decode" -> DecodeCommand.run(args);
                 case "encode" -> EncodeCommand.run(args);
                 case "bench" -> BenchCommand.run(args, out);
+                case "convert" -> ConvertCommand.run(args, out);
                 default -> throw new Args.UsageException("unknown command '" + args[0] + "'");
             }
             return 0;
@@ -47,7 +48,8 @@ public final class Main {
             case "decode" -> DecodeCommand.USAGE;
             case "encode" -> EncodeCommand.USAGE;
             case "bench" -> BenchCommand.USAGE;
-            default -> "info|decode|encode|bench ... (./vae4j help)";
+            case "convert" -> ConvertCommand.USAGE;
+            default -> "info|decode|encode|bench|convert ... (./vae4j help)";
         };
     }
 
@@ -58,6 +60,7 @@ public final class Main {
         out.println("  ./vae4j " + DecodeCommand.USAGE);
         out.println("  ./vae4j " + EncodeCommand.USAGE);
         out.println("  ./vae4j " + BenchCommand.USAGE);
+        out.println("  ./vae4j " + ConvertCommand.USAGE);
         out.println("families: sd1 sd2 sdxl sd3 flux1; backends: auto java scalar");
     }
 }

@@ -23,7 +23,7 @@ final class ModelOptions {
             return null;
         }
         Family family = Family.parse(f);
-        if (family == null || family == Family.OTHER) {
+        if (family == null || family.latentChannels < 0) {
             throw new Args.UsageException("unknown --family '" + f + "' (expected one of: " + Family.ids() + ")");
         }
         return family;

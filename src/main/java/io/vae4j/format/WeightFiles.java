@@ -21,10 +21,13 @@ public final class WeightFiles {
         if (!Files.isRegularFile(file)) {
             throw new VaeException(file + ": not a regular file");
         }
-        byte[] head = new byte[2];
+        byte[] head = new byte[9];
         try (InputStream in = Files.newInputStream(file)) {
-            int n = in.readNBytes(head, 0, 2);
-            if (n == 2 && ((head[0] == 'P' && head[1] == 'K') || (head[0] & 0xff) == 0x80)) {
+            int n = in.readNBytes(head, 0, head.length);
+            // A safetensors file opens with its header length and then '{'; the length's first byte can be 0x80
+            // or 'P', so that check comes before the zip and pickle magic.
+            boolean safetensors = n == 9 && head[8] == '{';
+            if (!safetensors && n >= 2 && ((head[0] == 'P' && head[1] == 'K') || (head[0] & 0xff) == 0x80)) {
                 return TorchFile.open(file);
             }
         } catch (IOException e) {

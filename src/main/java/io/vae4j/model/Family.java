@@ -13,7 +13,12 @@ public enum Family {
     SD3("sd3", 16, 1.5305, 0.0609),
     FLUX1("flux1", 16, 0.3611, 0.1159),
     /** A KL autoencoder whose latent channel count matches no known family: factors 1 and 0. */
-    OTHER("other", -1, 1, 0);
+    OTHER("other", -1, 1, 0),
+    /**
+     * The TAESD tiny autoencoders, of any latent channel count: they take and give the diffusion model's latents as
+     * they are, factors 1 and 0. Not a --family choice.
+     */
+    TAESD("taesd", -1, 1, 0);
 
     public final String id;
     public final int latentChannels;

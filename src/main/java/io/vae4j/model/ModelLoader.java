@@ -8,6 +8,8 @@ import io.vae4j.format.json.Json;
 import io.vae4j.model.kl.AutoencoderKL;
 import io.vae4j.model.kl.KlConfig;
 import io.vae4j.model.kl.KlKeys;
+import io.vae4j.model.taesd.Taesd;
+import io.vae4j.model.taesd.TaesdLayout;
 import io.vae4j.tensor.Tensor;
 
 import java.io.IOException;
@@ -21,8 +23,8 @@ import java.util.SequencedMap;
 
 /**
  * Turns what a user points at (a weight file, a diffusers folder, a pipeline folder, a whole SD checkpoint) into a
- * running model. The architecture comes from the tensors; a config.json, when there is one, is checked against
- * them and decides the family.
+ * running model. The architecture comes from the tensors (an AutoencoderKL, or a TAESD-family model); a config.json,
+ * when there is one, is checked against them and decides the family.
  */
 public final class ModelLoader {
     /** Key prefixes under which whole checkpoints keep their VAE, most specific first. */
@@ -39,17 +41,23 @@ public final class ModelLoader {
      * @param family the family chosen by the user, or null to decide from config.json or the tensors
      */
     public static Model load(Path path, Backend backend, Family family) {
-        Path weights = path;
-        Map<String, Object> config = null;
-        if (Files.isDirectory(path)) {
-            Path dir = path;
-            if (!Files.exists(dir.resolve("config.json")) && Files.isDirectory(dir.resolve("vae"))) {
-                dir = dir.resolve("vae");
-            }
-            weights = findWeights(dir);
-            config = readConfig(dir.resolve("config.json"));
-        }
+        Path weights = weightsFile(path);
+        Map<String, Object> config = Files.isDirectory(path) ? readConfig(modelDir(path).resolve("config.json"))
+                : null;
         return load(WeightFiles.open(weights), config, backend, family);
+    }
+
+    /** The weight file a model path stands for: the path itself, or the weights in a diffusers or pipeline folder. */
+    public static Path weightsFile(Path path) {
+        return Files.isDirectory(path) ? findWeights(modelDir(path)) : path;
+    }
+
+    /** A diffusers model folder is itself the model; a pipeline folder holds it in vae/. */
+    private static Path modelDir(Path dir) {
+        if (!Files.exists(dir.resolve("config.json")) && Files.isDirectory(dir.resolve("vae"))) {
+            return dir.resolve("vae");
+        }
+        return dir;
     }
 
     /** Builds a model from weights already open; the model takes ownership of {@code file}. */
@@ -96,12 +104,23 @@ public final class ModelLoader {
         if (prefix != null) {
             tensors = strip(tensors, prefix);
         }
+        TaesdLayout taesd = TaesdLayout.detect(tensors.keySet());
+        if (taesd != null) {
+            String layout = taesd.description() + (prefix == null ? "" : " under '" + prefix + "'");
+            return Taesd.load(backend, new WeightSet(source, tensors, file.skipped()), taesd.withDescription(layout),
+                    config, family);
+        }
+        return buildKl(source, tensors, file.skipped(), prefix, config, backend, family);
+    }
+
+    private static Vae buildKl(String source, SequencedMap<String, Tensor> tensors, Map<String, String> skipped,
+                               String prefix, Map<String, Object> config, Backend backend, Family family) {
         boolean diffusers = KlKeys.isDiffusers(tensors.keySet());
         if (!diffusers && !KlKeys.isLdm(tensors.keySet())) {
             throw new VaeException(source + ": not a known VAE layout; first tensors: "
                     + String.join(", ", tensors.keySet().stream().limit(4).toList()));
         }
-        WeightSet w = new WeightSet(source, KlKeys.toLdm(tensors), file.skipped());
+        WeightSet w = new WeightSet(source, KlKeys.toLdm(tensors), skipped);
         KlConfig kl = KlConfig.infer(w);
         if (config != null) {
             checkConfig(source, config, kl);

@@ -76,6 +76,22 @@ public final class WeightSet {
         return rest;
     }
 
+    /** The stored dtypes, sorted and joined with +, e.g. "F16" or "BF16+F32". */
+    public String dtypes() {
+        return String.join("+", tensors.values().stream().map(t -> t.dtype().name()).distinct().sorted().toList());
+    }
+
+    /** Bytes of the tensors as stored. */
+    public long storedBytes() {
+        return tensors.values().stream().mapToLong(t -> t.numel() * t.dtype().bytes).sum();
+    }
+
+    /** Bytes that widening the 16-bit tensors to float32 at load allocates. */
+    public long convertedBytes() {
+        return tensors.values().stream().filter(t -> t.dtype() != io.vae4j.tensor.DType.F32)
+                .mapToLong(t -> t.numel() * 4).sum();
+    }
+
     /** Fails when tensors were left over: a file with extra tensors is not the model we think it is. */
     public void requireAllUsed() {
         Set<String> rest = unused();
