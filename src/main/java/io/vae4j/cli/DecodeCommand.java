@@ -5,7 +5,9 @@ import io.vae4j.backend.Backend;
 import io.vae4j.format.image.Images;
 import io.vae4j.format.latent.LatentFiles;
 import io.vae4j.format.npy.Npy;
+import io.vae4j.model.Family;
 import io.vae4j.model.LatentSpace;
+import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Model;
 import io.vae4j.model.Vae;
 import io.vae4j.model.taesd.Taesd;
@@ -47,10 +49,17 @@ final class DecodeCommand {
             boolean raw = args.flag("raw") || latent.raw();
             long start = System.nanoTime();
             Tensor image;
-            if (raw) {
+            if (latent.raw() && vae.latentSpace().family() == Family.TAESD) {
+                // A .latent holds the full VAE's raw latents; TAESD wants them in diffusion space.
+                LatentSpace parent = ModelLoader.parentSpace(z.dim(1), ModelOptions.family(args));
+                Log.info("TAESD on a .latent file: scaling it as " + parent.describe());
+                try (Tensor scaled = map(z, parent::toDiffusion)) {
+                    image = decode(vae, scaled, preview);
+                }
+            } else if (raw) {
                 image = decode(vae, z, preview);
             } else {
-                try (Tensor rawZ = toRaw(z, vae.latentSpace())) {
+                try (Tensor rawZ = map(z, vae.latentSpace()::toRaw)) {
                     image = decode(vae, rawZ, preview);
                 }
             }
@@ -95,12 +104,16 @@ final class DecodeCommand {
         return List.of(out);
     }
 
-    /** Diffusion-space latent to the VAE's raw space: z / scale + shift. */
-    static Tensor toRaw(Tensor z, LatentSpace space) {
+    /** A new tensor of f applied to every element (latent scaling: tiny, once per request). */
+    static Tensor map(Tensor z, FloatUnaryOperator f) {
         Tensor out = Tensor.allocate(z.shape());
         for (long i = 0; i < z.numel(); i++) {
-            out.set(i, space.toRaw(z.get(i)));
+            out.set(i, f.apply(z.get(i)));
         }
         return out;
+    }
+
+    interface FloatUnaryOperator {
+        float apply(float x);
     }
 }

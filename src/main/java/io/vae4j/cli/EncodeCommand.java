@@ -4,7 +4,9 @@ import io.vae4j.backend.Backend;
 import io.vae4j.format.image.Images;
 import io.vae4j.format.latent.LatentFiles;
 import io.vae4j.format.npy.Npy;
+import io.vae4j.model.Family;
 import io.vae4j.model.LatentSpace;
+import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Model;
 import io.vae4j.model.Moments;
 import io.vae4j.model.Vae;
@@ -69,7 +71,14 @@ final class EncodeCommand {
             return m.logvar() == null ? m.mean().copyF32() : Tensors.concatChannels(m.mean(), m.logvar());
         }
         Tensor z = args.flag("sample") ? m.sample(seed) : m.mean().copyF32();
-        if (!args.flag("raw") && !ext.equals("latent")) {
+        if (ext.equals("latent") && space.family() == Family.TAESD) {
+            // TAESD gives diffusion-space latents; a .latent holds the full VAE's raw ones.
+            LatentSpace parent = ModelLoader.parentSpace(z.dim(1), ModelOptions.family(args));
+            Log.info("TAESD to a .latent file: unscaling it as " + parent.describe());
+            for (long i = 0; i < z.numel(); i++) {
+                z.set(i, parent.toRaw(z.get(i)));
+            }
+        } else if (!args.flag("raw") && !ext.equals("latent")) {
             for (long i = 0; i < z.numel(); i++) {
                 z.set(i, space.toDiffusion(z.get(i)));
             }

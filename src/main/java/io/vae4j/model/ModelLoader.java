@@ -190,6 +190,15 @@ public final class ModelLoader {
         }
     }
 
+    /**
+     * The latent space of the full-size VAE whose latents a tiny autoencoder (TAESD) stands in for: from
+     * {@code chosen} when given, else assumed from the channel count. Needed where a file holds that VAE's raw
+     * latents (ComfyUI .latent) while TAESD works in diffusion space.
+     */
+    public static LatentSpace parentSpace(int latentChannels, Family chosen) {
+        return decideSpace(latentChannels, null, chosen, null);
+    }
+
     static LatentSpace decideSpace(int latentChannels, Map<String, Object> config, Family chosen, String prefix) {
         if (chosen != null) {
             if (chosen.latentChannels != latentChannels) {

@@ -54,6 +54,37 @@ class TaesdCliTest {
         }
     }
 
+    /** A ComfyUI .latent holds the full VAE's raw latents; TAESD is fed them scaled by the parent family. */
+    @Test
+    void comfyLatentIsScaledForTaesd() {
+        Path dir = Fixtures.caseDir("taesd_random");
+        Path latent = tmp.resolve("z.latent");
+        try (Tensor z = Npy.read(dir.resolve("decode_8x8.z.npy")); Tensor raw = Tensor.allocate(z.shape())) {
+            for (long i = 0; i < z.numel(); i++) {
+                raw.set(i, z.get(i) / 0.13025f);
+            }
+            io.vae4j.format.latent.LatentFiles.write(latent, raw);
+        }
+        Path out = tmp.resolve("image.npy");
+        CliTest.Result r = run("decode", "--model", p(dir.resolve("taesd_decoder.pth")), "--latent", p(latent),
+                "--out", p(out), "--family", "sdxl");
+        assertEquals(0, r.status(), r.err());
+        try (Tensor got = Npy.read(out); Tensor want = Npy.read(dir.resolve("decode_8x8.image.npy"))) {
+            assertTrue(Random4.maxAbsDiff(want, got) <= 2e-5f, "diff " + Random4.maxAbsDiff(want, got));
+        }
+        Path again = tmp.resolve("again.latent");
+        assertEquals(0, run("encode", "--model", p(dir.resolve("taesd_encoder.pth")), "--image",
+                p(dir.resolve("encode_64x64.image.npy")), "--out", p(again), "--quiet").status());
+        try (var back = io.vae4j.format.latent.LatentFiles.read(again);
+             Tensor want = Npy.read(dir.resolve("encode_64x64.z.npy"))) {
+            Tensor scaled = Tensor.allocate(want.shape());
+            for (long i = 0; i < want.numel(); i++) {
+                scaled.set(i, back.tensor().get(i) * 0.18215f);
+            }
+            assertTrue(Random4.maxAbsDiff(want, scaled) <= 2e-5f, "diff " + Random4.maxAbsDiff(want, scaled));
+        }
+    }
+
     @Test
     void encodeAPhotoAndDecodeItToPng() {
         Path dir = Fixtures.caseDir("taef2");
