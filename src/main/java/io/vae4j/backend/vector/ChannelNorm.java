@@ -27,16 +27,19 @@ record ChannelNorm(float scale, float shift, boolean silu) {
         return silu ? (float) (y / (1 + Math.exp(-y))) : y;
     }
 
-    FloatVector apply(FloatVector x) {
-        FloatVector y = x.fma(scale, shift);
-        return silu ? y.div(y.neg().lanewise(VectorOperators.EXP).add(1f)) : y;
-    }
+    // The vector loops below repeat the formula instead of calling a helper that takes a vector: a helper the JIT
+    // declines to inline would box every vector it is passed.
 
     /** dst[0..n) = f(src[0..n)); offsets in bytes. */
     void apply(MemorySegment src, long from, MemorySegment dst, long to, int n) {
         int j = 0;
+        FloatVector a = FloatVector.broadcast(S, scale), b = FloatVector.broadcast(S, shift);
         for (; j + L <= n; j += L) {
-            apply(FloatVector.fromMemorySegment(S, src, from + 4L * j, LE)).intoMemorySegment(dst, to + 4L * j, LE);
+            FloatVector y = FloatVector.fromMemorySegment(S, src, from + 4L * j, LE).fma(a, b);
+            if (silu) {
+                y = y.div(y.neg().lanewise(VectorOperators.EXP).add(1f));
+            }
+            y.intoMemorySegment(dst, to + 4L * j, LE);
         }
         for (; j < n; j++) {
             dst.set(DType.FLOAT, to + 4L * j, apply(src.get(DType.FLOAT, from + 4L * j)));
@@ -46,11 +49,16 @@ record ChannelNorm(float scale, float shift, boolean silu) {
     /** dst[0..n) = f(src[0, 2, 4, ...]): the even columns of a row, for stride-2 phase planes. */
     void applyEveryOther(MemorySegment src, long from, MemorySegment dst, long to, int n) {
         int j = 0;
+        FloatVector a = FloatVector.broadcast(S, scale), b = FloatVector.broadcast(S, shift);
         // Each vector step reads 2L source floats; keep it inside the 2n - 1 that belong to this row.
         for (; j + L <= n && 2 * (j + L) <= 2 * n - 1; j += L) {
-            FloatVector a = FloatVector.fromMemorySegment(S, src, from + 8L * j, LE);
-            FloatVector b = FloatVector.fromMemorySegment(S, src, from + 8L * j + 4L * L, LE);
-            apply(a.rearrange(EVEN, b)).intoMemorySegment(dst, to + 4L * j, LE);
+            FloatVector lo = FloatVector.fromMemorySegment(S, src, from + 8L * j, LE);
+            FloatVector hi = FloatVector.fromMemorySegment(S, src, from + 8L * j + 4L * L, LE);
+            FloatVector y = lo.rearrange(EVEN, hi).fma(a, b);
+            if (silu) {
+                y = y.div(y.neg().lanewise(VectorOperators.EXP).add(1f));
+            }
+            y.intoMemorySegment(dst, to + 4L * j, LE);
         }
         for (; j < n; j++) {
             dst.set(DType.FLOAT, to + 4L * j, apply(src.get(DType.FLOAT, from + 8L * j)));

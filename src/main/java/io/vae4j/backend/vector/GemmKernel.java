@@ -155,12 +155,6 @@ final class GemmKernel {
         c72.intoMemorySegment(c, p + 7 * row + 2 * v, LE);
     }
 
-    private static void store3(MemorySegment c, long p, long v, FloatVector x, FloatVector y, FloatVector z) {
-        x.intoMemorySegment(c, p, LE);
-        y.intoMemorySegment(c, p + v, LE);
-        z.intoMemorySegment(c, p + 2 * v, LE);
-    }
-
     private static void block1x3(MemorySegment a, long aRow, int kCount, MemorySegment b, long bCol, long[] bRow,
                                  MemorySegment c, long cPos) {
         FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0, c2 = c0;
@@ -172,7 +166,10 @@ final class GemmKernel {
             c1 = w.fma(FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE), c1);
             c2 = w.fma(FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE), c2);
         }
-        store3(c, cPos * 4, 4L * L, c0, c1, c2);
+        long p = cPos * 4, v = 4L * L;
+        c0.intoMemorySegment(c, p, LE);
+        c1.intoMemorySegment(c, p + v, LE);
+        c2.intoMemorySegment(c, p + 2 * v, LE);
     }
 
     private static void block4x3(MemorySegment a, long aRow, long lda, int kCount,
@@ -243,10 +240,10 @@ final class GemmKernel {
             c3 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a3 + ak)).fma(b0, c3);
         }
         long p = cPos * 4, row = ldc * 4;
-        store(c0, c, p, m, full);
-        store(c1, c, p + row, m, full);
-        store(c2, c, p + 2 * row, m, full);
-        store(c3, c, p + 3 * row, m, full);
+        c0.intoMemorySegment(c, p, LE, m);
+        c1.intoMemorySegment(c, p + row, LE, m);
+        c2.intoMemorySegment(c, p + 2 * row, LE, m);
+        c3.intoMemorySegment(c, p + 3 * row, LE, m);
     }
 
     private static void block1x1(MemorySegment a, long aRow, int kCount,
@@ -263,14 +260,6 @@ final class GemmKernel {
                     : FloatVector.fromMemorySegment(SPECIES, b, bp, LE, m);
             c0 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, a0 + 4L * k)).fma(b0, c0);
         }
-        store(c0, c, cPos * 4, m, full);
-    }
-
-    private static void store(FloatVector v, MemorySegment c, long p, VectorMask<Float> m, boolean full) {
-        if (full) {
-            v.intoMemorySegment(c, p, LE);
-        } else {
-            v.intoMemorySegment(c, p, LE, m);
-        }
+        c0.intoMemorySegment(c, cPos * 4, LE, m);
     }
 }

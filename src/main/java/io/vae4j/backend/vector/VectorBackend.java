@@ -266,7 +266,7 @@ public final class VectorBackend implements Backend {
                 VectorMask<Float> m = S.indexInRange(j, plane);
                 FloatVector v = FloatVector.fromMemorySegment(S, in.data(), (off + j) * 4, LE, m).fma(a, sh);
                 if (silu) {
-                    v = silu(v);
+                    v = v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
                 }
                 v.intoMemorySegment(out.data(), (off + j) * 4, LE, m);
             }
@@ -296,10 +296,6 @@ public final class VectorBackend implements Backend {
             }
         });
         return new float[][]{scale, shift};
-    }
-
-    private static FloatVector silu(FloatVector v) {
-        return v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
     }
 
     /** Σ (x - shift) over a range, in float lanes per block and double across blocks to bound rounding. */
@@ -393,7 +389,7 @@ public final class VectorBackend implements Backend {
                 FloatVector x = FloatVector.fromMemorySegment(S, in.data(), j * 4, LE, m);
                 FloatVector y = switch (activation) {
                     case RELU -> x.max(0f);
-                    case SILU -> silu(x);
+                    case SILU -> x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
                     case TANH_CLAMP3 -> x.div(3f).lanewise(VectorOperators.TANH).mul(three);
                 };
                 y.intoMemorySegment(out.data(), j * 4, LE, m);

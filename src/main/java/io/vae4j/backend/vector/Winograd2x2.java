@@ -127,34 +127,58 @@ final class Winograd2x2 {
         }
     }
 
-    /** V[ξ][ci][t] = (Bᵀ·d·B)[ξ] for the TILES tiles from flat index f0, every input channel. */
+    /**
+     * V[ξ][ci][t] = (Bᵀ·d·B)[ξ] for the TILES tiles from flat index f0, every input channel. Written out with one
+     * local per tile element: vectors kept in arrays or passed to methods the JIT does not inline get boxed.
+     */
     private static void transformInput(MemorySegment pl, long planeSize, int cin, long f0, long[] tap,
                                        MemorySegment v, long vBase) {
-        FloatVector[] d = new FloatVector[16];
+        long step = (long) cin * TILES * 4;
         for (int ci = 0; ci < cin; ci++) {
             long base = ci * planeSize + f0;
             for (int t = 0; t < TILES; t += L) {
-                for (int k = 0; k < 16; k++) {
-                    d[k] = FloatVector.fromMemorySegment(S, pl, (base + tap[k] + t) * 4, LE);
-                }
-                for (int c = 0; c < 4; c++) {
-                    // Rows: Bᵀ·d with Bᵀ = [1,0,-1,0; 0,1,1,0; 0,-1,1,0; 0,1,0,-1].
-                    FloatVector r0 = d[c].sub(d[8 + c]), r1 = d[4 + c].add(d[8 + c]);
-                    FloatVector r2 = d[8 + c].sub(d[4 + c]), r3 = d[4 + c].sub(d[12 + c]);
-                    d[c] = r0;
-                    d[4 + c] = r1;
-                    d[8 + c] = r2;
-                    d[12 + c] = r3;
-                }
-                for (int r = 0; r < 4; r++) {
-                    FloatVector a = d[4 * r], b = d[4 * r + 1], c = d[4 * r + 2], e = d[4 * r + 3];
-                    long row = vBase + ((long) (4 * r) * cin + ci) * TILES + t;
-                    long step = (long) cin * TILES * 4;
-                    a.sub(c).intoMemorySegment(v, row * 4, LE);
-                    b.add(c).intoMemorySegment(v, row * 4 + step, LE);
-                    c.sub(b).intoMemorySegment(v, row * 4 + 2 * step, LE);
-                    b.sub(e).intoMemorySegment(v, row * 4 + 3 * step, LE);
-                }
+                long at = (base + t) * 4;
+                FloatVector d00 = FloatVector.fromMemorySegment(S, pl, at + tap[0] * 4, LE);
+                FloatVector d10 = FloatVector.fromMemorySegment(S, pl, at + tap[4] * 4, LE);
+                FloatVector d20 = FloatVector.fromMemorySegment(S, pl, at + tap[8] * 4, LE);
+                FloatVector d30 = FloatVector.fromMemorySegment(S, pl, at + tap[12] * 4, LE);
+                FloatVector t00 = d00.sub(d20), t10 = d10.add(d20);
+                FloatVector t20 = d20.sub(d10), t30 = d10.sub(d30);
+                FloatVector d01 = FloatVector.fromMemorySegment(S, pl, at + tap[1] * 4, LE);
+                FloatVector d11 = FloatVector.fromMemorySegment(S, pl, at + tap[5] * 4, LE);
+                FloatVector d21 = FloatVector.fromMemorySegment(S, pl, at + tap[9] * 4, LE);
+                FloatVector d31 = FloatVector.fromMemorySegment(S, pl, at + tap[13] * 4, LE);
+                FloatVector t01 = d01.sub(d21), t11 = d11.add(d21);
+                FloatVector t21 = d21.sub(d11), t31 = d11.sub(d31);
+                FloatVector d02 = FloatVector.fromMemorySegment(S, pl, at + tap[2] * 4, LE);
+                FloatVector d12 = FloatVector.fromMemorySegment(S, pl, at + tap[6] * 4, LE);
+                FloatVector d22 = FloatVector.fromMemorySegment(S, pl, at + tap[10] * 4, LE);
+                FloatVector d32 = FloatVector.fromMemorySegment(S, pl, at + tap[14] * 4, LE);
+                FloatVector t02 = d02.sub(d22), t12 = d12.add(d22);
+                FloatVector t22 = d22.sub(d12), t32 = d12.sub(d32);
+                FloatVector d03 = FloatVector.fromMemorySegment(S, pl, at + tap[3] * 4, LE);
+                FloatVector d13 = FloatVector.fromMemorySegment(S, pl, at + tap[7] * 4, LE);
+                FloatVector d23 = FloatVector.fromMemorySegment(S, pl, at + tap[11] * 4, LE);
+                FloatVector d33 = FloatVector.fromMemorySegment(S, pl, at + tap[15] * 4, LE);
+                FloatVector t03 = d03.sub(d23), t13 = d13.add(d23);
+                FloatVector t23 = d23.sub(d13), t33 = d13.sub(d33);
+                long row = (vBase + (long) ci * TILES + t) * 4;
+                t00.sub(t02).intoMemorySegment(v, row + 0 * step, LE);
+                t01.add(t02).intoMemorySegment(v, row + 1 * step, LE);
+                t02.sub(t01).intoMemorySegment(v, row + 2 * step, LE);
+                t01.sub(t03).intoMemorySegment(v, row + 3 * step, LE);
+                t10.sub(t12).intoMemorySegment(v, row + 4 * step, LE);
+                t11.add(t12).intoMemorySegment(v, row + 5 * step, LE);
+                t12.sub(t11).intoMemorySegment(v, row + 6 * step, LE);
+                t11.sub(t13).intoMemorySegment(v, row + 7 * step, LE);
+                t20.sub(t22).intoMemorySegment(v, row + 8 * step, LE);
+                t21.add(t22).intoMemorySegment(v, row + 9 * step, LE);
+                t22.sub(t21).intoMemorySegment(v, row + 10 * step, LE);
+                t21.sub(t23).intoMemorySegment(v, row + 11 * step, LE);
+                t30.sub(t32).intoMemorySegment(v, row + 12 * step, LE);
+                t31.add(t32).intoMemorySegment(v, row + 13 * step, LE);
+                t32.sub(t31).intoMemorySegment(v, row + 14 * step, LE);
+                t31.sub(t33).intoMemorySegment(v, row + 15 * step, LE);
             }
         }
     }
@@ -165,52 +189,59 @@ final class Winograd2x2 {
                                         MemorySegment out,
                                         long outOff, Tensor residual) {
         float[] y = new float[4 * L];
-        FloatVector[] s = new FloatVector[16];
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (o0 + o) * outH * outW;
+            FloatVector b = FloatVector.broadcast(S, bias[o0 + o]);
+            long step = (long) rows * TILES * 4;
             for (int t = 0; t < TILES; t += L) {
-                for (int k = 0; k < 16; k++) {
-                    s[k] = FloatVector.fromMemorySegment(S, m, (mBase + ((long) k * rows + o) * TILES + t) * 4, LE);
-                }
-                FloatVector b = FloatVector.broadcast(S, bias[o0 + o]);
-                FloatVector[] yv = new FloatVector[4];
-                for (int r = 0; r < 2; r++) {
-                    // Rows: Aᵀ·M with Aᵀ = [1,1,1,0; 0,1,-1,-1]; then columns the same way.
-                    FloatVector c0, c1, c2, c3;
-                    if (r == 0) {
-                        c0 = s[0].add(s[4]).add(s[8]);
-                        c1 = s[1].add(s[5]).add(s[9]);
-                        c2 = s[2].add(s[6]).add(s[10]);
-                        c3 = s[3].add(s[7]).add(s[11]);
-                    } else {
-                        c0 = s[4].sub(s[8]).sub(s[12]);
-                        c1 = s[5].sub(s[9]).sub(s[13]);
-                        c2 = s[6].sub(s[10]).sub(s[14]);
-                        c3 = s[7].sub(s[11]).sub(s[15]);
-                    }
-                    yv[2 * r] = c0.add(c1).add(c2).add(b);
-                    yv[2 * r + 1] = c1.sub(c2).sub(c3).add(b);
-                }
+                long at = (mBase + (long) o * TILES + t) * 4;
+                FloatVector s0 = FloatVector.fromMemorySegment(S, m, at + 0 * step, LE);
+                FloatVector s1 = FloatVector.fromMemorySegment(S, m, at + 1 * step, LE);
+                FloatVector s2 = FloatVector.fromMemorySegment(S, m, at + 2 * step, LE);
+                FloatVector s3 = FloatVector.fromMemorySegment(S, m, at + 3 * step, LE);
+                FloatVector s4 = FloatVector.fromMemorySegment(S, m, at + 4 * step, LE);
+                FloatVector s5 = FloatVector.fromMemorySegment(S, m, at + 5 * step, LE);
+                FloatVector s6 = FloatVector.fromMemorySegment(S, m, at + 6 * step, LE);
+                FloatVector s7 = FloatVector.fromMemorySegment(S, m, at + 7 * step, LE);
+                FloatVector s8 = FloatVector.fromMemorySegment(S, m, at + 8 * step, LE);
+                FloatVector s9 = FloatVector.fromMemorySegment(S, m, at + 9 * step, LE);
+                FloatVector s10 = FloatVector.fromMemorySegment(S, m, at + 10 * step, LE);
+                FloatVector s11 = FloatVector.fromMemorySegment(S, m, at + 11 * step, LE);
+                FloatVector s12 = FloatVector.fromMemorySegment(S, m, at + 12 * step, LE);
+                FloatVector s13 = FloatVector.fromMemorySegment(S, m, at + 13 * step, LE);
+                FloatVector s14 = FloatVector.fromMemorySegment(S, m, at + 14 * step, LE);
+                FloatVector s15 = FloatVector.fromMemorySegment(S, m, at + 15 * step, LE);
+                // Rows: Aᵀ·M with Aᵀ = [1,1,1,0; 0,1,-1,-1]; then the columns the same way.
+                FloatVector a0 = s0.add(s4).add(s8), a1 = s1.add(s5).add(s9);
+                FloatVector a2 = s2.add(s6).add(s10), a3 = s3.add(s7).add(s11);
+                FloatVector e0 = s4.sub(s8).sub(s12), e1 = s5.sub(s9).sub(s13);
+                FloatVector e2 = s6.sub(s10).sub(s14), e3 = s7.sub(s11).sub(s15);
+                FloatVector y00 = a0.add(a1).add(a2).add(b), y01 = a1.sub(a2).sub(a3).add(b);
+                FloatVector y10 = e0.add(e1).add(e2).add(b), y11 = e1.sub(e2).sub(e3).add(b);
                 long first = f0 + t;
                 int rowTy = bandFrom + (int) (first / wq), rowTx = (int) (first % wq);
                 if (rowTx + L <= tilesX && 2 * rowTy + 1 < outH && 2 * (rowTx + L) <= outW && first + L <= flat) {
                     // All L tiles are whole and in one tile row: two rows of 2L pixels, interleaved in registers.
-                    for (int dy = 0; dy < 2; dy++) {
-                        long idx = plane + (long) (2 * rowTy + dy) * outW + 2L * rowTx;
-                        FloatVector lo = yv[2 * dy].rearrange(LOW, yv[2 * dy + 1]);
-                        FloatVector hi = yv[2 * dy].rearrange(HIGH, yv[2 * dy + 1]);
-                        if (residual != null) {
-                            lo = lo.add(FloatVector.fromMemorySegment(S, residual.data(), idx * 4, LE));
-                            hi = hi.add(FloatVector.fromMemorySegment(S, residual.data(), (idx + L) * 4, LE));
-                        }
-                        lo.intoMemorySegment(out, idx * 4, LE);
-                        hi.intoMemorySegment(out, (idx + L) * 4, LE);
+                    long idx = plane + (long) (2 * rowTy) * outW + 2L * rowTx;
+                    FloatVector lo0 = y00.rearrange(LOW, y01), hi0 = y00.rearrange(HIGH, y01);
+                    FloatVector lo1 = y10.rearrange(LOW, y11), hi1 = y10.rearrange(HIGH, y11);
+                    if (residual != null) {
+                        MemorySegment r = residual.data();
+                        lo0 = lo0.add(FloatVector.fromMemorySegment(S, r, idx * 4, LE));
+                        hi0 = hi0.add(FloatVector.fromMemorySegment(S, r, (idx + L) * 4, LE));
+                        lo1 = lo1.add(FloatVector.fromMemorySegment(S, r, (idx + outW) * 4, LE));
+                        hi1 = hi1.add(FloatVector.fromMemorySegment(S, r, (idx + outW + L) * 4, LE));
                     }
+                    lo0.intoMemorySegment(out, idx * 4, LE);
+                    hi0.intoMemorySegment(out, (idx + L) * 4, LE);
+                    lo1.intoMemorySegment(out, (idx + outW) * 4, LE);
+                    hi1.intoMemorySegment(out, (idx + outW + L) * 4, LE);
                     continue;
                 }
-                for (int k = 0; k < 4; k++) {
-                    yv[k].intoArray(y, k * L);
-                }
+                y00.intoArray(y, 0);
+                y01.intoArray(y, L);
+                y10.intoArray(y, 2 * L);
+                y11.intoArray(y, 3 * L);
                 for (int lane = 0; lane < L; lane++) {
                     long f = f0 + t + lane;
                     if (f >= flat) {

@@ -21,6 +21,11 @@ public final class Sequential implements Layer {
 
     @Override
     public Tensor forward(Backend backend, Tensor x) {
+        return run(backend, x, layers);
+    }
+
+    /** Runs {@code layers} in order on x, freeing each intermediate; returns a new tensor even for no layers. */
+    public static Tensor run(Backend backend, Tensor x, List<Layer> layers) {
         Tensor h = x;
         for (Layer layer : layers) {
             long start = PROFILE ? System.nanoTime() : 0;

@@ -5,6 +5,7 @@ import io.vae4j.backend.ConvGeometry;
 import io.vae4j.model.WeightSet;
 import io.vae4j.model.nn.Conv;
 import io.vae4j.model.nn.Layer;
+import io.vae4j.model.nn.Sequential;
 import io.vae4j.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -65,7 +66,7 @@ final class TaesdNet implements Layer {
 
     @Override
     public Tensor forward(Backend backend, Tensor x) {
-        return run(backend, x, layers);
+        return Sequential.run(backend, x, layers);
     }
 
     /**
@@ -83,19 +84,7 @@ final class TaesdNet implements Layer {
         for (int i = upsamples.length - stages; i < upsamples.length; i++) {
             kept.set(upsamples[i], ((UpsampleConv) layers.get(upsamples[i])).withoutUpsampling());
         }
-        return run(backend, x, kept);
-    }
-
-    private static Tensor run(Backend backend, Tensor x, List<Layer> layers) {
-        Tensor h = x;
-        for (Layer layer : layers) {
-            Tensor next = layer.forward(backend, h);
-            if (h != x) {
-                h.close();
-            }
-            h = next;
-        }
-        return h == x ? x.copyF32() : h;
+        return Sequential.run(backend, x, kept);
     }
 
     @Override
