@@ -3,6 +3,7 @@ package io.vae4j.format.image;
 import io.vae4j.VaeException;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.util.AtomicFiles;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -18,10 +19,14 @@ import java.awt.image.ComponentColorModel;
 import java.awt.image.DataBuffer;
 import java.awt.image.DataBufferByte;
 import java.awt.image.Raster;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -77,7 +82,7 @@ public final class Images {
         try {
             return toTensor(image, range);
         } catch (RuntimeException e) {
-            throw readError(file, "cannot convert its pixels: " + AtomicWrite.reason(e), e);
+            throw readError(file, "cannot convert its pixels: " + reason(e), e);
         }
     }
 
@@ -297,7 +302,11 @@ public final class Images {
         }
         long[] nans = new long[1];
         BufferedImage image = toImage(images, range, index, nans);
-        AtomicWrite.write(file, out -> encodePng(image, out));
+        AtomicFiles.write(file, tmp -> {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+                encodePng(image, out);
+            }
+        });
         return nans[0];
     }
 
@@ -411,5 +420,15 @@ public final class Images {
         } finally {
             writer.dispose();
         }
+    }
+
+    /** A short human-readable reason for an I/O failure. */
+    static String reason(Throwable e) {
+        return switch (e) {
+            case AccessDeniedException a -> "permission denied";
+            case NoSuchFileException n -> "no such file or directory";
+            case FileSystemException f when f.getReason() != null -> f.getReason();
+            default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        };
     }
 }
