@@ -13,7 +13,6 @@ import io.vae4j.model.WeightSet;
 import io.vae4j.model.nn.Conv;
 import io.vae4j.model.nn.Layer;
 import io.vae4j.model.nn.Sequential;
-import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.tensor.Tensors;
 
@@ -60,20 +59,7 @@ public final class AutoencoderKL implements Vae {
             params.put("decoder", decoder.parameters());
         }
         this.info = new ModelInfo(w.source(), layout, "AutoencoderKL " + config.describe(), space,
-                params, dtypes(w), storedBytes(w), convertedBytes(w));
-    }
-
-    static String dtypes(WeightSet w) {
-        return String.join("+", w.names().stream().map(n -> w.peek(n).dtype().name()).distinct().sorted().toList());
-    }
-
-    static long storedBytes(WeightSet w) {
-        return w.names().stream().mapToLong(n -> w.peek(n).numel() * w.peek(n).dtype().bytes).sum();
-    }
-
-    static long convertedBytes(WeightSet w) {
-        return w.names().stream().map(w::peek).filter(t -> t.dtype() != DType.F32).mapToLong(t -> t.numel() * 4)
-                .sum();
+                params, w.dtypes(), w.storedBytes(), w.convertedBytes());
     }
 
     public KlConfig config() {
@@ -101,8 +87,9 @@ public final class AutoencoderKL implements Vae {
     }
 
     /**
-     * About four live tensors of the largest activation: a block's input, its normalised copy, the convolution's
-     * padded planes and its output. The largest is where an up level has upsampled but not yet reduced channels.
+     * About three live tensors of the largest activation (a block's input, its first convolution's output and the
+     * block's output), plus the bounded convolution bands. The largest is where an up level has upsampled but not
+     * yet reduced channels.
      */
     @Override
     public long decodeActivationBytes(int height, int width) {
@@ -112,7 +99,7 @@ public final class AutoencoderKL implements Vae {
             long side = Math.max(1, i == 0 ? 1 : 1L << (i - 1));
             largest = Math.max(largest, ch[i] * ((long) height / side) * ((long) width / side));
         }
-        return 4 * largest * 4;
+        return 3 * largest * 4 + (64L << 20);
     }
 
     @Override
