@@ -9,7 +9,7 @@ import io.vae4j.tensor.Tensor;
 
 /**
  * A quick, JMH-free look at convolution throughput while tuning kernels: best of N runs per shape, in GFLOP/s.
- * Usage: ConvProbe [backend] [threads] [runs] [CxHxW ...]. Use JMH (KernelBench) for numbers you report.
+ * Usage: ConvProbe [backend] [threads] [runs] [CxHxW[:OUT] ...]. Use JMH (KernelBench) for numbers you report.
  */
 public final class ConvProbe {
     private ConvProbe() {
@@ -23,11 +23,13 @@ public final class ConvProbe {
                 : new String[]{"512x64x64", "256x128x128", "128x256x256"};
         Backend b = Backends.create(backendName, threads);
         for (String shape : shapes) {
-            String[] p = shape.split("x");
+            String[] io = shape.split(":");
+            String[] p = io[0].split("x");
             int c = Integer.parseInt(p[0]), h = Integer.parseInt(p[1]), w = Integer.parseInt(p[2]);
+            int out = io.length > 1 ? Integer.parseInt(io[1]) : c;
             try (Tensor in = KernelBench.random(0.5f, 1, c, h, w)) {
-                PreparedConv conv = b.prepareConv(new ConvParams("probe", KernelBench.random(0.02f, c, c, 3, 3),
-                        KernelBench.random(0.1f, c), ConvGeometry.same3x3()));
+                PreparedConv conv = b.prepareConv(new ConvParams("probe", KernelBench.random(0.02f, out, c, 3, 3),
+                        KernelBench.random(0.1f, out), ConvGeometry.same3x3()));
                 double flops = 2.0 * conv.params().macs(h, w);
                 double best = Double.MAX_VALUE;
                 for (int r = 0; r < runs; r++) {

@@ -64,6 +64,22 @@ final class GemmKernel {
                 block4x1(a, aRow, lda, kCount, b, bBase + j, bRow, c, cOff + i * ldc + j, ldc, n, bPadded);
             }
         }
+        if (i1 - i == 3) {
+            // Three rows left (an RGB output convolution): four vectors wide, so each B load feeds three FMAs.
+            long aRow = aOff + i * lda;
+            int j = j0;
+            for (; j + 4 * L <= j1; j += 4 * L) {
+                block3x4(a, aRow, lda, kCount, b, bBase + j, bRow, c, cOff + i * ldc + j, ldc);
+            }
+            for (int r = 0; r < 3; r++) {
+                for (int jj = j; jj < j1; jj += L) {
+                    int n = Math.min(L, j1 - jj);
+                    block1x1(a, aRow + r * lda, kCount, b, bBase + jj, bRow, c, cOff + (i + r) * ldc + jj, n,
+                            bPadded);
+                }
+            }
+            i = i1;
+        }
         for (; i < i1; i++) {
             long aRow = aOff + i * lda;
             int j = j0;
@@ -153,6 +169,49 @@ final class GemmKernel {
         c70.intoMemorySegment(c, p + 7 * row, LE);
         c71.intoMemorySegment(c, p + 7 * row + v, LE);
         c72.intoMemorySegment(c, p + 7 * row + 2 * v, LE);
+    }
+
+    private static void block3x4(MemorySegment a, long aRow, long lda, int kCount,
+                                 MemorySegment b, long bCol, long[] bRow,
+                                 MemorySegment c, long cPos, long ldc) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        long a0 = aRow * 4, st = lda * 4;
+        for (int k = 0; k < kCount; k++) {
+            long bp = (bCol + bRow[k]) * 4;
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, bp + 0L * L, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE);
+            FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE);
+            FloatVector b3 = FloatVector.fromMemorySegment(SPECIES, b, bp + 12L * L, LE);
+            long ak = a0 + 4L * k;
+            FloatVector w0 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak));
+            c00 = w0.fma(b0, c00);
+            c01 = w0.fma(b1, c01);
+            c02 = w0.fma(b2, c02);
+            c03 = w0.fma(b3, c03);
+            FloatVector w1 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + st));
+            c10 = w1.fma(b0, c10);
+            c11 = w1.fma(b1, c11);
+            c12 = w1.fma(b2, c12);
+            c13 = w1.fma(b3, c13);
+            FloatVector w2 = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 2 * st));
+            c20 = w2.fma(b0, c20);
+            c21 = w2.fma(b1, c21);
+            c22 = w2.fma(b2, c22);
+            c23 = w2.fma(b3, c23);
+        }
+        long p = cPos * 4, row = ldc * 4, v = 4L * L;
+        c00.intoMemorySegment(c, p + 0 * row + 0 * v, LE);
+        c01.intoMemorySegment(c, p + 0 * row + 1 * v, LE);
+        c02.intoMemorySegment(c, p + 0 * row + 2 * v, LE);
+        c03.intoMemorySegment(c, p + 0 * row + 3 * v, LE);
+        c10.intoMemorySegment(c, p + 1 * row + 0 * v, LE);
+        c11.intoMemorySegment(c, p + 1 * row + 1 * v, LE);
+        c12.intoMemorySegment(c, p + 1 * row + 2 * v, LE);
+        c13.intoMemorySegment(c, p + 1 * row + 3 * v, LE);
+        c20.intoMemorySegment(c, p + 2 * row + 0 * v, LE);
+        c21.intoMemorySegment(c, p + 2 * row + 1 * v, LE);
+        c22.intoMemorySegment(c, p + 2 * row + 2 * v, LE);
+        c23.intoMemorySegment(c, p + 2 * row + 3 * v, LE);
     }
 
     private static void block1x3(MemorySegment a, long aRow, int kCount, MemorySegment b, long bCol, long[] bRow,
