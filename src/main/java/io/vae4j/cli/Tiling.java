@@ -6,6 +6,8 @@ import io.vae4j.model.Vae;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.tiles.Progress;
 import io.vae4j.tiles.TiledDecoder;
+import io.vae4j.tiles.TiledEncoder;
+import io.vae4j.tiles.io.ImageStripReader;
 import io.vae4j.tiles.io.ImageStripWriter;
 import io.vae4j.tiles.io.StreamingPngWriter;
 import io.vae4j.tiles.io.StreamingTiffWriter;
@@ -145,6 +147,42 @@ final class Tiling {
         Log.info("wrote " + out + (r.statsFactor() > 0 ? "; GroupNorm statistics of " + r.normLayers()
                 + " layers from a " + (r.statsFactor() == 1 ? "full-size" : "1/" + r.statsFactor() + "-size")
                 + " pass" : ""));
+    }
+
+    /** Whether an image file (PNG or TIFF) is encoded tiled: asked for, or its untiled run would not fit. */
+    boolean tiledEncode(Vae vae, Path image, PixelRange range) {
+        if (mode == Mode.OFF) {
+            return false;
+        }
+        if (mode == Mode.FAST) {
+            return true;
+        }
+        try (ImageStripReader r = ImageStripReader.open(image, range)) {
+            return vae.decodeActivationBytes(r.height(), r.width()) > memory;
+        }
+    }
+
+    /** The tiled encode of a PNG or TIFF file: the raw posterior mean [1, C, H/f, W/f]. */
+    Tensor encode(Vae vae, Path image, PixelRange range, long maxPixels, boolean quiet) {
+        int f = vae.downscale();
+        if (tile % f != 0) {
+            throw new VaeException("--tile " + tile + " is not a multiple of the model's " + f + "x scale");
+        }
+        TiledEncoder encoder = new TiledEncoder(vae, new TiledDecoder.Options(tile / f, -1, memory));
+        TilePlan plan;
+        try (ImageStripReader r = ImageStripReader.open(image, range)) {
+            if ((long) r.width() * r.height() > maxPixels) {
+                throw new VaeException(image + ": image has " + (long) r.width() * r.height()
+                        + " pixels, over the limit of " + maxPixels + " (raise it with --max-pixels)");
+            }
+            plan = encoder.plan(r.height(), r.width());
+        }
+        Log.info("tiled encode (fast): " + plan);
+        Progress progress = Progress.toStderr("encode", plan.size(), (long) plan.imageWidth() * plan.imageHeight(),
+                quiet);
+        Tensor latent = encoder.encode(image, range, plan, progress);
+        progress.finish();
+        return latent;
     }
 
     static ImageStripWriter open(Path out, String ext, int width, int height, int bitDepth) {

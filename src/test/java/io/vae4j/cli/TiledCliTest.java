@@ -128,6 +128,36 @@ class TiledCliTest {
     }
 
     @Test
+    void taesdTiledEncodeMatchesUntiled() {
+        Path model = Fixtures.caseDir("taesd_random").resolve("taesd_encoder.safetensors");
+        Path png = tmp.resolve("in.png");
+        try (Tensor img = Tensor.allocate(1, 3, 200, 136)) {
+            for (int c = 0; c < 3; c++) {
+                for (int y = 0; y < 200; y++) {
+                    for (int x = 0; x < 136; x++) {
+                        img.set(((long) c * 200 + y) * 136 + x, (float) (0.5 + 0.4 * Math.sin(x / 9.0 + c)
+                                * Math.cos(y / 13.0)));
+                    }
+                }
+            }
+            Images.writePngs(png, img, PixelRange.ZERO_ONE);
+        }
+        Path untiled = tmp.resolve("untiled.npy"), tiled = tmp.resolve("tiled.npy");
+        CliTest.Result r = CliTest.run("encode", "--model", model.toString(), "--image", png.toString(), "--out",
+                untiled.toString(), "--tiling", "off", "--threads", "2", "--quiet");
+        assertEquals(0, r.status(), r.err());
+        r = CliTest.run("encode", "--model", model.toString(), "--image", png.toString(), "--out", tiled.toString(),
+                "--tile", "64", "--threads", "2", "--quiet");
+        assertEquals(0, r.status(), r.err());
+        try (Tensor a = Npy.read(untiled); Tensor b = Npy.read(tiled)) {
+            assertTrue(maxDiff(a, b) < 1e-4, "max abs diff " + maxDiff(a, b));
+        }
+        r = CliTest.run("encode", "--model", model.toString(), "--image", png.toString(), "--out", tiled.toString(),
+                "--tile", "64", "--moments");
+        assertEquals(1, r.status(), r.err());
+    }
+
+    @Test
     void sizes() {
         assertEquals(512L << 20, Tiling.parseSize("512m"));
         assertEquals(2L << 30, Tiling.parseSize("2g"));
