@@ -25,7 +25,7 @@ public interface Backend extends AutoCloseable {
      * normalisation into the convolution's input pass override this; the default runs the two kernels.
      */
     default Tensor normConv2d(Tensor in, GroupNormSpec norm, PreparedConv conv, Tensor residual) {
-        try (Tensor h = groupNorm(in, norm.gamma(), norm.beta(), norm.groups(), norm.eps(), norm.silu())) {
+        try (Tensor h = groupNorm(in, norm)) {
             return conv2d(h, conv, residual);
         }
     }
@@ -38,6 +38,18 @@ public interface Backend extends AutoCloseable {
      * Statistics are those of each image (batch item) and group.
      */
     Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu);
+
+    /**
+     * GroupNorm as {@code norm} describes it: with the input's own statistics, or with the spec's frozen per-group
+     * mean and rstd when it has them ({@link GroupNormSpec#frozen()}). Backends that support frozen statistics
+     * override this; the default supports only the ordinary form.
+     */
+    default Tensor groupNorm(Tensor in, GroupNormSpec norm) {
+        if (norm.frozen()) {
+            throw new UnsupportedOperationException(name() + " backend: no frozen group norm statistics");
+        }
+        return groupNorm(in, norm.gamma(), norm.beta(), norm.groups(), norm.eps(), norm.silu());
+    }
 
     /** Nearest-neighbour 2x upsampling. */
     Tensor upsampleNearest2x(Tensor in);

@@ -22,58 +22,66 @@ import java.util.Set;
 /** ./vae4j decode: latent file in, image(s) out. */
 final class DecodeCommand {
     static final String USAGE = "decode --model M --latent IN --out OUT [--raw] [--family F] [--threads N]"
-            + " [--backend B] [--max-pixels N] [--preview-scale 1|2|4|8] [--quiet]";
+            + " [--backend B] [--max-pixels N] [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off]"
+            + " [--memory SIZE] [--bit-depth 8|16] [--quiet]";
 
     private DecodeCommand() {
     }
 
     static void run(String[] argv) {
         Set<String> values = new HashSet<>(ModelOptions.VALUES);
-        values.addAll(Set.of("latent", "out", "max-pixels", "preview-scale"));
+        values.addAll(Set.of("latent", "out", "max-pixels", "preview-scale", "tile", "tiling", "memory",
+                "bit-depth"));
         Args args = new Args(argv, 1, values, Set.of("raw", "quiet"));
         Log.quiet |= args.flag("quiet");
         ModelOptions.family(args);
         Path latentPath = Path.of(args.require("latent"));
         Path out = Path.of(args.require("out"));
         ModelOptions.requireFile(latentPath, "latent");
-        String ext = Outputs.requireWritable(out, Set.of("png", "npy"));
-        long maxPixels = args.longValue("max-pixels", Limits.DEFAULT_MAX_PIXELS);
+        String ext = Outputs.requireWritable(out, Set.of("png", "npy", "tif", "tiff"));
         int preview = previewScale(args);
+        Tiling tiling = Tiling.of(args, ext, preview);
 
         Backend backend = ModelOptions.backend(args);
         try (Model model = ModelOptions.load(args, backend);
              LatentFiles.Latent latent = LatentFiles.read(latentPath)) {
             Vae vae = model.vae();
             Tensor z = latent.tensor();
+            boolean tiled = tiling.tiled(vae, z);
+            long maxPixels = args.longValue("max-pixels", tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS);
             Limits.checkLatent(latentPath, z, vae, maxPixels);
             boolean raw = args.flag("raw") || latent.raw();
-            long start = System.nanoTime();
-            Tensor image;
+            Tensor rawZ;
             if (latent.raw() && vae.latentSpace().family() == Family.TAESD) {
                 // A .latent holds the full VAE's raw latents; TAESD wants them in diffusion space.
                 LatentSpace parent = ModelLoader.parentSpace(z.dim(1), ModelOptions.family(args));
                 Log.info("TAESD on a .latent file: scaling it as " + parent.describe());
-                try (Tensor scaled = map(z, parent::toDiffusion)) {
-                    image = decode(vae, scaled, preview);
-                }
+                rawZ = map(z, parent::toDiffusion);
             } else if (raw) {
-                image = decode(vae, z, preview);
+                rawZ = z.copyF32();
             } else {
-                try (Tensor rawZ = map(z, vae.latentSpace()::toRaw)) {
-                    image = decode(vae, rawZ, preview);
-                }
+                rawZ = map(z, vae.latentSpace()::toRaw);
             }
-            try (image) {
-                double seconds = (System.nanoTime() - start) / 1e9;
-                long nonFinite = Limits.countNonFinite(image);
-                if (nonFinite > 0) {
-                    Log.warn(nonFinite + " output values are NaN or infinite (written as 0 in PNG)");
+            try (rawZ) {
+                if (tiled) {
+                    tiling.decode(vae, rawZ, out, ext, args.flag("quiet"));
+                    return;
                 }
-                List<Path> written = ext.equals("npy") ? write(out, image) : Images.writePngs(out, image,
-                        Ranges.of(vae.imageRange()));
-                Log.info(String.format("decoded %s -> %s in %.2f s; wrote %s", Arrays.toString(z.shape()),
-                        Arrays.toString(image.shape()), seconds, written.size() == 1 ? written.getFirst()
-                                : written.size() + " files"));
+                long start = System.nanoTime();
+                try (Tensor image = decode(vae, rawZ, preview)) {
+                    double seconds = (System.nanoTime() - start) / 1e9;
+                    long nonFinite = Limits.countNonFinite(image);
+                    if (nonFinite > 0) {
+                        Log.warn(nonFinite + " output values are NaN or infinite (written as 0 in PNG)");
+                    }
+                    List<Path> written = ext.equals("npy") ? write(out, image)
+                            : ext.equals("png") && tiling.bitDepth() == 8
+                            ? Images.writePngs(out, image, Ranges.of(vae.imageRange()))
+                            : Tiling.writeWhole(out, ext, tiling.bitDepth(), image, Ranges.of(vae.imageRange()));
+                    Log.info(String.format("decoded %s -> %s in %.2f s; wrote %s", Arrays.toString(z.shape()),
+                            Arrays.toString(image.shape()), seconds, written.size() == 1 ? written.getFirst()
+                                    : written.size() + " files"));
+                }
             }
         }
     }

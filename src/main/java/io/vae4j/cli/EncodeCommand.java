@@ -1,5 +1,6 @@
 package io.vae4j.cli;
 
+import io.vae4j.VaeException;
 import io.vae4j.backend.Backend;
 import io.vae4j.format.image.Images;
 import io.vae4j.format.latent.LatentFiles;
@@ -21,14 +22,15 @@ import java.util.Set;
 /** ./vae4j encode: image in, latent (or moments) out. */
 final class EncodeCommand {
     static final String USAGE = "encode --model M --image IN --out OUT [--raw] [--moments] [--sample --seed S]"
-            + " [--family F] [--threads N] [--backend B] [--max-pixels N] [--quiet]";
+            + " [--family F] [--threads N] [--backend B] [--max-pixels N] [--tile auto|N] [--tiling fast|exact|off]"
+            + " [--memory SIZE] [--quiet]";
 
     private EncodeCommand() {
     }
 
     static void run(String[] argv) {
         Set<String> values = new HashSet<>(ModelOptions.VALUES);
-        values.addAll(Set.of("image", "out", "seed", "max-pixels"));
+        values.addAll(Set.of("image", "out", "seed", "max-pixels", "tile", "tiling", "memory"));
         Args args = new Args(argv, 1, values, Set.of("raw", "moments", "sample", "quiet"));
         Log.quiet |= args.flag("quiet");
         ModelOptions.family(args);
@@ -43,11 +45,28 @@ final class EncodeCommand {
             throw new Args.UsageException("--seed only applies with --sample");
         }
         long seed = args.longValue("seed", 0);
-        long maxPixels = args.longValue("max-pixels", Limits.DEFAULT_MAX_PIXELS);
+        Tiling tiling = Tiling.of(args, "png", 1);
+        String imageExt = Outputs.extension(imagePath);
+        boolean streamable = Set.of("png", "tif", "tiff").contains(imageExt);
 
         Backend backend = ModelOptions.backend(args);
         try (Model model = ModelOptions.load(args, backend)) {
             Vae vae = model.vae();
+            if (streamable && tiling.tiledEncode(vae, imagePath, Ranges.of(vae.imageRange()))) {
+                if (args.flag("moments") || args.flag("sample")) {
+                    throw new VaeException("tiled encoding writes the posterior mean only (no --moments or --sample)");
+                }
+                long maxTiled = args.longValue("max-pixels", Limits.TILED_MAX_PIXELS);
+                try (Tensor mean = tiling.encode(vae, imagePath, Ranges.of(vae.imageRange()), maxTiled,
+                        args.flag("quiet"));
+                     Moments m = new Moments(mean, null); Tensor result = result(m, args, seed, ext,
+                             vae.latentSpace())) {
+                    LatentFiles.write(out, result);
+                    Log.info("wrote " + out + " " + Arrays.toString(result.shape()));
+                }
+                return;
+            }
+            long maxPixels = args.longValue("max-pixels", Limits.DEFAULT_MAX_PIXELS);
             try (Tensor image = Outputs.extension(imagePath).equals("npy") ? Npy.read(imagePath)
                     : Images.read(imagePath, Ranges.of(vae.imageRange()))) {
                 Limits.checkImage(imagePath, image, vae, maxPixels);

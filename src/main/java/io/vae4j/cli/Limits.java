@@ -12,6 +12,8 @@ import java.util.Arrays;
 final class Limits {
     /** Pixels per output image an untiled run accepts by default: 4096x4096. */
     static final long DEFAULT_MAX_PIXELS = 4096L * 4096;
+    /** Pixels per output image a tiled run accepts by default: 65536x65536 (memory is bounded by the tile). */
+    static final long TILED_MAX_PIXELS = 65536L * 65536;
 
     private Limits() {
     }

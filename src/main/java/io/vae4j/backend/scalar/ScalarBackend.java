@@ -5,6 +5,7 @@ import io.vae4j.backend.Checks;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.ConvWeightsF32;
+import io.vae4j.backend.GroupNormSpec;
 import io.vae4j.backend.PreparedConv;
 import io.vae4j.tensor.Tensor;
 
@@ -87,6 +88,15 @@ public final class ScalarBackend implements Backend {
 
     @Override
     public Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
+        return groupNorm(in, new GroupNormSpec(gamma, beta, groups, eps, silu));
+    }
+
+    @Override
+    public Tensor groupNorm(Tensor in, GroupNormSpec norm) {
+        Tensor gamma = norm.gamma(), beta = norm.beta();
+        int groups = norm.groups();
+        float eps = norm.eps();
+        boolean silu = norm.silu();
         Checks.groupNorm(in, gamma, beta, groups);
         int n = in.dim(0), c = in.dim(1), cpg = c / groups;
         long plane = (long) in.dim(2) * in.dim(3);
@@ -94,6 +104,10 @@ public final class ScalarBackend implements Backend {
         for (int b = 0; b < n; b++) {
             for (int g = 0; g < groups; g++) {
                 long off = ((long) b * c + (long) g * cpg) * plane, count = cpg * plane;
+                if (norm.frozen()) {
+                    normalise(in, out, off, plane, g, cpg, norm.mean()[g], norm.rstd()[g], gamma, beta, silu);
+                    continue;
+                }
                 double sum = 0;
                 for (long i = 0; i < count; i++) {
                     sum += in.get(off + i);
@@ -104,17 +118,22 @@ public final class ScalarBackend implements Backend {
                     sq += d * d;
                 }
                 double rstd = 1 / Math.sqrt(sq / count + eps);
-                for (int ch = 0; ch < cpg; ch++) {
-                    int channel = g * cpg + ch;
-                    for (long i = 0; i < plane; i++) {
-                        long idx = off + ch * plane + i;
-                        double y = (in.get(idx) - mean) * rstd * gamma.get(channel) + beta.get(channel);
-                        out.set(idx, (float) (silu ? y / (1 + Math.exp(-y)) : y));
-                    }
-                }
+                normalise(in, out, off, plane, g, cpg, mean, rstd, gamma, beta, silu);
             }
         }
         return out;
+    }
+
+    private static void normalise(Tensor in, Tensor out, long off, long plane, int g, int cpg, double mean,
+                                  double rstd, Tensor gamma, Tensor beta, boolean silu) {
+        for (int ch = 0; ch < cpg; ch++) {
+            int channel = g * cpg + ch;
+            for (long i = 0; i < plane; i++) {
+                long idx = off + ch * plane + i;
+                double y = (in.get(idx) - mean) * rstd * gamma.get(channel) + beta.get(channel);
+                out.set(idx, (float) (silu ? y / (1 + Math.exp(-y)) : y));
+            }
+        }
     }
 
     @Override

@@ -82,7 +82,7 @@ public final class VectorBackend implements Backend {
             return Backend.super.normConv2d(in, norm, conv, residual);
         }
         Checks.groupNorm(in, norm.gamma(), norm.beta(), norm.groups());
-        float[][] affine = affine(in, norm.gamma(), norm.beta(), norm.groups(), norm.eps());
+        float[][] affine = affine(in, norm);
         return convolve(in, conv, residual, 1, n -> {
             int c = in.dim(1);
             ChannelNorm[] perChannel = new ChannelNorm[c];
@@ -254,11 +254,17 @@ public final class VectorBackend implements Backend {
 
     @Override
     public Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
-        Checks.groupNorm(in, gamma, beta, groups);
+        return groupNorm(in, new GroupNormSpec(gamma, beta, groups, eps, silu));
+    }
+
+    @Override
+    public Tensor groupNorm(Tensor in, GroupNormSpec norm) {
+        Checks.groupNorm(in, norm.gamma(), norm.beta(), norm.groups());
+        boolean silu = norm.silu();
         int c = in.dim(1);
         long plane = (long) in.dim(2) * in.dim(3);
         Tensor out = Tensor.uninitialized(in.shape());
-        float[][] affine = affine(in, gamma, beta, groups, eps);
+        float[][] affine = affine(in, norm);
         parallel.forEach(in.dim(0) * c, task -> {
             long off = task * plane;
             FloatVector a = FloatVector.broadcast(S, affine[0][task]), sh = FloatVector.broadcast(S, affine[1][task]);
@@ -276,9 +282,13 @@ public final class VectorBackend implements Backend {
 
     /**
      * Per (image, channel) scale and shift that apply a GroupNorm and its affine: y = x·scale + shift. Statistics
-     * in two passes (mean, then squared deviations), float lanes within a block and double across blocks.
+     * in two passes (mean, then squared deviations), float lanes within a block and double across blocks; or the
+     * spec's frozen per-group mean and rstd when it has them.
      */
-    private float[][] affine(Tensor in, Tensor gamma, Tensor beta, int groups, float eps) {
+    private float[][] affine(Tensor in, GroupNormSpec norm) {
+        Tensor gamma = norm.gamma(), beta = norm.beta();
+        int groups = norm.groups();
+        float eps = norm.eps();
         int n = in.dim(0), c = in.dim(1), cpg = c / groups;
         long plane = (long) in.dim(2) * in.dim(3);
         float[] scale = new float[n * c], shift = new float[n * c];
@@ -286,9 +296,15 @@ public final class VectorBackend implements Backend {
             int b = task / groups, grp = task % groups;
             long off = ((long) b * c + (long) grp * cpg) * plane;
             long count = cpg * plane;
-            double mean = sum(in.data(), off, count, 0f) / count;
-            double var = sumSquares(in.data(), off, count, (float) mean) / count;
-            double rstd = 1.0 / Math.sqrt(var + eps);
+            double mean, rstd;
+            if (norm.frozen()) {
+                mean = norm.mean()[grp];
+                rstd = norm.rstd()[grp];
+            } else {
+                mean = sum(in.data(), off, count, 0f) / count;
+                double var = sumSquares(in.data(), off, count, (float) mean) / count;
+                rstd = 1.0 / Math.sqrt(var + eps);
+            }
             for (int ch = grp * cpg; ch < (grp + 1) * cpg; ch++) {
                 double a = gamma.get(ch) * rstd;
                 scale[b * c + ch] = (float) a;

@@ -34,7 +34,7 @@ public final class Conv implements Layer {
 
     /** conv(norm(x)) (+ residual when not null), the normalisation fused into the convolution where it can be. */
     public Tensor forward(Backend backend, Tensor x, GroupNorm norm, Tensor residual) {
-        return backend.normConv2d(x, norm.spec(), prepared, residual);
+        return backend.normConv2d(x, norm.spec(x), prepared, residual);
     }
 
     /** conv(nearest2x(x)). */

@@ -24,12 +24,20 @@ public final class GroupNorm implements Layer {
 
     @Override
     public Tensor forward(Backend backend, Tensor x) {
-        return backend.groupNorm(x, gamma, beta, groups, eps, silu);
+        return backend.groupNorm(x, spec(x));
     }
 
-    /** This normalisation as a prologue for {@link Conv#forward(Backend, Tensor, GroupNorm, Tensor)}. */
-    public GroupNormSpec spec() {
-        return new GroupNormSpec(gamma, beta, groups, eps, silu);
+    /**
+     * This normalisation of {@code x}, as a prologue for {@link Conv#forward(Backend, Tensor, GroupNorm, Tensor)}:
+     * with x's own statistics, or with recorded or frozen ones inside a {@link NormStats} scope.
+     */
+    public GroupNormSpec spec(Tensor x) {
+        NormStats shared = NormStats.current();
+        if (shared == null) {
+            return new GroupNormSpec(gamma, beta, groups, eps, silu);
+        }
+        float[][] s = shared.statsFor(this, x, groups, eps);
+        return new GroupNormSpec(gamma, beta, groups, eps, silu, s[0], s[1]);
     }
 
     @Override
