@@ -1,24 +1,92 @@
 package io.vae4j.backend;
 
+import io.vae4j.backend.onednn.OneDnn;
+import io.vae4j.backend.onednn.OneDnnBackend;
 import io.vae4j.backend.scalar.ScalarBackend;
 import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Every Vector API kernel against its scalar twin, on shapes that exercise the tails and odd sizes. */
+/**
+ * Every kernel of each fast backend (the Vector API one, and oneDNN where libdnnl is installed) against its scalar
+ * twin, on shapes that exercise the tails and odd sizes.
+ */
 class BackendTwinTest {
     private static final Backend REF = new ScalarBackend();
-    private static final VectorBackend FAST = new VectorBackend(2);
+    private static final VectorBackend JAVA = new VectorBackend(2);
+    private static final Map<String, OneDnnBackend> ONEDNN = new HashMap<>();
+    /** The fast backends: "onednn" with its default options, and its other ways of computing a convolution. */
+    static final String[] BACKENDS = {"java", "onednn", "onednn-plain", "onednn-deconv"};
+
+    /** The fast backend of that name; a oneDNN test is skipped, saying why, where oneDNN is not available. */
+    static synchronized Backend fast(String name) {
+        if (name.equals("java")) {
+            return JAVA;
+        }
+        assumeTrue(OneDnn.available(), () -> "oneDNN backend not tested: " + OneDnn.unavailableReason());
+        return ONEDNN.computeIfAbsent(name, n -> new OneDnnBackend(2, switch (n) {
+            case "onednn" -> OneDnnBackend.Options.DEFAULT;
+            case "onednn-plain" -> new OneDnnBackend.Options(OneDnnBackend.ConvLayout.PLAIN,
+                    OneDnnBackend.UpsampleConv.MATERIALIZE, false);
+            case "onednn-deconv" -> new OneDnnBackend.Options(OneDnnBackend.ConvLayout.BLOCKED,
+                    OneDnnBackend.UpsampleConv.DECONV, true);
+            default -> throw new IllegalArgumentException(n);
+        }));
+    }
 
     @AfterAll
     static void close() {
-        FAST.parallel().close();
+        JAVA.parallel().close();
+        ONEDNN.values().forEach(OneDnnBackend::close);
+    }
+
+    /** Convolution cases: kernel, stride, padding top/left/bottom/right, in/out channels, h, w, upsample, residual. */
+    static final String[] CONV_CASES = {
+            "3,1,1,1,1,1, 5,7, 9,11, 1,false",
+            "3,1,1,1,1,1, 32,64, 8,8, 1,true",
+            "3,1,1,1,1,1, 3,13, 33,17, 1,false",
+            "3,1,1,1,1,1, 16,6, 7,5, 2,false",
+            "3,1,1,1,1,1, 20,3, 6,9, 2,false",
+            "3,1,1,1,1,1, 19,16, 5,4, 1,true",
+            "3,2,0,0,1,1, 8,8, 16,16, 1,false",
+            "3,2,0,0,1,1, 5,9, 13,11, 1,false",
+            "3,2,1,1,1,1, 6,10, 15,12, 1,false",
+            "1,1,0,0,0,0, 7,9, 5,13, 1,true",
+            "1,1,0,0,0,0, 64,32, 16,16, 1,false",
+            "1,1,0,0,0,0, 3,5, 4,4, 2,false",
+            "3,2,1,1,1,1, 4,6, 5,7, 2,false",
+    };
+
+    static Stream<Arguments> convCases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (String backend : BACKENDS) {
+            for (String c : CONV_CASES) {
+                String[] f = c.split(",");
+                Object[] args = new Object[f.length + 1];
+                args[0] = backend;
+                for (int i = 0; i < f.length; i++) {
+                    String v = f[i].trim();
+                    args[i + 1] = v.equals("true") || v.equals("false") ? (Object) Boolean.parseBoolean(v)
+                            : (Object) Integer.parseInt(v);
+                }
+                cases.add(Arguments.of(args));
+            }
+        }
+        return cases.stream();
     }
 
     private static void assertClose(Tensor expected, Tensor actual, float tol, String what) {
@@ -27,38 +95,34 @@ class BackendTwinTest {
         assertTrue(d <= tol, what + ": max abs diff " + d + " > " + tol);
     }
 
-    @ParameterizedTest(name = "conv k{0} s{1} pad{2}{3}{4}{5} {6}->{7} {8}x{9} up{10} res{11}")
-    @CsvSource({
-            "3,1,1,1,1,1, 5,7, 9,11, 1,false",
-            "3,1,1,1,1,1, 32,64, 8,8, 1,true",
-            "3,1,1,1,1,1, 3,13, 33,17, 1,false",
-            "3,1,1,1,1,1, 16,6, 7,5, 2,false",
-            "3,2,0,0,1,1, 8,8, 16,16, 1,false",
-            "3,2,0,0,1,1, 5,9, 13,11, 1,false",
-            "3,2,1,1,1,1, 6,10, 15,12, 1,false",
-            "1,1,0,0,0,0, 7,9, 5,13, 1,true",
-            "1,1,0,0,0,0, 64,32, 16,16, 1,false",
-            "1,1,0,0,0,0, 3,5, 4,4, 2,false",
-    })
-    void convolutionMatchesScalar(int k, int s, int pt, int pl, int pb, int pr, int cin, int cout, int h, int w,
-                                  int up, boolean residual) {
+    @ParameterizedTest(name = "{0} conv k{1} s{2} pad{3}{4}{5}{6} {7}->{8} {9}x{10} up{11} res{12}")
+    @MethodSource("convCases")
+    void convolutionMatchesScalar(String backend, int k, int s, int pt, int pl, int pb, int pr, int cin, int cout,
+                                  int h, int w, int up, boolean residual) {
+        Backend fast = fast(backend);
         Random4 r = new Random4(k * 1000L + cin * 31L + h);
         ConvParams p = new ConvParams("conv", r.normal(0.2f, cout, cin, k, k), r.normal(0.5f, cout),
                 new ConvGeometry(k, s, pt, pl, pb, pr));
         try (Tensor in = r.normal(1f, 2, cin, h, w)) {
-            PreparedConv a = REF.prepareConv(p), b = FAST.prepareConv(p);
+            PreparedConv a = REF.prepareConv(p), b = fast.prepareConv(p);
             Tensor res = null;
             if (residual) {
                 res = r.normal(1f, Checks.convOutShape(in, a, up));
             }
             Tensor expected = up == 2 ? REF.upsampleConv2d(in, a) : REF.conv2d(in, a, res);
-            Tensor actual = up == 2 ? FAST.upsampleConv2d(in, b) : FAST.conv2d(in, b, res);
+            Tensor actual = up == 2 ? fast.upsampleConv2d(in, b) : fast.conv2d(in, b, res);
             assertClose(expected, actual, 2e-5f * (float) Math.sqrt(cin * k * k), "conv");
+            // Again: a backend that caches per shape must give the same answer from its cache.
+            Tensor again = up == 2 ? fast.upsampleConv2d(in, b) : fast.conv2d(in, b, res);
+            assertClose(actual, again, 0f, "conv, second call");
+            b.close();
         }
     }
 
-    @Test
-    void groupNormWithAndWithoutSilu() {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"java", "onednn"})
+    void groupNormWithAndWithoutSilu(String backend) {
+        Backend fast = fast(backend);
         Random4 r = new Random4(7);
         Tensor in = r.normal(3f, 2, 64, 9, 7);
         for (int i = 0; i < in.numel(); i += 5) {
@@ -67,29 +131,33 @@ class BackendTwinTest {
         Tensor gamma = r.normal(1f, 64), beta = r.normal(1f, 64);
         for (boolean silu : new boolean[]{false, true}) {
             assertClose(REF.groupNorm(in, gamma, beta, 32, 1e-6f, silu),
-                    FAST.groupNorm(in, gamma, beta, 32, 1e-6f, silu), 2e-5f, "groupnorm silu=" + silu);
+                    fast.groupNorm(in, gamma, beta, 32, 1e-6f, silu), 2e-5f, "groupnorm silu=" + silu);
         }
         assertClose(REF.groupNorm(in, gamma, beta, 4, 1e-5f, false),
-                FAST.groupNorm(in, gamma, beta, 4, 1e-5f, false), 2e-5f, "groupnorm 4 groups");
+                fast.groupNorm(in, gamma, beta, 4, 1e-5f, false), 2e-5f, "groupnorm 4 groups");
     }
 
-    @Test
-    void attentionMatchesScalar() {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"java", "onednn"})
+    void attentionMatchesScalar(String backend) {
+        Backend fast = fast(backend);
         Random4 r = new Random4(11);
         for (int[] shape : new int[][]{{1, 16, 5, 7}, {2, 40, 8, 8}, {1, 8, 1, 1}}) {
             Tensor q = r.normal(1f, shape), k = r.normal(1f, shape), v = r.normal(1f, shape);
-            assertClose(REF.attention(q, k, v), FAST.attention(q, k, v), 1e-5f, "attention");
+            assertClose(REF.attention(q, k, v), fast.attention(q, k, v), 1e-5f, "attention");
         }
     }
 
-    @Test
-    void elementwiseMatchScalar() {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"java", "onednn"})
+    void elementwiseMatchScalar(String backend) {
+        Backend fast = fast(backend);
         Random4 r = new Random4(3);
         Tensor a = r.normal(4f, 1, 3, 17, 19), b = r.normal(1f, 1, 3, 17, 19);
-        assertClose(REF.add(a, b), FAST.add(a, b), 0f, "add");
-        assertClose(REF.upsampleNearest2x(a), FAST.upsampleNearest2x(a), 0f, "upsample");
+        assertClose(REF.add(a, b), fast.add(a, b), 0f, "add");
+        assertClose(REF.upsampleNearest2x(a), fast.upsampleNearest2x(a), 0f, "upsample");
         for (Backend.Activation act : Backend.Activation.values()) {
-            assertClose(REF.map(a, act), FAST.map(a, act), 2e-6f, act.name());
+            assertClose(REF.map(a, act), fast.map(a, act), 2e-6f, act.name());
         }
     }
 }

@@ -32,7 +32,10 @@ public final class OneDnn {
     private record Probe(String reason, int major, int minor, int patch, int cpuRuntime, int isa) {
     }
 
-    /** True when libdnnl 2.x loaded and every function the bindings declare resolved. */
+    /**
+     * True when libdnnl 2.x loaded and every function the bindings declare resolved (and the system property
+     * {@code vae4j.onednn.disable} is not true).
+     */
     public static boolean available() {
         return PROBE.reason == null;
     }
@@ -112,6 +115,9 @@ public final class OneDnn {
     }
 
     private static Probe probe() {
+        if (Boolean.getBoolean("vae4j.onednn.disable")) {
+            return new Probe("disabled by -Dvae4j.onednn.disable=true", 0, 0, 0, 0, 0);
+        }
         try {
             if (!dnnl_h.LIBRARY.loaded()) {
                 return new Probe(dnnl_h.LIBRARY.failure() + "; " + INSTALL_HINT, 0, 0, 0, 0, 0);
