@@ -38,7 +38,8 @@ public class KernelBench {
     @Param({"512x64x64", "256x256x256", "128x512x512"})
     public String shape;
 
-    @Param({"java"})
+    /** "onednn" needs libdnnl (Debian's libdnnl2); Backends.create says so when it is missing. */
+    @Param({"java", "onednn"})
     public String backend;
 
     @Param({"2"})
@@ -68,6 +69,15 @@ public class KernelBench {
     @TearDown(Level.Trial)
     public void tearDown() {
         input.close();
+        conv3x3.close();
+        conv1x1.close();
+        if (b instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     static Tensor random(float scale, int... shape) {

@@ -1,6 +1,8 @@
 package io.vae4j.backend;
 
 import io.vae4j.VaeException;
+import io.vae4j.backend.onednn.OneDnn;
+import io.vae4j.backend.onednn.OneDnnBackend;
 import io.vae4j.backend.scalar.ScalarBackend;
 import io.vae4j.backend.vector.VectorBackend;
 
@@ -10,10 +12,13 @@ public final class Backends {
     }
 
     /** Names accepted by {@link #create}. */
-    public static final String NAMES = "auto, java, scalar";
+    public static final String NAMES = "auto, java, onednn, scalar";
+
+    private static volatile String autoChoice;
 
     /**
-     * @param name    "auto" (the fastest available), "java" (Vector API) or "scalar" (the slow reference)
+     * @param name    "auto" (the fastest available), "java" (Vector API), "onednn" (convolutions by oneDNN through
+     *                FFM, the rest by the Vector API) or "scalar" (the slow reference)
      * @param threads worker threads, at least 1
      */
     public static Backend create(String name, int threads) {
@@ -21,10 +26,45 @@ public final class Backends {
             throw new VaeException("--threads must be at least 1, got " + threads);
         }
         return switch (name) {
-            case "auto", "java" -> new VectorBackend(threads);
+            case "auto" -> auto().equals("onednn") ? new OneDnnBackend(threads) : new VectorBackend(threads);
+            case "java" -> new VectorBackend(threads);
+            case "onednn" -> {
+                if (!OneDnn.available()) {
+                    throw new VaeException("--backend onednn: oneDNN is not available: " + OneDnn.unavailableReason());
+                }
+                yield new OneDnnBackend(threads);
+            }
             case "scalar" -> new ScalarBackend();
             default -> throw new VaeException("unknown backend '" + name + "' (expected one of: " + NAMES + ")");
         };
+    }
+
+    /**
+     * What "auto" means on this machine, decided once per process and logged once: "onednn" when oneDNN is there
+     * with its AVX2-or-better JIT kernels (measured faster than the Vector API backend on the SD decoder, see
+     * README), else "java".
+     */
+    public static String auto() {
+        String c = autoChoice;
+        if (c == null) {
+            synchronized (Backends.class) {
+                if (autoChoice == null) {
+                    if (OneDnn.hasVectorKernels()) {
+                        autoChoice = "onednn";
+                        BackendLog.info("backend auto: onednn, " + OneDnn.describe());
+                    } else if (OneDnn.available()) {
+                        autoChoice = "java";
+                        BackendLog.info("backend auto: java (" + OneDnn.describe() + " has no AVX2 kernels here)");
+                    } else {
+                        autoChoice = "java";
+                        BackendLog.info("backend auto: java (oneDNN not available: " + OneDnn.unavailableReason()
+                                + ")");
+                    }
+                }
+                c = autoChoice;
+            }
+        }
+        return c;
     }
 
     public static int defaultThreads() {

@@ -2,6 +2,7 @@ package io.vae4j.cli;
 
 import io.vae4j.VaeException;
 import io.vae4j.backend.Backend;
+import io.vae4j.backend.BackendLog;
 import io.vae4j.backend.Backends;
 import io.vae4j.model.Family;
 import io.vae4j.model.Model;
@@ -30,6 +31,7 @@ final class ModelOptions {
     }
 
     static Backend backend(Args args) {
+        BackendLog.quiet(Log.quiet);
         Backend b = Backends.create(args.get("backend", "auto"), args.integer("threads", Backends.defaultThreads()));
         Log.info("backend: " + b.name() + ", " + b.threads() + " thread(s)");
         return b;

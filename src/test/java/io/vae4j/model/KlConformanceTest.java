@@ -1,11 +1,14 @@
 package io.vae4j.model;
 
 import io.vae4j.backend.Backend;
+import io.vae4j.backend.onednn.OneDnn;
+import io.vae4j.backend.onednn.OneDnnBackend;
 import io.vae4j.backend.scalar.ScalarBackend;
 import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.model.kl.AutoencoderKL;
 import io.vae4j.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -17,26 +20,44 @@ import java.util.Map;
 
 /**
  * Every AutoencoderKL case of the conformance suite, in every file layout it ships (ldm safetensors, diffusers
- * folder, whole checkpoint as safetensors and as a pickle), against the reference outputs at their tolerances.
+ * folder, whole checkpoint as safetensors and as a pickle), against the reference outputs at their tolerances, on
+ * each fast backend: the Vector API one, and oneDNN where libdnnl is installed (skipped with a message where not).
  */
 class KlConformanceTest {
     private static final VectorBackend BACKEND = new VectorBackend(2);
+    private static OneDnnBackend onednn;
     private static final String[] CASES = {"kl_f8_sd", "kl_f8_flux", "kl_f8_no_mid_attn", "kl_f8_fp16",
             "kl_f8_bf16", "kl_f8_checkpoint"};
 
     @AfterAll
     static void close() {
         BACKEND.parallel().close();
+        if (onednn != null) {
+            onednn.close();
+        }
+    }
+
+    private static synchronized Backend backend(String name) {
+        if (name.equals("java")) {
+            return BACKEND;
+        }
+        Assumptions.assumeTrue(OneDnn.available(), () -> "oneDNN backend not tested: " + OneDnn.unavailableReason());
+        if (onednn == null) {
+            onednn = new OneDnnBackend(2);
+        }
+        return onednn;
     }
 
     @TestFactory
     List<DynamicTest> conformance() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (String name : CASES) {
-            Path dir = Fixtures.caseDir(name);
-            for (Path model : modelPaths(dir)) {
-                String label = name + "/" + dir.relativize(model);
-                tests.add(DynamicTest.dynamicTest(label, () -> runCase(dir, model, label, BACKEND)));
+        for (String backend : new String[]{"java", "onednn"}) {
+            for (String name : CASES) {
+                Path dir = Fixtures.caseDir(name);
+                for (Path model : modelPaths(dir)) {
+                    String label = (backend.equals("java") ? "" : backend + " ") + name + "/" + dir.relativize(model);
+                    tests.add(DynamicTest.dynamicTest(label, () -> runCase(dir, model, label, backend(backend))));
+                }
             }
         }
         return tests;

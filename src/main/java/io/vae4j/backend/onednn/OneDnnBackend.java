@@ -1,0 +1,262 @@
+package io.vae4j.backend.onednn;
+
+import io.vae4j.VaeException;
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.BackendLog;
+import io.vae4j.backend.Checks;
+import io.vae4j.backend.GroupNormSpec;
+import io.vae4j.backend.ConvGeometry;
+import io.vae4j.backend.ConvParams;
+import io.vae4j.backend.PreparedConv;
+import io.vae4j.backend.vector.VectorBackend;
+import io.vae4j.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * Convolutions by oneDNN (through the FFM bindings in {@code ffm/}), everything else by an internal
+ * {@link VectorBackend} with the same thread count. Activations stay NCHW float32 at every call: oneDNN reads and
+ * writes our tensors' memory in place, reordering into its blocked layout and back inside a call where that is
+ * faster. Primitives are made once per convolution and input shape, weights reordered once per layout; all of it
+ * is thread-safe. {@link #close()} frees the streams, buffers and worker threads (the prepared convolutions are
+ * freed by their own close, as with every backend; the CPU engine is one per process and never freed).
+ */
+public final class OneDnnBackend implements Backend, AutoCloseable {
+
+    /** Where a convolution's source and destination live while oneDNN runs it. */
+    public enum ConvLayout {
+        /** Our NCHW tensors, read and written in place (oneDNN runs its im2col+GEMM kernels on them). */
+        PLAIN,
+        /**
+         * The layout oneDNN prefers for the shape (NHWC for its brgconv kernels, nChw16c for others), with a
+         * reorder of the source in and of the result out.
+         */
+        BLOCKED,
+        /** PLAIN for 1x1 kernels, BLOCKED for the rest: the faster of the two on every SD decoder shape. */
+        AUTO
+    }
+
+    /** How conv(nearest2x(x)) is computed when the convolution is 3x3, stride 1, padding 1. */
+    public enum UpsampleConv {
+        /** One 2x2 convolution of x to the four output phases, scattered by strided reorders (16/36 the work). */
+        PHASES,
+        /** One stride-2 transposed convolution of x with 4x4 weights (16/36 the work). */
+        DECONV,
+        /** Upsample with the Vector API, then the 3x3 convolution. */
+        MATERIALIZE
+    }
+
+    /**
+     * Tuning switches; the defaults are the fastest measured (README). {@link #fromSystemProperties} reads
+     * {@code vae4j.onednn.layout} (auto, plain or blocked), {@code vae4j.onednn.upsample} (phases, deconv or
+     * materialize, see {@link UpsampleConv})
+     * and {@code vae4j.onednn.sum} (true: the residual add as the convolution's sum post-op; false: a separate add),
+     * so that benchmarks can compare.
+     */
+    public record Options(ConvLayout layout, UpsampleConv upsample, boolean sumPostOp) {
+        public static final Options DEFAULT = new Options(ConvLayout.AUTO, UpsampleConv.PHASES, true);
+
+        public static Options fromSystemProperties() {
+            return new Options(
+                    ConvLayout.valueOf(System.getProperty("vae4j.onednn.layout", "auto").toUpperCase(Locale.ROOT)),
+                    UpsampleConv.valueOf(System.getProperty("vae4j.onednn.upsample", "phases")
+                            .toUpperCase(Locale.ROOT)),
+                    !"false".equals(System.getProperty("vae4j.onednn.sum", "true")));
+        }
+
+        boolean blocked(ConvParams conv) {
+            return switch (layout) {
+                case PLAIN -> false;
+                case BLOCKED -> true;
+                case AUTO -> conv.geometry().kernel() != 1;
+            };
+        }
+    }
+
+    private final int threads;
+    private final Options options;
+    private final VectorBackend vector;
+    private final MemorySegment engine;
+    private final ConcurrentLinkedDeque<ExecContext> contexts = new ConcurrentLinkedDeque<>();
+    private final boolean verbose = Boolean.getBoolean("vae4j.onednn.verbose");
+    private volatile boolean closed;
+
+    public OneDnnBackend(int threads) {
+        this(threads, Options.fromSystemProperties());
+    }
+
+    public OneDnnBackend(int threads, Options options) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        if (!OneDnn.available()) {
+            throw new VaeException("the onednn backend needs oneDNN: " + OneDnn.unavailableReason());
+        }
+        this.threads = threads;
+        this.options = options;
+        this.engine = OneDnn.engine();
+        this.vector = new VectorBackend(threads);
+    }
+
+    @Override
+    public String name() {
+        return "onednn";
+    }
+
+    @Override
+    public int threads() {
+        return threads;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    MemorySegment engine() {
+        return engine;
+    }
+
+    /** The Vector API backend that runs the non-convolution kernels. */
+    public VectorBackend vector() {
+        return vector;
+    }
+
+    ExecContext borrow() {
+        if (closed) {
+            throw new IllegalStateException("onednn backend closed");
+        }
+        ExecContext c = contexts.pollFirst();
+        return c != null ? c : new ExecContext(engine);
+    }
+
+    void giveBack(ExecContext c) {
+        if (closed) {
+            c.close();
+        } else {
+            contexts.offerFirst(c);
+        }
+    }
+
+    void logPlan(ConvPlan plan) {
+        if (verbose) {
+            System.err.println("vae4j: onednn plan " + plan.describe());
+        }
+    }
+
+    @Override
+    public PreparedConv prepareConv(ConvParams params) {
+        return new OneDnnConv(this, params);
+    }
+
+    @Override
+    public Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual) {
+        Checks.conv(in, conv, 1);
+        int[] outShape = Checks.convOutShape(in, conv, 1);
+        if (residual != null) {
+            Checks.activation(residual, conv.params().name() + " residual");
+            if (!Arrays.equals(residual.shape(), outShape)) {
+                throw new IllegalArgumentException(conv.params().name() + " residual: shapes differ, "
+                        + Arrays.toString(outShape) + " vs " + residual);
+            }
+        }
+        return convolve(in, (OneDnnConv) conv, residual, ConvPlan.Kind.CONV, outShape);
+    }
+
+    private ConvPlan plan(Tensor in, OneDnnConv conv, boolean residual, ConvPlan.Kind kind) {
+        return conv.plan(new ConvPlan.Key(in.dim(0), in.dim(2), in.dim(3), residual, kind,
+                kind != ConvPlan.Kind.CONV || options.blocked(conv.params())));
+    }
+
+    private Tensor convolve(Tensor in, OneDnnConv conv, Tensor residual, ConvPlan.Kind kind, int[] outShape) {
+        boolean fuseSum = residual != null && options.sumPostOp;
+        ConvPlan plan = plan(in, conv, fuseSum, kind);
+        Tensor out = Tensor.allocate(outShape);
+        ExecContext ctx = borrow();
+        try {
+            plan.run(ctx, in, fuseSum ? residual : null, out);
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        } finally {
+            giveBack(ctx);
+        }
+        if (residual != null && !fuseSum) {
+            try (Tensor sum = out) {
+                return vector.add(sum, residual);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor upsampleConv2d(Tensor in, PreparedConv prepared) {
+        Checks.conv(in, prepared, 2);
+        OneDnnConv conv = (OneDnnConv) prepared;
+        ConvGeometry g = conv.params().geometry();
+        if (options.upsample != UpsampleConv.MATERIALIZE && g.equals(ConvGeometry.same3x3())) {
+            ConvPlan.Kind kind = options.upsample == UpsampleConv.PHASES ? ConvPlan.Kind.PHASES : ConvPlan.Kind.DECONV;
+            if (!plan(in, conv, false, kind).reference()) {
+                return convolve(in, conv, null, kind, Checks.convOutShape(in, conv, 2));
+            }
+        }
+        if (g.equals(ConvGeometry.pointwise())) {
+            // A 1x1 convolution commutes with the nearest upsample: convolve the small input, then upsample.
+            try (Tensor small = convolve(in, conv, null, ConvPlan.Kind.CONV, Checks.convOutShape(in, conv, 1))) {
+                return vector.upsampleNearest2x(small);
+            }
+        }
+        try (Tensor up = vector.upsampleNearest2x(in)) {
+            return convolve(up, conv, null, ConvPlan.Kind.CONV, Checks.convOutShape(up, conv, 1));
+        }
+    }
+
+    @Override
+    public Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
+        return vector.groupNorm(in, gamma, beta, groups, eps, silu);
+    }
+
+    /** Frozen statistics (tiled decoding) are the Vector API backend's to apply, like every other group norm. */
+    @Override
+    public Tensor groupNorm(Tensor in, GroupNormSpec norm) {
+        return vector.groupNorm(in, norm);
+    }
+
+    @Override
+    public Tensor upsampleNearest2x(Tensor in) {
+        return vector.upsampleNearest2x(in);
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v) {
+        return vector.attention(q, k, v);
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        return vector.add(a, b);
+    }
+
+    @Override
+    public Tensor map(Tensor in, Activation activation) {
+        return vector.map(in, activation);
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (ExecContext c; (c = contexts.pollFirst()) != null; ) {
+            c.close();
+        }
+        vector.parallel().close();
+    }
+
+    static void log(String message) {
+        BackendLog.info(message);
+    }
+}
