@@ -114,12 +114,11 @@ class OneDnnBackendTest {
         assertTrue(Backends.NAMES.contains("onednn"));
     }
 
+    /** The Vector API backend measured faster than oneDNN's convolutions here, so auto picks it. */
     @Test
-    void autoPicksOneDnnWhereItHasVectorKernels() {
-        Backend b = Backends.create("auto", 1);
-        assertEquals(OneDnn.hasVectorKernels() ? "onednn" : "java", b.name());
-        if (b instanceof OneDnnBackend o) {
-            o.close();
+    void autoPicksTheFasterVectorBackend() {
+        try (Backend b = Backends.create("auto", 1)) {
+            assertEquals("java", b.name());
         }
     }
 
