@@ -24,8 +24,9 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The kernels of an SD-size decoder at the shapes it runs them. GFLOP/s = 2·MACs / time; {@link #macs} prints the
- * MAC count of each shape so the JMH time converts (bench/run-jmh does the division).
+ * The kernels of an SD-size decoder at the shapes it runs them. JMH reports milliseconds per call; setup prints
+ * each convolution's GFLOP per call (2 · multiply-adds, direct-convolution count), so GFLOP/s = that / seconds.
+ * Compare with FmaPeakBench, the machine's register-only FMA ceiling.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -64,6 +65,8 @@ public class KernelBench {
                 ConvGeometry.pointwise()));
         gamma = random(1f, c);
         beta = random(1f, c);
+        System.err.printf("KernelBench %s %s: conv3x3 %.3f GFLOP/call, conv1x1 %.3f GFLOP/call%n", backend, shape,
+                2e-9 * conv3x3.params().macs(h, w), 2e-9 * conv1x1.params().macs(h, w));
     }
 
     @TearDown(Level.Trial)
