@@ -51,7 +51,7 @@ public final class Backends {
                 if (autoChoice == null) {
                     autoChoice = "java";
                     BackendLog.info("backend auto: java (Vector API)" + (OneDnn.available()
-                            ? "; oneDNN " + OneDnn.describe() + " is there for --backend onednn"
+                            ? "; " + OneDnn.describe() + " is there for --backend onednn"
                             : ""));
                 }
                 c = autoChoice;
