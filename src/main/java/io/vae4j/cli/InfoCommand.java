@@ -43,7 +43,7 @@ final class InfoCommand {
         out.println("latent:        " + model.vae().latentChannels() + " channels, 1/" + model.vae().downscale()
                 + " of the image size; images in " + (model.vae().imageRange().name().equals("ZERO_ONE")
                 ? "[0, 1]" : "[-1, 1]"));
-        out.printf("memory:        weights %s (memory-mapped), %s more at load to widen 16-bit weights;%n"
+        out.printf("memory:        weights %s (memory-mapped), up to %s more to widen 16-bit weights on use;%n"
                         + "               about %s of activations for an untiled 512x512 decode%n",
                 mb(i.weightBytes()), mb(i.convertedBytes()),
                 model.vae().canDecode() ? mb(model.vae().decodeActivationBytes(512, 512)) : "n/a");

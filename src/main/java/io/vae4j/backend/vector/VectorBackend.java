@@ -3,7 +3,6 @@ package io.vae4j.backend.vector;
 import io.vae4j.backend.Backend;
 import io.vae4j.backend.Checks;
 import io.vae4j.backend.ConvParams;
-import io.vae4j.backend.ConvWeightsF32;
 import io.vae4j.backend.GroupNormSpec;
 import io.vae4j.backend.Parallel;
 import io.vae4j.backend.PreparedConv;
@@ -96,8 +95,7 @@ public final class VectorBackend implements Backend {
     private Tensor convolve(Tensor in, PreparedConv prepared, Tensor residual, int upsample,
                             IntFunction<ChannelNorm[]> norms) {
         Checks.conv(in, prepared, upsample);
-        VectorConv vc = (VectorConv) prepared;
-        ConvWeightsF32 w = vc.weights;
+        VectorConv w = (VectorConv) prepared;
         int[] outShape = Checks.convOutShape(in, prepared, upsample);
         Tensor out = Tensor.uninitialized(outShape);
         if (residual != null) {
@@ -110,7 +108,7 @@ public final class VectorBackend implements Backend {
         for (int n = 0; n < in.dim(0); n++) {
             ChannelNorm[] norm = norms == null ? null : norms.apply(n);
             if (useWinograd) {
-                Winograd2x2.convolve(parallel, in, n, vc.winograd(), w.bias(), residual, out, upsample, norm);
+                Winograd2x2.convolve(parallel, in, n, w.winograd(), w.bias(), residual, out, upsample, norm);
             } else if (direct) {
                 pointwise(in, n, w, residual, out);
             } else {
@@ -121,7 +119,7 @@ public final class VectorBackend implements Backend {
     }
 
     /** A 1x1 convolution is a GEMM of the weights with the input read in place: [out][in] · [in][pixels]. */
-    private void pointwise(Tensor in, int n, ConvWeightsF32 w, Tensor residual, Tensor out) {
+    private void pointwise(Tensor in, int n, VectorConv w, Tensor residual, Tensor out) {
         int cin = in.dim(1), cout = out.dim(1);
         int pixels = in.dim(2) * in.dim(3);
         long inOff = (long) n * cin * pixels, outOff = (long) n * cout * pixels;
@@ -147,7 +145,7 @@ public final class VectorBackend implements Backend {
     }
 
     /** Any other convolution: build phase planes of the padded input, then one GEMM per tile of output rows. */
-    private void planar(Tensor in, int n, ConvWeightsF32 w, Tensor residual, Tensor out, int upsample,
+    private void planar(Tensor in, int n, VectorConv w, Tensor residual, Tensor out, int upsample,
                         ChannelNorm[] norm) {
         var g = w.params().geometry();
         int cin = in.dim(1), cout = out.dim(1);

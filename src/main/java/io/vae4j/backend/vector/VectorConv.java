@@ -6,20 +6,48 @@ import io.vae4j.backend.PreparedConv;
 import io.vae4j.tensor.Tensor;
 
 /**
- * A convolution prepared for the Vector API backend: float32 weights, plus their Winograd transform, made on first
- * use (a model used only to decode never pays for its encoder's) and kept: 16/9 of the weights' size.
+ * A convolution prepared for the Vector API backend. Both weight forms are made on first use, so a model used only
+ * to decode never pays for its encoder's, and a convolution pays only for the form it runs with: float32 weights
+ * for the direct path (the memory-mapped tensor itself when the file holds float32; a widened copy for F16/BF16)
+ * or their Winograd transform (16/9 of the weights, made straight from the stored dtype).
  */
 final class VectorConv implements PreparedConv {
-    final ConvWeightsF32 weights;
+    private final ConvParams params;
+    private final float[] bias;
+    private volatile ConvWeightsF32 direct;
     private volatile Tensor winograd;
 
     VectorConv(ConvParams params) {
-        this.weights = new ConvWeightsF32(params);
+        this.params = params;
+        this.bias = new float[params.outChannels()];
+        if (params.bias() != null) {
+            for (int i = 0; i < bias.length; i++) {
+                bias[i] = params.bias().get(i);
+            }
+        }
     }
 
     @Override
     public ConvParams params() {
-        return weights.params();
+        return params;
+    }
+
+    float[] bias() {
+        return bias;
+    }
+
+    /** Float32 [out][in·k·k] weights for the direct paths. */
+    Tensor weight() {
+        ConvWeightsF32 w = direct;
+        if (w == null) {
+            synchronized (this) {
+                w = direct;
+                if (w == null) {
+                    direct = w = new ConvWeightsF32(params);
+                }
+            }
+        }
+        return w.weight();
     }
 
     Tensor winograd() {
@@ -28,7 +56,7 @@ final class VectorConv implements PreparedConv {
             synchronized (this) {
                 u = winograd;
                 if (u == null) {
-                    winograd = u = Winograd2x2.transformWeights(weights.weight());
+                    winograd = u = Winograd2x2.transformWeights(params.weight());
                 }
             }
         }
@@ -37,7 +65,10 @@ final class VectorConv implements PreparedConv {
 
     @Override
     public synchronized void close() {
-        weights.close();
+        if (direct != null) {
+            direct.close();
+            direct = null;
+        }
         if (winograd != null) {
             winograd.close();
             winograd = null;

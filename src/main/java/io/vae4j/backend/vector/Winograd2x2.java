@@ -40,17 +40,17 @@ final class Winograd2x2 {
         return g.equals(ConvGeometry.same3x3()) && in >= 8 && out >= 8;
     }
 
-    /** U[ξ][o][i] = (G·g[o][i]·Gᵀ)[ξ / 4][ξ % 4] for float32 weights g [out][in][3][3]. */
+    /** U[ξ][o][i] = (G·g[o][i]·Gᵀ)[ξ / 4][ξ % 4] for weights g [out][in][3][3] of any stored dtype. */
     static Tensor transformWeights(Tensor w) {
         int out = w.dim(0), in = w.dim(1);
         Tensor u = Tensor.uninitialized(16, out, in);
-        MemorySegment src = w.data(), dst = u.data();
+        MemorySegment dst = u.data();
         long plane = (long) out * in;
         double[] g = new double[9];
         double[] t = new double[12];
         for (long oi = 0; oi < plane; oi++) {
             for (int k = 0; k < 9; k++) {
-                g[k] = src.get(DType.FLOAT, (oi * 9 + k) * 4);
+                g[k] = w.get(oi * 9 + k);
             }
             // t = G·g (4x3), then U = t·Gᵀ (4x4); G rows: [1,0,0], [½,½,½], [½,-½,½], [0,0,1].
             for (int c = 0; c < 3; c++) {
