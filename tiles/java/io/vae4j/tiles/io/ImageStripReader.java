@@ -3,6 +3,7 @@ package io.vae4j.tiles.io;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.util.IoErrors;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,7 +34,7 @@ public interface ImageStripReader extends AutoCloseable {
         try (InputStream in = Files.newInputStream(file)) {
             n = in.readNBytes(magic, 0, magic.length);
         } catch (IOException e) {
-            throw StripReaders.error(file, PendingFile.reason(e), e);
+            throw StripReaders.error(file, IoErrors.reason(e), e);
         }
         if (n > 0 && Arrays.equals(magic, 0, n, PngStripReader.SIGNATURE, 0, n)) {
             return PngStripReader.open(file, range);

@@ -1,16 +1,14 @@
 package io.vae4j.tiles.io;
 
 import io.vae4j.VaeException;
+import io.vae4j.util.IoErrors;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -61,7 +59,7 @@ public final class PendingFile implements AutoCloseable {
             tmp = null;
             return f;
         } catch (IOException e) {
-            throw new VaeException("cannot write " + target + ": " + reason(e), e);
+            throw new VaeException("cannot write " + target + ": " + IoErrors.reason(e), e);
         } finally {
             if (tmp != null) {
                 try {
@@ -118,7 +116,7 @@ public final class PendingFile implements AutoCloseable {
             }
             moved = true;
         } catch (IOException e) {
-            throw new VaeException("cannot write " + target + ": " + reason(e), e);
+            throw new VaeException("cannot write " + target + ": " + IoErrors.reason(e), e);
         } finally {
             if (!moved) {
                 deleteQuietly();
@@ -180,15 +178,5 @@ public final class PendingFile implements AutoCloseable {
                 }
             }
         }
-    }
-
-    /** A short human-readable reason for an I/O failure. */
-    static String reason(Throwable e) {
-        return switch (e) {
-            case AccessDeniedException a -> "permission denied";
-            case NoSuchFileException n -> "no such file or directory";
-            case FileSystemException f when f.getReason() != null -> f.getReason();
-            default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-        };
     }
 }

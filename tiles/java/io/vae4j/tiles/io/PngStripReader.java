@@ -1,6 +1,7 @@
 package io.vae4j.tiles.io;
 
 import io.vae4j.VaeException;
+import io.vae4j.util.IoErrors;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
@@ -119,7 +120,7 @@ public final class PngStripReader implements ImageStripReader {
         try {
             in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
         } catch (IOException e) {
-            throw StripReaders.error(file, PendingFile.reason(e), e);
+            throw StripReaders.error(file, IoErrors.reason(e), e);
         }
         try {
             return readHead(file, in, range);
@@ -604,7 +605,7 @@ public final class PngStripReader implements ImageStripReader {
         if (e instanceof EOFException) {
             return "truncated (unexpected end of file)";
         }
-        return PendingFile.reason(e);
+        return IoErrors.reason(e);
     }
 
     private static void closeQuietly(InputStream in) {

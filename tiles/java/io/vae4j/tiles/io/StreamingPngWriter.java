@@ -1,6 +1,7 @@
 package io.vae4j.tiles.io;
 
 import io.vae4j.VaeException;
+import io.vae4j.util.IoErrors;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.tensor.Tensor;
 
@@ -145,7 +146,7 @@ public final class StreamingPngWriter implements ImageStripWriter {
             }
             file.discard();
             throw e instanceof VaeException v ? v
-                    : new VaeException("cannot write " + target + ": " + PendingFile.reason(e), e);
+                    : new VaeException("cannot write " + target + ": " + IoErrors.reason(e), e);
         }
     }
 
@@ -242,7 +243,7 @@ public final class StreamingPngWriter implements ImageStripWriter {
     }
 
     private VaeException failure(Throwable e) {
-        return new VaeException("cannot write " + target + ": " + PendingFile.reason(e), e);
+        return new VaeException("cannot write " + target + ": " + IoErrors.reason(e), e);
     }
 
     private void checkOpen() {

@@ -1,6 +1,7 @@
 package io.vae4j.tiles.io;
 
 import io.vae4j.VaeException;
+import io.vae4j.util.IoErrors;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.tensor.Tensor;
 
@@ -174,7 +175,7 @@ public final class StreamingTiffWriter implements ImageStripWriter {
                         + band + " bytes); use smaller tiles or a larger -Xmx", e);
             }
             throw e instanceof VaeException v ? v
-                    : new VaeException("cannot write " + target + ": " + PendingFile.reason(e), e);
+                    : new VaeException("cannot write " + target + ": " + IoErrors.reason(e), e);
         }
     }
 
@@ -234,7 +235,7 @@ public final class StreamingTiffWriter implements ImageStripWriter {
         } catch (IOException | RuntimeException e) {
             abort();
             throw e instanceof VaeException v ? v
-                    : new VaeException("cannot write " + target + ": " + PendingFile.reason(e), e);
+                    : new VaeException("cannot write " + target + ": " + IoErrors.reason(e), e);
         } catch (Error e) {
             abort();
             throw e;

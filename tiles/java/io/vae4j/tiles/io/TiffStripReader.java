@@ -1,6 +1,7 @@
 package io.vae4j.tiles.io;
 
 import io.vae4j.VaeException;
+import io.vae4j.util.IoErrors;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
@@ -201,7 +202,7 @@ public final class TiffStripReader implements ImageStripReader {
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);
         } catch (IOException e) {
-            throw StripReaders.error(file, PendingFile.reason(e), e);
+            throw StripReaders.error(file, IoErrors.reason(e), e);
         }
         try {
             long size = ch.size();

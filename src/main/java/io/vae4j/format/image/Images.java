@@ -4,6 +4,7 @@ import io.vae4j.VaeException;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.util.AtomicFiles;
+import io.vae4j.util.IoErrors;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -23,10 +24,7 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -82,7 +80,7 @@ public final class Images {
         try {
             return toTensor(image, range);
         } catch (RuntimeException e) {
-            throw readError(file, "cannot convert its pixels: " + reason(e), e);
+            throw readError(file, "cannot convert its pixels: " + IoErrors.reason(e), e);
         }
     }
 
@@ -420,15 +418,5 @@ public final class Images {
         } finally {
             writer.dispose();
         }
-    }
-
-    /** A short human-readable reason for an I/O failure. */
-    static String reason(Throwable e) {
-        return switch (e) {
-            case AccessDeniedException a -> "permission denied";
-            case NoSuchFileException n -> "no such file or directory";
-            case FileSystemException f when f.getReason() != null -> f.getReason();
-            default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-        };
     }
 }
