@@ -16,6 +16,21 @@ public final class Upsample implements Layer {
         return conv.forwardUpsampled(backend, x);
     }
 
+    /** The convolution alone, at the input's resolution (TAESD previews); shares, and does not own, the weights. */
+    public Layer withoutUpsampling() {
+        return new Layer() {
+            @Override
+            public Tensor forward(Backend backend, Tensor x) {
+                return conv.forward(backend, x);
+            }
+
+            @Override
+            public long parameters() {
+                return 0;
+            }
+        };
+    }
+
     @Override
     public long parameters() {
         return conv.parameters();

@@ -6,6 +6,7 @@ import io.vae4j.model.WeightSet;
 import io.vae4j.model.nn.Conv;
 import io.vae4j.model.nn.Layer;
 import io.vae4j.model.nn.Sequential;
+import io.vae4j.model.nn.Upsample;
 import io.vae4j.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -39,7 +40,7 @@ final class TaesdNet implements Layer {
                         Conv conv = new Conv(b, w, names.apply(i), c.in(), c.out(), g, c.bias());
                         if (upsampleNext) {
                             upsamples.add(layers.size());
-                            layers.add(new UpsampleConv(conv));
+                            layers.add(new Upsample(conv));
                             upsampleNext = false;
                         } else {
                             layers.add(conv);
@@ -82,7 +83,7 @@ final class TaesdNet implements Layer {
         }
         List<Layer> kept = new ArrayList<>(layers);
         for (int i = upsamples.length - stages; i < upsamples.length; i++) {
-            kept.set(upsamples[i], ((UpsampleConv) layers.get(upsamples[i])).withoutUpsampling());
+            kept.set(upsamples[i], ((Upsample) layers.get(upsamples[i])).withoutUpsampling());
         }
         return Sequential.run(backend, x, kept);
     }
