@@ -37,19 +37,15 @@ public interface Backend extends AutoCloseable {
      * GroupNorm over {@code groups} groups of channels, with the per-channel affine, then SiLU when {@code silu}.
      * Statistics are those of each image (batch item) and group.
      */
-    Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu);
+    default Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
+        return groupNorm(in, new GroupNormSpec(gamma, beta, groups, eps, silu));
+    }
 
     /**
      * GroupNorm as {@code norm} describes it: with the input's own statistics, or with the spec's frozen per-group
-     * mean and rstd when it has them ({@link GroupNormSpec#frozen()}). Backends that support frozen statistics
-     * override this; the default supports only the ordinary form.
+     * mean and rstd when it has them ({@link GroupNormSpec#frozen()}).
      */
-    default Tensor groupNorm(Tensor in, GroupNormSpec norm) {
-        if (norm.frozen()) {
-            throw new UnsupportedOperationException(name() + " backend: no frozen group norm statistics");
-        }
-        return groupNorm(in, norm.gamma(), norm.beta(), norm.groups(), norm.eps(), norm.silu());
-    }
+    Tensor groupNorm(Tensor in, GroupNormSpec norm);
 
     /** Nearest-neighbour 2x upsampling. */
     Tensor upsampleNearest2x(Tensor in);

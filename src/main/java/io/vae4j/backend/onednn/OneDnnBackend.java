@@ -213,11 +213,6 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         }
     }
 
-    @Override
-    public Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
-        return vector.groupNorm(in, gamma, beta, groups, eps, silu);
-    }
-
     /** Frozen statistics (tiled decoding) are the Vector API backend's to apply, like every other group norm. */
     @Override
     public Tensor groupNorm(Tensor in, GroupNormSpec norm) {

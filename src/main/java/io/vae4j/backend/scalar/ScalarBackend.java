@@ -87,11 +87,6 @@ public final class ScalarBackend implements Backend {
     }
 
     @Override
-    public Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
-        return groupNorm(in, new GroupNormSpec(gamma, beta, groups, eps, silu));
-    }
-
-    @Override
     public Tensor groupNorm(Tensor in, GroupNormSpec norm) {
         Tensor gamma = norm.gamma(), beta = norm.beta();
         int groups = norm.groups();

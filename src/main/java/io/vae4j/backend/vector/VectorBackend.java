@@ -251,11 +251,6 @@ public final class VectorBackend implements Backend {
     }
 
     @Override
-    public Tensor groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
-        return groupNorm(in, new GroupNormSpec(gamma, beta, groups, eps, silu));
-    }
-
-    @Override
     public Tensor groupNorm(Tensor in, GroupNormSpec norm) {
         Checks.groupNorm(in, norm.gamma(), norm.beta(), norm.groups());
         boolean silu = norm.silu();
