@@ -27,6 +27,17 @@ public record ConvParams(String name, Tensor weight, Tensor bias, ConvGeometry g
         return weight.dim(1);
     }
 
+    /** The bias as float32 values, zeros when the convolution has none. */
+    public float[] biasValues() {
+        float[] b = new float[outChannels()];
+        if (bias != null) {
+            for (int i = 0; i < b.length; i++) {
+                b[i] = bias.get(i);
+            }
+        }
+        return b;
+    }
+
     /** Multiply-accumulates for one image of the given input size. */
     public long macs(int h, int w) {
         long k = geometry.kernel();

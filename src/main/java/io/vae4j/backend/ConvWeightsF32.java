@@ -15,12 +15,7 @@ public final class ConvWeightsF32 implements PreparedConv {
     public ConvWeightsF32(ConvParams params) {
         this.params = params;
         this.weight = params.weight().toF32();
-        this.bias = new float[params.outChannels()];
-        if (params.bias() != null) {
-            for (int i = 0; i < bias.length; i++) {
-                bias[i] = params.bias().get(i);
-            }
-        }
+        this.bias = params.biasValues();
     }
 
     @Override

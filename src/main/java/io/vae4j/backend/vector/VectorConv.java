@@ -19,12 +19,7 @@ final class VectorConv implements PreparedConv {
 
     VectorConv(ConvParams params) {
         this.params = params;
-        this.bias = new float[params.outChannels()];
-        if (params.bias() != null) {
-            for (int i = 0; i < bias.length; i++) {
-                bias[i] = params.bias().get(i);
-            }
-        }
+        this.bias = params.biasValues();
     }
 
     @Override
