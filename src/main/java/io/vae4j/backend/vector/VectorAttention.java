@@ -4,7 +4,6 @@ import io.vae4j.backend.Parallel;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -12,15 +11,26 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 /**
- * Single-head attention over pixels, one block of query rows at a time: the score matrix is never held whole, only
- * ROWS × tokens floats per thread. Both products run on {@link GemmKernel}, which wants the shared dimension to
- * index rows of B, so Q and V are transposed to [tokens][C] first (Q scaled by 1/√C on the way).
+ * Single-head attention over pixels, computed transposed and in blocks so that memory stays small and every
+ * product runs from cache whatever the number of tokens.
+ *
+ * <p>Each task takes {@link #QUERIES} queries and walks the keys in chunks of {@link #KEYS} with an online softmax
+ * (running column max and sum; the partial output is rescaled when the max grows), so the scores are never held
+ * for more than one chunk. Everything is kept transposed — scores as [key][query], output as [channel][query] —
+ * because then both products are {@link GemmKernel} calls whose B operand is a small contiguous block (the
+ * packed queries, or one chunk of probabilities) that stays in L2, the softmax runs down columns with whole
+ * vectors, and V is read in its own [channel][token] layout. Only K is transposed once, to [token][channel].
+ * (Reading K or V with a row stride of a power of two times 4 KiB maps every row onto the same few cache sets;
+ * the previous row-block version fell to 16 GFLOP/s at 16k tokens for that reason.)
  */
 final class VectorAttention {
     private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
     private static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int ROWS = 32;
+    /** Queries per task: two micro-kernel panels wide, so each streamed K or V row feeds 2 × NR columns. */
+    static final int QUERIES = 2 * GemmKernel.NR;
+    /** Keys per chunk: one chunk of scores (KEYS × QUERIES floats) is 192 KB, an L2-resident B operand. */
+    static final int KEYS = 512;
 
     private final Parallel parallel;
 
@@ -32,66 +42,94 @@ final class VectorAttention {
         int n = q.dim(0), c = q.dim(1), t = q.dim(2) * q.dim(3);
         Tensor out = Tensor.uninitialized(q.shape());
         float scale = (float) (1.0 / Math.sqrt(c));
-        long[] kRows = VectorBackend.rows(c, t);
-        long[] vRows = VectorBackend.rows(t, c);
-        try (Tensor qt = Tensor.uninitialized(t, c); Tensor vt = Tensor.uninitialized(t, c);
-             Tensor ot = Tensor.uninitialized(t, c)) {
+        long[] panelRows = VectorBackend.rows(Math.max(c, KEYS), QUERIES);
+        try (Tensor kt = Tensor.uninitialized(t, c)) {
             for (int b = 0; b < n; b++) {
                 long off = (long) b * c * t;
-                transpose(q.data(), off, c, t, qt.data(), 0, scale);
-                transpose(v.data(), off, c, t, vt.data(), 0, 1f);
-                int blocks = VectorBackend.ceilDiv(t, ROWS);
-                parallel.forEach(blocks, blk -> {
-                    int i0 = blk * ROWS, rows = Math.min(ROWS, t - i0);
-                    MemorySegment s = Scratch.floats((long) rows * t);
-                    GemmKernel.multiply(qt.data(), (long) i0 * c, c, 0, rows, c, k.data(), off, kRows, 0, t, false,
-                            s, 0, t);
-                    float[] inv = new float[rows];
-                    for (int r = 0; r < rows; r++) {
-                        inv[r] = softmaxUnnormalised(s, (long) r * t, t);
-                    }
-                    GemmKernel.multiply(s, 0, t, 0, rows, t, vt.data(), 0, vRows, 0, c, false,
-                            ot.data(), (long) i0 * c, c);
-                    for (int r = 0; r < rows; r++) {
-                        scaleRow(ot.data(), (long) (i0 + r) * c, c, inv[r]);
-                    }
-                });
-                transpose(ot.data(), 0, t, c, out.data(), off, 1f);
+                transpose(k.data(), off, c, t, kt.data());
+                parallel.forEach(VectorBackend.ceilDiv(t, QUERIES), blk -> queryBlock(q.data(), kt.data(),
+                        v.data(), out.data(), off, c, t, blk * QUERIES, scale, panelRows));
             }
         }
         return out;
     }
 
-    /** Replaces row x with exp(x - max x) and returns 1 / Σ exp, which the caller applies after P·V. */
-    private static float softmaxUnnormalised(MemorySegment s, long off, int n) {
-        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < n; j += L) {
-            VectorMask<Float> m = S.indexInRange(j, n);
-            mx = mx.max(FloatVector.fromMemorySegment(S, s, (off + j) * 4, LE, m).blend(Float.NEGATIVE_INFINITY,
-                    m.not()));
+    /** Output columns [i0, i0 + QUERIES) of one image (clipped to t): all keys, chunk by chunk. */
+    private static void queryBlock(MemorySegment q, MemorySegment kt, MemorySegment v, MemorySegment out, long off,
+                                   int c, int t, int i0, float scale, long[] panelRows) {
+        int width = Math.min(QUERIES, t - i0);
+        long qpSize = (long) c * QUERIES, otSize = qpSize, stSize = (long) KEYS * QUERIES;
+        MemorySegment work = Scratch.floats(qpSize + otSize + otSize + stSize + 2L * QUERIES);
+        long qp = 0, ot = qpSize, tmp = 2 * qpSize, st = 3 * qpSize, max = st + stSize, sum = max + QUERIES;
+        // Queries of this block as a [c][QUERIES] B operand, scaled by 1/sqrt(c); missing columns are zero.
+        for (int ch = 0; ch < c; ch++) {
+            long src = off + (long) ch * t + i0, dst = qp + (long) ch * QUERIES;
+            for (int j = 0; j < QUERIES; j++) {
+                float x = j < width ? q.get(DType.FLOAT, (src + j) * 4) * scale : 0f;
+                work.set(DType.FLOAT, (dst + j) * 4, x);
+            }
         }
-        float max = mx.reduceLanes(VectorOperators.MAX);
-        FloatVector sum = FloatVector.zero(S);
-        for (int j = 0; j < n; j += L) {
-            VectorMask<Float> m = S.indexInRange(j, n);
-            FloatVector e = FloatVector.fromMemorySegment(S, s, (off + j) * 4, LE, m).sub(max)
-                    .lanewise(VectorOperators.EXP);
-            e.intoMemorySegment(s, (off + j) * 4, LE, m);
-            sum = sum.add(e, m);
+        work.asSlice(ot * 4, otSize * 4).fill((byte) 0);
+        for (int j = 0; j < QUERIES; j++) {
+            work.set(DType.FLOAT, (max + j) * 4, Float.NEGATIVE_INFINITY);
+            work.set(DType.FLOAT, (sum + j) * 4, 0f);
         }
-        return (float) (1.0 / sum.reduceLanes(VectorOperators.ADD));
+        for (int k0 = 0; k0 < t; k0 += KEYS) {
+            int keys = Math.min(KEYS, t - k0);
+            // Scores, transposed: st[key][query] = Σ_ch kt[key][ch] · qp[ch][query].
+            GemmKernel.multiply(kt, (long) k0 * c, c, 0, keys, c, work, qp, panelRows, 0, QUERIES, false,
+                    work, st, QUERIES);
+            rescale(work, st, keys, max, sum, ot, c);
+            // This chunk's contribution: tmp[ch][query] = Σ_key v[ch][key] · st[key][query].
+            GemmKernel.multiply(v, off + k0, t, 0, c, keys, work, st, panelRows, 0, QUERIES, false,
+                    work, tmp, QUERIES);
+            for (long e = 0; e < otSize; e += L) {
+                FloatVector.fromMemorySegment(S, work, (ot + e) * 4, LE)
+                        .add(FloatVector.fromMemorySegment(S, work, (tmp + e) * 4, LE))
+                        .intoMemorySegment(work, (ot + e) * 4, LE);
+            }
+        }
+        for (int ch = 0; ch < c; ch++) {
+            long src = ot + (long) ch * QUERIES, dst = off + (long) ch * t + i0;
+            for (int j = 0; j < width; j++) {
+                float inv = 1f / work.get(DType.FLOAT, (sum + j) * 4);
+                out.set(DType.FLOAT, (dst + j) * 4, work.get(DType.FLOAT, (src + j) * 4) * inv);
+            }
+        }
     }
 
-    private static void scaleRow(MemorySegment s, long off, int n, float f) {
-        for (int j = 0; j < n; j += L) {
-            VectorMask<Float> m = S.indexInRange(j, n);
-            FloatVector.fromMemorySegment(S, s, (off + j) * 4, LE, m).mul(f).intoMemorySegment(s, (off + j) * 4, LE, m);
+    /**
+     * Online softmax step for one chunk of scores: raises each column's running max to cover the chunk, rescales
+     * the running sum and the partial output by exp(old max − new max), replaces the scores with exp(score − max)
+     * and adds them to the sums.
+     */
+    private static void rescale(MemorySegment w, long st, int keys, long max, long sum, long ot, int c) {
+        for (int j = 0; j < QUERIES; j += L) {
+            FloatVector m = FloatVector.fromMemorySegment(S, w, (st + j) * 4, LE);
+            for (int r = 1; r < keys; r++) {
+                m = m.max(FloatVector.fromMemorySegment(S, w, (st + (long) r * QUERIES + j) * 4, LE));
+            }
+            FloatVector old = FloatVector.fromMemorySegment(S, w, (max + j) * 4, LE);
+            FloatVector now = old.max(m);
+            FloatVector factor = old.sub(now).lanewise(VectorOperators.EXP);
+            FloatVector s = FloatVector.fromMemorySegment(S, w, (sum + j) * 4, LE).mul(factor);
+            for (int r = 0; r < keys; r++) {
+                long p = (st + (long) r * QUERIES + j) * 4;
+                FloatVector e = FloatVector.fromMemorySegment(S, w, p, LE).sub(now).lanewise(VectorOperators.EXP);
+                e.intoMemorySegment(w, p, LE);
+                s = s.add(e);
+            }
+            for (int ch = 0; ch < c; ch++) {
+                long p = (ot + (long) ch * QUERIES + j) * 4;
+                FloatVector.fromMemorySegment(S, w, p, LE).mul(factor).intoMemorySegment(w, p, LE);
+            }
+            now.intoMemorySegment(w, max * 4 + j * 4L, LE);
+            s.intoMemorySegment(w, sum * 4 + j * 4L, LE);
         }
     }
 
-    /** dst[c][r] = src[r][c] · scale for a rows×cols matrix, in cache-sized tiles; offsets in floats. */
-    private void transpose(MemorySegment src, long srcOff, int rows, int cols, MemorySegment dst, long dstOff,
-                           float scale) {
+    /** dst[col][row] = src[row][col] for a rows×cols matrix, in cache-sized tiles; offsets in floats. */
+    private void transpose(MemorySegment src, long srcOff, int rows, int cols, MemorySegment dst) {
         int tile = 32;
         int tilesR = VectorBackend.ceilDiv(rows, tile), tilesC = VectorBackend.ceilDiv(cols, tile);
         parallel.forEach(tilesR * tilesC, task -> {
@@ -99,7 +137,7 @@ final class VectorAttention {
             for (int r = r0; r < Math.min(rows, r0 + tile); r++) {
                 for (int cc = c0; cc < Math.min(cols, c0 + tile); cc++) {
                     float x = src.get(DType.FLOAT, (srcOff + (long) r * cols + cc) * 4);
-                    dst.set(DType.FLOAT, (dstOff + (long) cc * rows + r) * 4, x * scale);
+                    dst.set(DType.FLOAT, ((long) cc * rows + r) * 4, x);
                 }
             }
         });

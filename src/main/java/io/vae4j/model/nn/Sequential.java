@@ -31,9 +31,10 @@ public final class Sequential implements Layer {
             long start = PROFILE ? System.nanoTime() : 0;
             Tensor next = layer.forward(backend, h);
             if (PROFILE) {
-                System.err.printf("profile %-14s %-22s -> %-22s %8.1f ms%n", layer.getClass().getSimpleName(),
-                        java.util.Arrays.toString(h.shape()), java.util.Arrays.toString(next.shape()),
-                        (System.nanoTime() - start) / 1e6);
+                System.err.printf("profile %-14s %-22s -> %-22s %8.1f ms  rss %5d MB%n",
+                        layer.getClass().getSimpleName(), java.util.Arrays.toString(h.shape()),
+                        java.util.Arrays.toString(next.shape()), (System.nanoTime() - start) / 1e6,
+                        residentBytes() >> 20);
             }
             if (h != x) {
                 h.close();
@@ -41,6 +42,16 @@ public final class Sequential implements Layer {
             h = next;
         }
         return h == x ? x.copyF32() : h;
+    }
+
+    /** The process's resident set now (from /proc/self/statm; 0 where it is not there), for the profile. */
+    private static long residentBytes() {
+        try {
+            String[] f = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/statm")).trim().split(" ");
+            return Long.parseLong(f[1]) * 4096;
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     @Override
