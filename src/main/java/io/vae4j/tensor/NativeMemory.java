@@ -17,7 +17,9 @@ import java.util.Map;
  * decode produces costs real time for values that are overwritten at once. And a large block the C allocator frees
  * goes back to the kernel, so the next one of the same size is faulted in again page by page, zero-filled by the
  * kernel; a model allocates the same few activation sizes over and over, so freed blocks of 1 MiB and more wait
- * here (up to {@link #IDLE_LIMIT} bytes) for the next request of their size. Blocks of 2 MiB and more ask for
+ * here (up to {@link #IDLE_LIMIT} bytes) for the next request of their size. A request that finds no idle block of
+ * its size frees all idle blocks first, so the pool reuses memory by liveness (a freed activation becomes the next
+ * one of its shape) without holding blocks for shapes the model has left behind. Blocks of 2 MiB and more ask for
  * transparent huge pages: 512 times fewer faults and TLB entries.
  */
 final class NativeMemory {
@@ -51,6 +53,11 @@ final class NativeMemory {
         long size = blockSize(bytes, align);
         long address = size >= POOLED ? reuse(size) : 0;
         if (address == 0) {
+            if (size >= POOLED) {
+                // A size nobody freed: the model has moved on to other shapes (the next resolution), so blocks
+                // waiting for the old ones would only add to the peak.
+                trim();
+            }
             address = fresh(size, size >= HUGE ? HUGE : align);
         }
         long block = address;
