@@ -30,6 +30,18 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /**
+     * {@link #normConv2d} for a caller that gives up {@code residual} (an owned tensor, closed or reused here): the
+     * result may be written over it, which saves one activation at the peak of a residual block. Kernels that read
+     * each residual element only to produce the output element at the same index do it in place; the default
+     * computes into new memory and closes the residual.
+     */
+    default Tensor normConv2dOverResidual(Tensor in, GroupNormSpec norm, PreparedConv conv, Tensor residual) {
+        try (residual) {
+            return normConv2d(in, norm, conv, residual);
+        }
+    }
+
     /** conv(nearest2x(in)) + bias, without materialising the upsampled input where the backend can avoid it. */
     Tensor upsampleConv2d(Tensor in, PreparedConv conv);
 

@@ -66,12 +66,12 @@ public final class VectorBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual) {
-        return convolve(in, conv, residual, 1, null);
+        return convolve(in, conv, residual, false, 1, null);
     }
 
     @Override
     public Tensor upsampleConv2d(Tensor in, PreparedConv conv) {
-        return convolve(in, conv, null, 2, null);
+        return convolve(in, conv, null, false, 2, null);
     }
 
     /** The normalisation is applied while the convolution copies its input into planes; 1x1 ones read in place. */
@@ -80,9 +80,23 @@ public final class VectorBackend implements Backend {
         if (conv.params().geometry().kernel() == 1) {
             return Backend.super.normConv2d(in, norm, conv, residual);
         }
+        return normConvolve(in, norm, conv, residual, false);
+    }
+
+    /** In place except for 1x1 convolutions, whose GEMM writes the output before the residual is added. */
+    @Override
+    public Tensor normConv2dOverResidual(Tensor in, GroupNormSpec norm, PreparedConv conv, Tensor residual) {
+        if (conv.params().geometry().kernel() == 1 || !residual.owned()) {
+            return Backend.super.normConv2dOverResidual(in, norm, conv, residual);
+        }
+        return normConvolve(in, norm, conv, residual, true);
+    }
+
+    private Tensor normConvolve(Tensor in, GroupNormSpec norm, PreparedConv conv, Tensor residual,
+                                boolean overResidual) {
         Checks.groupNorm(in, norm.gamma(), norm.beta(), norm.groups());
         float[][] affine = affine(in, norm);
-        return convolve(in, conv, residual, 1, n -> {
+        return convolve(in, conv, residual, overResidual, 1, n -> {
             int c = in.dim(1);
             ChannelNorm[] perChannel = new ChannelNorm[c];
             for (int ch = 0; ch < c; ch++) {
@@ -92,15 +106,20 @@ public final class VectorBackend implements Backend {
         });
     }
 
-    private Tensor convolve(Tensor in, PreparedConv prepared, Tensor residual, int upsample,
+    /**
+     * @param overResidual write the result over {@code residual} (every kernel but the 1x1 one reads a residual
+     *                     element only where it writes the same output element)
+     */
+    private Tensor convolve(Tensor in, PreparedConv prepared, Tensor residual, boolean overResidual, int upsample,
                             IntFunction<ChannelNorm[]> norms) {
         Checks.conv(in, prepared, upsample);
         VectorConv w = (VectorConv) prepared;
         int[] outShape = Checks.convOutShape(in, prepared, upsample);
-        Tensor out = Tensor.uninitialized(outShape);
-        if (residual != null) {
-            Checks.sameShape(out, residual, prepared.params().name() + " residual");
+        if (residual != null && !java.util.Arrays.equals(outShape, residual.shape())) {
+            throw new IllegalArgumentException(prepared.params().name() + " residual: shape "
+                    + java.util.Arrays.toString(residual.shape()) + ", expected " + java.util.Arrays.toString(outShape));
         }
+        Tensor out = overResidual ? residual : Tensor.uninitialized(outShape);
         var g = prepared.params().geometry();
         boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;

@@ -36,6 +36,26 @@ final class ResnetBlock implements Layer {
         }
     }
 
+    /**
+     * The same, holding fewer activations at once: x is freed (or becomes the output) as soon as it is no longer
+     * read, and the second convolution writes over the skip tensor: peak x + h (+ shortcut) instead of one more.
+     */
+    @Override
+    public Tensor forwardConsuming(Backend b, Tensor x) {
+        Tensor skip = x;
+        try (Tensor h = conv1.forward(b, x, norm1, null)) {
+            if (shortcut != null) {
+                try (x) {
+                    skip = shortcut.forward(b, x);
+                }
+            }
+            return conv2.forwardOverResidual(b, h, norm2, skip);
+        } catch (RuntimeException | Error e) {
+            skip.close();
+            throw e;
+        }
+    }
+
     @Override
     public long parameters() {
         return norm1.parameters() + conv1.parameters() + norm2.parameters() + conv2.parameters()

@@ -37,6 +37,11 @@ public final class Conv implements Layer {
         return backend.normConv2d(x, norm.spec(x), prepared, residual);
     }
 
+    /** conv(norm(x)) + residual, where the caller gives up residual (the result may be written over it). */
+    public Tensor forwardOverResidual(Backend backend, Tensor x, GroupNorm norm, Tensor residual) {
+        return backend.normConv2dOverResidual(x, norm.spec(x), prepared, residual);
+    }
+
     /** conv(nearest2x(x)). */
     public Tensor forwardUpsampled(Backend backend, Tensor x) {
         return backend.upsampleConv2d(x, prepared);

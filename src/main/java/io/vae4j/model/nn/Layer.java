@@ -10,6 +10,16 @@ import io.vae4j.tensor.Tensor;
 public interface Layer extends AutoCloseable {
     Tensor forward(Backend backend, Tensor x);
 
+    /**
+     * forward for a caller that hands x over: the layer closes it (as soon as it is no longer needed, or by
+     * writing its result over it), so that a graph's peak memory holds fewer activations.
+     */
+    default Tensor forwardConsuming(Backend backend, Tensor x) {
+        try (x) {
+            return forward(backend, x);
+        }
+    }
+
     /** Number of weights, for reporting. */
     long parameters();
 

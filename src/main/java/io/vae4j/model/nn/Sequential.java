@@ -5,7 +5,7 @@ import io.vae4j.tensor.Tensor;
 
 import java.util.List;
 
-/** Layers run one after another; each intermediate is freed as soon as the next layer has consumed it. */
+/** Layers run one after another; each intermediate is handed to the next layer, which frees it when done. */
 public final class Sequential implements Layer {
     /** -Dvae4j.profile=true prints each layer's wall time to stderr: where a model spends its time. */
     private static final boolean PROFILE = Boolean.getBoolean("vae4j.profile");
@@ -24,24 +24,34 @@ public final class Sequential implements Layer {
         return run(backend, x, layers);
     }
 
+    /** Hands x to the first layer too. */
+    @Override
+    public Tensor forwardConsuming(Backend backend, Tensor x) {
+        return run(backend, x, layers, true);
+    }
+
     /** Runs {@code layers} in order on x, freeing each intermediate; returns a new tensor even for no layers. */
     public static Tensor run(Backend backend, Tensor x, List<Layer> layers) {
+        return run(backend, x, layers, false);
+    }
+
+    private static Tensor run(Backend backend, Tensor x, List<Layer> layers, boolean ownsInput) {
         Tensor h = x;
+        boolean owned = ownsInput;
         for (Layer layer : layers) {
             long start = PROFILE ? System.nanoTime() : 0;
-            Tensor next = layer.forward(backend, h);
+            int[] inShape = PROFILE ? h.shape() : null;
+            Tensor next = owned ? layer.forwardConsuming(backend, h) : layer.forward(backend, h);
             if (PROFILE) {
                 System.err.printf("profile %-14s %-22s -> %-22s %8.1f ms  rss %5d MB%n",
-                        layer.getClass().getSimpleName(), java.util.Arrays.toString(h.shape()),
+                        layer.getClass().getSimpleName(), java.util.Arrays.toString(inShape),
                         java.util.Arrays.toString(next.shape()), (System.nanoTime() - start) / 1e6,
                         residentBytes() >> 20);
             }
-            if (h != x) {
-                h.close();
-            }
+            owned = true;
             h = next;
         }
-        return h == x ? x.copyF32() : h;
+        return h == x && !ownsInput ? x.copyF32() : h;
     }
 
     /** The process's resident set now (from /proc/self/statm; 0 where it is not there), for the profile. */
