@@ -25,10 +25,11 @@ import java.util.Set;
 /**
  * ./vae4j bench: whole-model timings without JMH, on the real SD-size architecture (or, with --arch taesd, the real
  * TAESD one) with random weights (speed does not depend on the values) or on a given model. Prints the median of
- * the repeats and the process's peak RSS.
+ * the repeats and the peak RSS of each row: the process's high-water mark is reset before each (op, size), so a row's
+ * figure is the peak while that row ran (the loaded model included), not the largest of the rows before it.
  */
 final class BenchCommand {
-    static final String USAGE = "bench [--op decode|encode|all] [--size 512] [--repeat 3] [--warmup 1]"
+    static final String USAGE = "bench [--op decode|encode|all] [--size 512[,1024...]] [--repeat 3] [--warmup 1]"
             + " [--threads N] [--backend B] [--arch kl|taesd] [--latent-channels 4|16|32] [--model M]";
 
     private BenchCommand() {
@@ -43,7 +44,7 @@ final class BenchCommand {
         if (!Set.of("decode", "encode", "all").contains(op)) {
             throw new Args.UsageException("--op must be decode, encode or all");
         }
-        int size = args.integer("size", 512);
+        int[] sizes = sizes(args.get("size", "512"));
         int repeat = Math.max(1, args.integer("repeat", 3));
         int warmup = Math.max(0, args.integer("warmup", 1));
         int z = args.integer("latent-channels", 4);
@@ -51,28 +52,58 @@ final class BenchCommand {
         if (!Set.of("kl", "taesd").contains(arch)) {
             throw new Args.UsageException("--arch must be kl or taesd");
         }
-        if (size < 8 || size % 8 != 0) {
-            throw new Args.UsageException("--size must be a positive multiple of 8");
-        }
         Backend backend = ModelOptions.backend(args);
         try (Model model = args.get("model") != null ? ModelOptions.load(args, backend)
                 : arch.equals("taesd") ? randomTaesd(backend, z) : randomSd(backend, z)) {
             Vae vae = model.vae();
             out.printf("model: %s%n", model.info().architecture());
             out.printf("%-7s %6s %7s %9s %9s %9s%n", "op", "size", "threads", "median_s", "min_s", "rss_mb");
-            if (!op.equals("encode")) {
-                int f = vae.downscale();
-                try (Tensor latent = Tensor.allocate(1, vae.latentChannels(), size / f, size / f)) {
-                    fill(latent);
-                    report(out, "decode", size, backend, time(() -> vae.decode(latent), warmup, repeat));
+            for (int size : sizes) {
+                if (!op.equals("encode")) {
+                    int f = vae.downscale();
+                    try (Tensor latent = Tensor.allocate(1, vae.latentChannels(), size / f, size / f)) {
+                        fill(latent);
+                        resetPeakRss();
+                        report(out, "decode", size, backend, time(() -> vae.decode(latent), warmup, repeat));
+                    }
+                }
+                if (!op.equals("decode") && vae.canEncode()) {
+                    try (Tensor image = Tensor.allocate(1, 3, size, size)) {
+                        fill(image);
+                        resetPeakRss();
+                        report(out, "encode", size, backend, time(() -> vae.encode(image), warmup, repeat));
+                    }
                 }
             }
-            if (!op.equals("decode") && vae.canEncode()) {
-                try (Tensor image = Tensor.allocate(1, 3, size, size)) {
-                    fill(image);
-                    report(out, "encode", size, backend, time(() -> vae.encode(image), warmup, repeat));
-                }
+        }
+    }
+
+    private static int[] sizes(String list) {
+        String[] parts = list.split(",");
+        int[] sizes = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                sizes[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                sizes[i] = -1;
             }
+            if (sizes[i] < 8 || sizes[i] % 8 != 0) {
+                throw new Args.UsageException("--size must be positive multiples of 8, comma-separated (got '"
+                        + list + "')");
+            }
+        }
+        return sizes;
+    }
+
+    /**
+     * Resets the kernel's peak-RSS counter (writing 5 to /proc/self/clear_refs, Linux 4.0+), so that VmHWM from
+     * now on is the peak of what follows. Where that is not possible the figure stays the process's peak so far.
+     */
+    static void resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            // Not Linux, or not permitted: the column then shows the peak since the process started.
         }
     }
 
