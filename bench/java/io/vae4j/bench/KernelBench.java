@@ -65,8 +65,10 @@ public class KernelBench {
                 ConvGeometry.pointwise()));
         gamma = random(1f, c);
         beta = random(1f, c);
-        System.err.printf("KernelBench %s %s: conv3x3 %.3f GFLOP/call, conv1x1 %.3f GFLOP/call%n", backend, shape,
-                2e-9 * conv3x3.params().macs(h, w), 2e-9 * conv1x1.params().macs(h, w));
+        System.err.printf("KernelBench %s %s: conv3x3 %.3f GFLOP/call, conv1x1 %.3f GFLOP/call,"
+                        + " upsampleConv3x3 %.3f GFLOP/call (direct-equivalent, at 2h x 2w)%n", backend, shape,
+                2e-9 * conv3x3.params().macs(h, w), 2e-9 * conv1x1.params().macs(h, w),
+                2e-9 * conv3x3.params().macs(2 * h, 2 * w));
     }
 
     @TearDown(Level.Trial)
@@ -100,6 +102,12 @@ public class KernelBench {
     @Benchmark
     public void conv1x1() {
         b.conv2d(input, conv1x1, null).close();
+    }
+
+    /** Nearest 2x upsample folded into the 3x3 convolution that follows it (the decoder's Upsample layers). */
+    @Benchmark
+    public void upsampleConv3x3() {
+        b.upsampleConv2d(input, conv3x3).close();
     }
 
     @Benchmark
