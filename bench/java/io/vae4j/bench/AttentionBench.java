@@ -48,8 +48,8 @@ public class AttentionBench {
 
     @Setup(Level.Trial)
     public void setup() {
-        String[] p = shape.split("x");
-        int c = Integer.parseInt(p[0]), h = Integer.parseInt(p[1]), w = Integer.parseInt(p[2]);
+        int[] chw = KernelBench.dims(shape);
+        int c = chw[0], h = chw[1], w = chw[2];
         b = Backends.create(backend, threads);
         q = KernelBench.random(1f, 1, c, h, w);
         k = KernelBench.random(1f, 1, c, h, w);

@@ -55,8 +55,8 @@ public class KernelBench {
 
     @Setup(Level.Trial)
     public void setup() {
-        String[] p = shape.split("x");
-        int c = Integer.parseInt(p[0]), h = Integer.parseInt(p[1]), w = Integer.parseInt(p[2]);
+        int[] chw = dims(shape);
+        int c = chw[0], h = chw[1], w = chw[2];
         b = Backends.create(backend, threads);
         input = random(0.5f, 1, c, h, w);
         conv3x3 = b.prepareConv(new ConvParams("conv3x3", random(0.02f, c, c, 3, 3), random(0.1f, c),
@@ -83,6 +83,12 @@ public class KernelBench {
                 throw new IllegalStateException(e);
             }
         }
+    }
+
+    /** "CxHxW" as {C, H, W}. */
+    static int[] dims(String shape) {
+        String[] p = shape.split("x");
+        return new int[]{Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2])};
     }
 
     static Tensor random(float scale, int... shape) {
