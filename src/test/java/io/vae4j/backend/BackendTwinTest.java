@@ -29,9 +29,12 @@ class BackendTwinTest {
     private static final Backend REF = new ScalarBackend();
     private static final VectorBackend JAVA = new VectorBackend(2, true);
     private static final VectorBackend JAVA_DIRECT = new VectorBackend(2, false);
+    private static final VectorBackend JAVA_2X2 = new VectorBackend(2, VectorBackend.Winograd.F2X2);
+    private static final VectorBackend JAVA_4X4 = new VectorBackend(2, VectorBackend.Winograd.F4X4);
     private static final Map<String, OneDnnBackend> ONEDNN = new HashMap<>();
     /** The fast backends: "onednn" with its default options, and its other ways of computing a convolution. */
-    static final String[] BACKENDS = {"java", "java-direct", "onednn", "onednn-plain", "onednn-deconv"};
+    static final String[] BACKENDS = {"java", "java-direct", "java-2x2", "java-4x4", "onednn", "onednn-plain",
+            "onednn-deconv"};
 
     /** The fast backend of that name; a oneDNN test is skipped, saying why, where oneDNN is not available. */
     static synchronized Backend fast(String name) {
@@ -40,6 +43,12 @@ class BackendTwinTest {
         }
         if (name.equals("java-direct")) {
             return JAVA_DIRECT;
+        }
+        if (name.equals("java-2x2")) {
+            return JAVA_2X2;
+        }
+        if (name.equals("java-4x4")) {
+            return JAVA_4X4;
         }
         assumeTrue(OneDnn.available(), () -> "oneDNN backend not tested: " + OneDnn.unavailableReason());
         return ONEDNN.computeIfAbsent(name, n -> new OneDnnBackend(2, switch (n) {
@@ -56,6 +65,8 @@ class BackendTwinTest {
     static void close() {
         JAVA.close();
         JAVA_DIRECT.close();
+        JAVA_2X2.close();
+        JAVA_4X4.close();
         ONEDNN.values().forEach(OneDnnBackend::close);
     }
 
@@ -77,6 +88,8 @@ class BackendTwinTest {
             "3,1,1,1,1,1, 16,24, 7,5, 2,true",
             "3,1,1,1,1,1, 9,17, 13,6, 1,true",
             "3,1,1,1,1,1, 64,64, 64,64, 1,true",
+            "3,1,1,1,1,1, 24,16, 30,101, 1,true",
+            "3,1,1,1,1,1, 12,20, 23,41, 2,false",
     };
 
     static Stream<Arguments> convCases() {
