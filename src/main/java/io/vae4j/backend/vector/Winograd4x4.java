@@ -5,6 +5,7 @@ import io.vae4j.backend.Parallel;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -223,7 +224,7 @@ final class Winograd4x4 {
     private static void transformOutput(MemorySegment m, long mBase, long tBase, int rows, int oc, float[] bias,
                                         long f0, long flat, int wq, int bandFrom, int tilesX, int outH, int outW,
                                         MemorySegment out, long outOff, Tensor residual) {
-        float[] y = new float[16 * L];
+        float[] row = new float[4 * L];
         long step = (long) rows * TILES * 4, tmp = tBase * 4, lb = 4L * L;
         FloatVector kP = FloatVector.broadcast(S, PF), kP2 = FloatVector.broadcast(S, P2);
         FloatVector kP3 = FloatVector.broadcast(S, P3);
@@ -264,11 +265,11 @@ final class Winograd4x4 {
                     FloatVector y1 = dp.fma(kP, dq.mul(QF)).add(b);
                     FloatVector y2 = sp.fma(kP2, sq.mul(Q2)).add(b);
                     FloatVector y3 = dp.fma(kP3, dq.mul(Q3).add(m5)).add(b);
+                    FloatVector lo02 = y0.rearrange(LOW, y2), hi02 = y0.rearrange(HIGH, y2);
+                    FloatVector lo13 = y1.rearrange(LOW, y3), hi13 = y1.rearrange(HIGH, y3);
+                    FloatVector p0 = lo02.rearrange(LOW, lo13), p1 = lo02.rearrange(HIGH, lo13);
+                    FloatVector p2 = hi02.rearrange(LOW, hi13), p3 = hi02.rearrange(HIGH, hi13);
                     if (whole) {
-                        FloatVector lo02 = y0.rearrange(LOW, y2), hi02 = y0.rearrange(HIGH, y2);
-                        FloatVector lo13 = y1.rearrange(LOW, y3), hi13 = y1.rearrange(HIGH, y3);
-                        FloatVector p0 = lo02.rearrange(LOW, lo13), p1 = lo02.rearrange(HIGH, lo13);
-                        FloatVector p2 = hi02.rearrange(LOW, hi13), p3 = hi02.rearrange(HIGH, hi13);
                         long idx = (plane + (long) (4 * rowTy + r) * outW + 4L * rowTx) * 4;
                         if (residual != null) {
                             MemorySegment res = residual.data();
@@ -282,41 +283,44 @@ final class Winograd4x4 {
                         p2.intoMemorySegment(out, idx + 2 * lb, LE);
                         p3.intoMemorySegment(out, idx + 3 * lb, LE);
                     } else {
-                        y0.intoArray(y, 4 * r * L);
-                        y1.intoArray(y, (4 * r + 1) * L);
-                        y2.intoArray(y, (4 * r + 2) * L);
-                        y3.intoArray(y, (4 * r + 3) * L);
+                        p0.intoArray(row, 0);
+                        p1.intoArray(row, L);
+                        p2.intoArray(row, 2 * L);
+                        p3.intoArray(row, 3 * L);
+                        storeRuns(row, r, first, flat, wq, bandFrom, tilesX, outH, outW, out, plane, residual);
                     }
-                }
-                if (!whole) {
-                    scatter(y, first, flat, wq, bandFrom, tilesX, outH, outW, out, plane, residual);
                 }
             }
         }
     }
 
-    /** The edge case of {@link #transformOutput}: lane by lane, dropping junk tiles and pixels past the edges. */
-    private static void scatter(float[] y, long first, long flat, int wq, int bandFrom, int tilesX, int outH,
-                                int outW, MemorySegment out, long plane, Tensor residual) {
-        for (int lane = 0; lane < L; lane++) {
+    /**
+     * The edge case of {@link #transformOutput}: output row r of L tiles, in pixel order in {@code row}, where the
+     * tiles span two tile rows, or reach junk tiles or the image edge. Each run of real tiles in one tile row is
+     * still one contiguous stretch of output pixels.
+     */
+    private static void storeRuns(float[] row, int r, long first, long flat, int wq, int bandFrom, int tilesX,
+                                  int outH, int outW, MemorySegment out, long plane, Tensor residual) {
+        int lane = 0;
+        while (lane < L && first + lane < flat) {
             long f = first + lane;
-            if (f >= flat) {
-                break;
-            }
             int ty = bandFrom + (int) (f / wq), tx = (int) (f % wq);
-            if (tx >= tilesX) {
+            int count = Math.min(Math.min(L - lane, tilesX - tx), (int) (flat - f));
+            if (count <= 0 || 4 * ty + r >= outH) {
+                lane += Math.max(1, count);
                 continue;
             }
-            for (int dy = 0; dy < 4 && 4 * ty + dy < outH; dy++) {
-                for (int dx = 0; dx < 4 && 4 * tx + dx < outW; dx++) {
-                    long idx = plane + (long) (4 * ty + dy) * outW + 4 * tx + dx;
-                    float v = y[(4 * dy + dx) * L + lane];
-                    if (residual != null) {
-                        v += residual.data().get(DType.FLOAT, idx * 4);
-                    }
-                    out.set(DType.FLOAT, idx * 4, v);
+            int width = Math.min(4 * count, outW - 4 * tx);
+            long idx = plane + (long) (4 * ty + r) * outW + 4L * tx;
+            for (int j = 0; j < width; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, width);
+                FloatVector v = FloatVector.fromArray(S, row, 4 * lane + j, m);
+                if (residual != null) {
+                    v = v.add(FloatVector.fromMemorySegment(S, residual.data(), (idx + j) * 4, LE, m));
                 }
+                v.intoMemorySegment(out, (idx + j) * 4, LE, m);
             }
+            lane += count;
         }
     }
 }
