@@ -165,55 +165,63 @@ final class Winograd4x4 {
 
     /**
      * V[ξ][ci][t] = (Bᵀ·d·B)[ξ] for the TILES tiles from flat index f0, every input channel: columns of d into the
-     * buffer at tBase, then its rows into V.
+     * buffer at tBase, then its rows into V. Each pass is a method of its own: in one method, C2 stops inlining the
+     * Vector API calls part way (node count) and boxes the rest.
      */
     private static void transformInput(MemorySegment pl, long planeSize, int cin, long f0, long[] tap,
                                        MemorySegment v, long vBase, long tBase) {
-        long step = (long) cin * TILES * 4, tmp = tBase * 4, lb = 4L * L;
-        FloatVector kP2Q2 = FloatVector.broadcast(S, P2Q2), kSum = FloatVector.broadcast(S, -P2_PLUS_Q2);
-        FloatVector kP2 = FloatVector.broadcast(S, -P2), kQ2 = FloatVector.broadcast(S, -Q2);
-        FloatVector kPQ2 = FloatVector.broadcast(S, -PQ2), kP2Q = FloatVector.broadcast(S, -P2Q);
+        long step = (long) cin * TILES * 4;
         for (int ci = 0; ci < cin; ci++) {
             long base = ci * planeSize + f0;
             for (int t = 0; t < TILES; t += L) {
-                long at = (base + t) * 4;
-                for (int c = 0; c < 6; c++) {
-                    FloatVector d0 = FloatVector.fromMemorySegment(S, pl, at + tap[c] * 4, LE);
-                    FloatVector d1 = FloatVector.fromMemorySegment(S, pl, at + tap[6 + c] * 4, LE);
-                    FloatVector d2 = FloatVector.fromMemorySegment(S, pl, at + tap[12 + c] * 4, LE);
-                    FloatVector d3 = FloatVector.fromMemorySegment(S, pl, at + tap[18 + c] * 4, LE);
-                    FloatVector d4 = FloatVector.fromMemorySegment(S, pl, at + tap[24 + c] * 4, LE);
-                    FloatVector d5 = FloatVector.fromMemorySegment(S, pl, at + tap[30 + c] * 4, LE);
-                    FloatVector evenP = d2.fma(kQ2, d4), oddP = d1.fma(kPQ2, d3.mul(PF));
-                    FloatVector evenQ = d2.fma(kP2, d4), oddQ = d1.fma(kP2Q, d3.mul(QF));
-                    long o = tmp + c * lb;
-                    d0.fma(kP2Q2, d2.fma(kSum, d4)).intoMemorySegment(v, o, LE);
-                    evenP.add(oddP).intoMemorySegment(v, o + 6 * lb, LE);
-                    evenP.sub(oddP).intoMemorySegment(v, o + 12 * lb, LE);
-                    evenQ.add(oddQ).intoMemorySegment(v, o + 18 * lb, LE);
-                    evenQ.sub(oddQ).intoMemorySegment(v, o + 24 * lb, LE);
-                    d1.fma(kP2Q2, d3.fma(kSum, d5)).intoMemorySegment(v, o + 30 * lb, LE);
-                }
-                long row = (vBase + (long) ci * TILES + t) * 4;
-                for (int r = 0; r < 6; r++) {
-                    long o = tmp + 6 * r * lb;
-                    FloatVector d0 = FloatVector.fromMemorySegment(S, v, o, LE);
-                    FloatVector d1 = FloatVector.fromMemorySegment(S, v, o + lb, LE);
-                    FloatVector d2 = FloatVector.fromMemorySegment(S, v, o + 2 * lb, LE);
-                    FloatVector d3 = FloatVector.fromMemorySegment(S, v, o + 3 * lb, LE);
-                    FloatVector d4 = FloatVector.fromMemorySegment(S, v, o + 4 * lb, LE);
-                    FloatVector d5 = FloatVector.fromMemorySegment(S, v, o + 5 * lb, LE);
-                    FloatVector evenP = d2.fma(kQ2, d4), oddP = d1.fma(kPQ2, d3.mul(PF));
-                    FloatVector evenQ = d2.fma(kP2, d4), oddQ = d1.fma(kP2Q, d3.mul(QF));
-                    long dst = row + 6 * r * step;
-                    d0.fma(kP2Q2, d2.fma(kSum, d4)).intoMemorySegment(v, dst, LE);
-                    evenP.add(oddP).intoMemorySegment(v, dst + step, LE);
-                    evenP.sub(oddP).intoMemorySegment(v, dst + 2 * step, LE);
-                    evenQ.add(oddQ).intoMemorySegment(v, dst + 3 * step, LE);
-                    evenQ.sub(oddQ).intoMemorySegment(v, dst + 4 * step, LE);
-                    d1.fma(kP2Q2, d3.fma(kSum, d5)).intoMemorySegment(v, dst + 5 * step, LE);
-                }
+                inputColumns(pl, (base + t) * 4, tap, v, tBase * 4);
+                inputRows(v, tBase * 4, (vBase + (long) ci * TILES + t) * 4, step);
             }
+        }
+    }
+
+    /** Bᵀ·d for L tiles: column c of the tiles at byte offset {@code at} into tmp[6·i + c]. */
+    private static void inputColumns(MemorySegment pl, long at, long[] tap, MemorySegment v, long tmp) {
+        long lb = 4L * L;
+        for (int c = 0; c < 6; c++) {
+            FloatVector d0 = FloatVector.fromMemorySegment(S, pl, at + tap[c] * 4, LE);
+            FloatVector d1 = FloatVector.fromMemorySegment(S, pl, at + tap[6 + c] * 4, LE);
+            FloatVector d2 = FloatVector.fromMemorySegment(S, pl, at + tap[12 + c] * 4, LE);
+            FloatVector d3 = FloatVector.fromMemorySegment(S, pl, at + tap[18 + c] * 4, LE);
+            FloatVector d4 = FloatVector.fromMemorySegment(S, pl, at + tap[24 + c] * 4, LE);
+            FloatVector d5 = FloatVector.fromMemorySegment(S, pl, at + tap[30 + c] * 4, LE);
+            FloatVector evenP = d2.mul(-Q2).add(d4), oddP = d3.mul(PF).sub(d1.mul(PQ2));
+            FloatVector evenQ = d2.mul(-P2).add(d4), oddQ = d3.mul(QF).sub(d1.mul(P2Q));
+            long o = tmp + c * lb;
+            d0.mul(P2Q2).sub(d2.mul(P2_PLUS_Q2)).add(d4).intoMemorySegment(v, o, LE);
+            evenP.add(oddP).intoMemorySegment(v, o + 6 * lb, LE);
+            evenP.sub(oddP).intoMemorySegment(v, o + 12 * lb, LE);
+            evenQ.add(oddQ).intoMemorySegment(v, o + 18 * lb, LE);
+            evenQ.sub(oddQ).intoMemorySegment(v, o + 24 * lb, LE);
+            d1.mul(P2Q2).sub(d3.mul(P2_PLUS_Q2)).add(d5).intoMemorySegment(v, o + 30 * lb, LE);
+        }
+    }
+
+    /** (Bᵀ·d)·B: row i of tmp into V[6·i + j] at byte offset row + (6·i + j)·step. */
+    private static void inputRows(MemorySegment v, long tmp, long row, long step) {
+        long lb = 4L * L;
+        for (int r = 0; r < 6; r++) {
+            long o = tmp + 6 * r * lb;
+            FloatVector d0 = FloatVector.fromMemorySegment(S, v, o, LE);
+            FloatVector d1 = FloatVector.fromMemorySegment(S, v, o + lb, LE);
+            FloatVector d2 = FloatVector.fromMemorySegment(S, v, o + 2 * lb, LE);
+            FloatVector d3 = FloatVector.fromMemorySegment(S, v, o + 3 * lb, LE);
+            FloatVector d4 = FloatVector.fromMemorySegment(S, v, o + 4 * lb, LE);
+            FloatVector d5 = FloatVector.fromMemorySegment(S, v, o + 5 * lb, LE);
+            FloatVector evenP = d2.mul(-Q2).add(d4), oddP = d3.mul(PF).sub(d1.mul(PQ2));
+            FloatVector evenQ = d2.mul(-P2).add(d4), oddQ = d3.mul(QF).sub(d1.mul(P2Q));
+            long dst = row + 6 * r * step;
+            d0.mul(P2Q2).sub(d2.mul(P2_PLUS_Q2)).add(d4).intoMemorySegment(v, dst, LE);
+            evenP.add(oddP).intoMemorySegment(v, dst + step, LE);
+            evenP.sub(oddP).intoMemorySegment(v, dst + 2 * step, LE);
+            evenQ.add(oddQ).intoMemorySegment(v, dst + 3 * step, LE);
+            evenQ.sub(oddQ).intoMemorySegment(v, dst + 4 * step, LE);
+            d1.mul(P2Q2).sub(d3.mul(P2_PLUS_Q2)).add(d5).intoMemorySegment(v, dst + 5 * step, LE);
         }
     }
 
@@ -225,73 +233,87 @@ final class Winograd4x4 {
                                         long f0, long flat, int wq, int bandFrom, int tilesX, int outH, int outW,
                                         MemorySegment out, long outOff, Tensor residual) {
         float[] row = new float[4 * L];
-        long step = (long) rows * TILES * 4, tmp = tBase * 4, lb = 4L * L;
-        FloatVector kP = FloatVector.broadcast(S, PF), kP2 = FloatVector.broadcast(S, P2);
-        FloatVector kP3 = FloatVector.broadcast(S, P3);
+        long step = (long) rows * TILES * 4, tmp = tBase * 4;
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (oc + o) * outH * outW;
-            FloatVector b = FloatVector.broadcast(S, bias[oc + o]);
             for (int t = 0; t < TILES; t += L) {
-                long at = (mBase + (long) o * TILES + t) * 4;
-                for (int c = 0; c < 6; c++) {
-                    FloatVector m0 = FloatVector.fromMemorySegment(S, m, at + c * step, LE);
-                    FloatVector m1 = FloatVector.fromMemorySegment(S, m, at + (6 + c) * step, LE);
-                    FloatVector m2 = FloatVector.fromMemorySegment(S, m, at + (12 + c) * step, LE);
-                    FloatVector m3 = FloatVector.fromMemorySegment(S, m, at + (18 + c) * step, LE);
-                    FloatVector m4 = FloatVector.fromMemorySegment(S, m, at + (24 + c) * step, LE);
-                    FloatVector m5 = FloatVector.fromMemorySegment(S, m, at + (30 + c) * step, LE);
-                    FloatVector sp = m1.add(m2), dp = m1.sub(m2), sq = m3.add(m4), dq = m3.sub(m4);
-                    long dst = tmp + c * lb;
-                    m0.add(sp).add(sq).intoMemorySegment(m, dst, LE);
-                    dp.fma(kP, dq.mul(QF)).intoMemorySegment(m, dst + 6 * lb, LE);
-                    sp.fma(kP2, sq.mul(Q2)).intoMemorySegment(m, dst + 12 * lb, LE);
-                    dp.fma(kP3, dq.mul(Q3).add(m5)).intoMemorySegment(m, dst + 18 * lb, LE);
-                }
+                outputColumns(m, (mBase + (long) o * TILES + t) * 4, step, tmp);
                 long first = f0 + t;
                 int rowTy = bandFrom + (int) (first / wq), rowTx = (int) (first % wq);
                 // All L tiles whole and in one tile row: each output row is 4L pixels, interleaved in registers.
                 boolean whole = rowTx + L <= tilesX && 4 * rowTy + 3 < outH && 4 * (rowTx + L) <= outW
                         && first + L <= flat;
                 for (int r = 0; r < 4; r++) {
-                    long src = tmp + 6 * r * lb;
-                    FloatVector m0 = FloatVector.fromMemorySegment(S, m, src, LE);
-                    FloatVector m1 = FloatVector.fromMemorySegment(S, m, src + lb, LE);
-                    FloatVector m2 = FloatVector.fromMemorySegment(S, m, src + 2 * lb, LE);
-                    FloatVector m3 = FloatVector.fromMemorySegment(S, m, src + 3 * lb, LE);
-                    FloatVector m4 = FloatVector.fromMemorySegment(S, m, src + 4 * lb, LE);
-                    FloatVector m5 = FloatVector.fromMemorySegment(S, m, src + 5 * lb, LE);
-                    FloatVector sp = m1.add(m2), dp = m1.sub(m2), sq = m3.add(m4), dq = m3.sub(m4);
-                    FloatVector y0 = m0.add(sp).add(sq).add(b);
-                    FloatVector y1 = dp.fma(kP, dq.mul(QF)).add(b);
-                    FloatVector y2 = sp.fma(kP2, sq.mul(Q2)).add(b);
-                    FloatVector y3 = dp.fma(kP3, dq.mul(Q3).add(m5)).add(b);
-                    FloatVector lo02 = y0.rearrange(LOW, y2), hi02 = y0.rearrange(HIGH, y2);
-                    FloatVector lo13 = y1.rearrange(LOW, y3), hi13 = y1.rearrange(HIGH, y3);
-                    FloatVector p0 = lo02.rearrange(LOW, lo13), p1 = lo02.rearrange(HIGH, lo13);
-                    FloatVector p2 = hi02.rearrange(LOW, hi13), p3 = hi02.rearrange(HIGH, hi13);
-                    if (whole) {
-                        long idx = (plane + (long) (4 * rowTy + r) * outW + 4L * rowTx) * 4;
-                        if (residual != null) {
-                            MemorySegment res = residual.data();
-                            p0 = p0.add(FloatVector.fromMemorySegment(S, res, idx, LE));
-                            p1 = p1.add(FloatVector.fromMemorySegment(S, res, idx + lb, LE));
-                            p2 = p2.add(FloatVector.fromMemorySegment(S, res, idx + 2 * lb, LE));
-                            p3 = p3.add(FloatVector.fromMemorySegment(S, res, idx + 3 * lb, LE));
-                        }
-                        p0.intoMemorySegment(out, idx, LE);
-                        p1.intoMemorySegment(out, idx + lb, LE);
-                        p2.intoMemorySegment(out, idx + 2 * lb, LE);
-                        p3.intoMemorySegment(out, idx + 3 * lb, LE);
-                    } else {
-                        p0.intoArray(row, 0);
-                        p1.intoArray(row, L);
-                        p2.intoArray(row, 2 * L);
-                        p3.intoArray(row, 3 * L);
+                    long idx = whole ? plane + (long) (4 * rowTy + r) * outW + 4L * rowTx : -1;
+                    outputRow(m, tmp + 6L * r * 4 * L, bias[oc + o], out, idx, residual, row);
+                    if (!whole) {
                         storeRuns(row, r, first, flat, wq, bandFrom, tilesX, outH, outW, out, plane, residual);
                     }
                 }
             }
         }
+    }
+
+    /** Aᵀ·M for L tiles: column c of M (at byte offset at, products ξ apart by step) into tmp[6·k + c]. */
+    private static void outputColumns(MemorySegment m, long at, long step, long tmp) {
+        long lb = 4L * L;
+        for (int c = 0; c < 6; c++) {
+            FloatVector m0 = FloatVector.fromMemorySegment(S, m, at + c * step, LE);
+            FloatVector m1 = FloatVector.fromMemorySegment(S, m, at + (6 + c) * step, LE);
+            FloatVector m2 = FloatVector.fromMemorySegment(S, m, at + (12 + c) * step, LE);
+            FloatVector m3 = FloatVector.fromMemorySegment(S, m, at + (18 + c) * step, LE);
+            FloatVector m4 = FloatVector.fromMemorySegment(S, m, at + (24 + c) * step, LE);
+            FloatVector m5 = FloatVector.fromMemorySegment(S, m, at + (30 + c) * step, LE);
+            FloatVector sp = m1.add(m2), dp = m1.sub(m2), sq = m3.add(m4), dq = m3.sub(m4);
+            long dst = tmp + c * lb;
+            m0.add(sp).add(sq).intoMemorySegment(m, dst, LE);
+            dp.mul(PF).add(dq.mul(QF)).intoMemorySegment(m, dst + 6 * lb, LE);
+            sp.mul(P2).add(sq.mul(Q2)).intoMemorySegment(m, dst + 12 * lb, LE);
+            dp.mul(P3).add(dq.mul(Q3)).add(m5).intoMemorySegment(m, dst + 18 * lb, LE);
+        }
+    }
+
+    /**
+     * (Aᵀ·M)·A + bias for one output row of L tiles (tmp row at byte offset src), in pixel order: stored at float
+     * index idx of out (plus residual) when idx ≥ 0, else into {@code row} for {@link #storeRuns}.
+     */
+    private static void outputRow(MemorySegment m, long src, float bias, MemorySegment out, long idx,
+                                  Tensor residual, float[] row) {
+        long lb = 4L * L;
+        FloatVector m0 = FloatVector.fromMemorySegment(S, m, src, LE);
+        FloatVector m1 = FloatVector.fromMemorySegment(S, m, src + lb, LE);
+        FloatVector m2 = FloatVector.fromMemorySegment(S, m, src + 2 * lb, LE);
+        FloatVector m3 = FloatVector.fromMemorySegment(S, m, src + 3 * lb, LE);
+        FloatVector m4 = FloatVector.fromMemorySegment(S, m, src + 4 * lb, LE);
+        FloatVector m5 = FloatVector.fromMemorySegment(S, m, src + 5 * lb, LE);
+        FloatVector sp = m1.add(m2), dp = m1.sub(m2), sq = m3.add(m4), dq = m3.sub(m4);
+        FloatVector y0 = m0.add(sp).add(sq).add(bias);
+        FloatVector y1 = dp.mul(PF).add(dq.mul(QF)).add(bias);
+        FloatVector y2 = sp.mul(P2).add(sq.mul(Q2)).add(bias);
+        FloatVector y3 = dp.mul(P3).add(dq.mul(Q3)).add(m5).add(bias);
+        FloatVector lo02 = y0.rearrange(LOW, y2), hi02 = y0.rearrange(HIGH, y2);
+        FloatVector lo13 = y1.rearrange(LOW, y3), hi13 = y1.rearrange(HIGH, y3);
+        FloatVector p0 = lo02.rearrange(LOW, lo13), p1 = lo02.rearrange(HIGH, lo13);
+        FloatVector p2 = hi02.rearrange(LOW, hi13), p3 = hi02.rearrange(HIGH, hi13);
+        if (idx < 0) {
+            p0.intoArray(row, 0);
+            p1.intoArray(row, L);
+            p2.intoArray(row, 2 * L);
+            p3.intoArray(row, 3 * L);
+            return;
+        }
+        long at = idx * 4;
+        if (residual != null) {
+            MemorySegment res = residual.data();
+            p0 = p0.add(FloatVector.fromMemorySegment(S, res, at, LE));
+            p1 = p1.add(FloatVector.fromMemorySegment(S, res, at + lb, LE));
+            p2 = p2.add(FloatVector.fromMemorySegment(S, res, at + 2 * lb, LE));
+            p3 = p3.add(FloatVector.fromMemorySegment(S, res, at + 3 * lb, LE));
+        }
+        p0.intoMemorySegment(out, at, LE);
+        p1.intoMemorySegment(out, at + lb, LE);
+        p2.intoMemorySegment(out, at + 2 * lb, LE);
+        p3.intoMemorySegment(out, at + 3 * lb, LE);
     }
 
     /**
