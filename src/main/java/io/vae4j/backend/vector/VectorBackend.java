@@ -33,7 +33,7 @@ public final class VectorBackend implements Backend {
         OFF, F2X2, F4X4;
 
         /** The fastest tile that keeps the conformance tolerances. */
-        public static final Winograd BEST = F2X2;
+        public static final Winograd BEST = F4X4;
 
         /** -Dvae4j.winograd=false|2x2|4x4 (for comparisons); anything else is {@link #BEST}. */
         static Winograd fromProperty(String value) {
