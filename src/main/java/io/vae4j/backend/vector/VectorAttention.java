@@ -20,7 +20,9 @@ final class VectorAttention {
     private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
     private static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int ROWS = 32;
+    private static final int ROWS = 128;
+    /** Columns of scores per GEMM call: two register blocks wide. */
+    private static final int STRIP = 2 * GemmKernel.NR;
 
     private final Parallel parallel;
 
@@ -44,14 +46,20 @@ final class VectorAttention {
                 parallel.forEach(blocks, blk -> {
                     int i0 = blk * ROWS, rows = Math.min(ROWS, t - i0);
                     MemorySegment s = Scratch.floats((long) rows * t);
-                    GemmKernel.multiply(qt.data(), (long) i0 * c, c, 0, rows, c, k.data(), off, kRows, 0, t, false,
-                            s, 0, t);
+                    // Column strips outermost: one strip of K (c × STRIP floats) serves every row of the block
+                    // from L2, where row-major order would stream all of K once per 8 rows.
+                    for (int j0 = 0; j0 < t; j0 += STRIP) {
+                        GemmKernel.multiply(qt.data(), (long) i0 * c, c, 0, rows, c, k.data(), off, kRows, j0,
+                                Math.min(t, j0 + STRIP), false, s, 0, t);
+                    }
                     float[] inv = new float[rows];
                     for (int r = 0; r < rows; r++) {
                         inv[r] = softmaxUnnormalised(s, (long) r * t, t);
                     }
-                    GemmKernel.multiply(s, 0, t, 0, rows, t, vt.data(), 0, vRows, 0, c, false,
-                            ot.data(), (long) i0 * c, c);
+                    for (int j0 = 0; j0 < c; j0 += GemmKernel.NR) {
+                        GemmKernel.multiply(s, 0, t, 0, rows, t, vt.data(), 0, vRows, j0,
+                                Math.min(c, j0 + GemmKernel.NR), false, ot.data(), (long) i0 * c, c);
+                    }
                     for (int r = 0; r < rows; r++) {
                         scaleRow(ot.data(), (long) (i0 + r) * c, c, inv[r]);
                     }
