@@ -122,15 +122,14 @@ final class Winograd4x4 {
                 ConvPlanes p = ty0 == 0 ? first
                         : new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, ty0, first.outRows);
                 int wq = p.wq;
-                long planeSize = p.planeSize();
+                long channelStride = p.planeOffset(0, 1);
                 long flat = p.flatOut();
                 pl.asSlice(p.filled * 4).fill((byte) 0);
                 parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
                 long[] tapOffset = new long[36];
                 for (int r = 0; r < 6; r++) {
                     for (int c = 0; c < 6; c++) {
-                        tapOffset[6 * r + c] = ((long) ((r % 4) * 4 + c % 4) * cin) * planeSize
-                                + (long) (r / 4) * wq + c / 4;
+                        tapOffset[6 * r + c] = p.planeOffset((r % 4) * 4 + c % 4, 0) + (long) (r / 4) * wq + c / 4;
                     }
                 }
                 int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
@@ -147,7 +146,7 @@ final class Winograd4x4 {
                     int block = Math.min(OUT_BLOCK, o1 - o0);
                     long vBase = 0, mBase = 36L * cin * TILES, tBase = mBase + 36L * block * TILES;
                     MemorySegment scratch = Scratch.floats(tBase + 36L * L);
-                    transformInput(pl, planeSize, cin, f0, tapOffset, scratch, vBase, tBase);
+                    transformInput(pl, channelStride, cin, f0, tapOffset, scratch, vBase, tBase);
                     for (int oc = o0; oc < o1; oc += block) {
                         int rows = Math.min(block, o1 - oc);
                         for (int xi = 0; xi < 36; xi++) {
@@ -168,11 +167,11 @@ final class Winograd4x4 {
      * buffer at tBase, then its rows into V. Each pass is a method of its own: in one method, C2 stops inlining the
      * Vector API calls part way (node count) and boxes the rest.
      */
-    private static void transformInput(MemorySegment pl, long planeSize, int cin, long f0, long[] tap,
+    private static void transformInput(MemorySegment pl, long channelStride, int cin, long f0, long[] tap,
                                        MemorySegment v, long vBase, long tBase) {
         long step = (long) cin * TILES * 4;
         for (int ci = 0; ci < cin; ci++) {
-            long base = ci * planeSize + f0;
+            long base = ci * channelStride + f0;
             for (int t = 0; t < TILES; t += L) {
                 inputColumns(pl, (base + t) * 4, tap, v, tBase * 4);
                 inputRows(v, tBase * 4, (vBase + (long) ci * TILES + t) * 4, step);
