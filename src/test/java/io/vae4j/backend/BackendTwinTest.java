@@ -30,9 +30,12 @@ class BackendTwinTest {
     private static final Backend REF = new ScalarBackend();
     private static final VectorBackend JAVA = new VectorBackend(2, true);
     private static final VectorBackend JAVA_DIRECT = new VectorBackend(2, false);
+    private static final VectorBackend JAVA_2X2 = new VectorBackend(2, VectorBackend.Winograd.F2X2);
+    private static final VectorBackend JAVA_4X4 = new VectorBackend(2, VectorBackend.Winograd.F4X4);
     private static final Map<String, OneDnnBackend> ONEDNN = new HashMap<>();
     /** The fast backends: "onednn" with its default options, and its other ways of computing a convolution. */
-    static final String[] BACKENDS = {"java", "java-direct", "onednn", "onednn-plain", "onednn-deconv"};
+    static final String[] BACKENDS = {"java", "java-direct", "java-2x2", "java-4x4", "onednn", "onednn-plain",
+            "onednn-deconv"};
 
     /** The fast backend of that name; a oneDNN test is skipped, saying why, where oneDNN is not available. */
     static synchronized Backend fast(String name) {
@@ -41,6 +44,12 @@ class BackendTwinTest {
         }
         if (name.equals("java-direct")) {
             return JAVA_DIRECT;
+        }
+        if (name.equals("java-2x2")) {
+            return JAVA_2X2;
+        }
+        if (name.equals("java-4x4")) {
+            return JAVA_4X4;
         }
         assumeTrue(OneDnn.available(), () -> "oneDNN backend not tested: " + OneDnn.unavailableReason());
         return ONEDNN.computeIfAbsent(name, n -> new OneDnnBackend(2, switch (n) {
@@ -57,6 +66,8 @@ class BackendTwinTest {
     static void close() {
         JAVA.close();
         JAVA_DIRECT.close();
+        JAVA_2X2.close();
+        JAVA_4X4.close();
         ONEDNN.values().forEach(OneDnnBackend::close);
     }
 
@@ -78,6 +89,8 @@ class BackendTwinTest {
             "3,1,1,1,1,1, 16,24, 7,5, 2,true",
             "3,1,1,1,1,1, 9,17, 13,6, 1,true",
             "3,1,1,1,1,1, 64,64, 64,64, 1,true",
+            "3,1,1,1,1,1, 24,16, 30,101, 1,true",
+            "3,1,1,1,1,1, 12,20, 23,41, 2,false",
     };
 
     static Stream<Arguments> convCases() {
@@ -149,7 +162,7 @@ class BackendTwinTest {
     static Stream<Arguments> normConvCases() {
         List<Arguments> cases = new ArrayList<>();
         String[] shapes = {"3,1, 64,32, 9,7, true", "3,1, 32,3, 16,16, true", "3,1, 32,40, 5,12, false",
-                "1,1, 32,16, 6,6, true", "3,2, 32,32, 11,9, true"};
+                "1,1, 32,16, 6,6, true", "3,2, 32,32, 11,9, true", "3,1, 16,24, 13,90, true"};
         for (String backend : BACKENDS) {
             for (String c : shapes) {
                 String[] f = c.split(",");

@@ -64,4 +64,26 @@ record ChannelNorm(float scale, float shift, boolean silu) {
             dst.set(DType.FLOAT, to + 4L * j, apply(src.get(DType.FLOAT, from + 8L * j)));
         }
     }
+
+    /** dst[0..n) = f(src[0, 4, 8, ...]): every fourth column of a row, for stride-4 phase planes. */
+    void applyEveryFourth(MemorySegment src, long from, MemorySegment dst, long to, int n) {
+        int j = 0;
+        FloatVector a = FloatVector.broadcast(S, scale), b = FloatVector.broadcast(S, shift);
+        // Each vector step reads 4L source floats; keep it inside the 4n - 3 that belong to this row.
+        for (; j + L <= n && 4 * (j + L) <= 4 * n - 3; j += L) {
+            long at = from + 16L * j;
+            FloatVector v0 = FloatVector.fromMemorySegment(S, src, at, LE);
+            FloatVector v1 = FloatVector.fromMemorySegment(S, src, at + 4L * L, LE);
+            FloatVector v2 = FloatVector.fromMemorySegment(S, src, at + 8L * L, LE);
+            FloatVector v3 = FloatVector.fromMemorySegment(S, src, at + 12L * L, LE);
+            FloatVector y = v0.rearrange(EVEN, v1).rearrange(EVEN, v2.rearrange(EVEN, v3)).fma(a, b);
+            if (silu) {
+                y = y.div(y.neg().lanewise(VectorOperators.EXP).add(1f));
+            }
+            y.intoMemorySegment(dst, to + 4L * j, LE);
+        }
+        for (; j < n; j++) {
+            dst.set(DType.FLOAT, to + 4L * j, apply(src.get(DType.FLOAT, from + 16L * j)));
+        }
+    }
 }

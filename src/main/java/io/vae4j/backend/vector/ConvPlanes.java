@@ -66,7 +66,7 @@ final class ConvPlanes {
             for (int ky = 0; ky < k; ky++) {
                 for (int kx = 0; kx < k; kx++) {
                     int phase = (ky % stride) * stride + kx % stride;
-                    bRow[(ci * k + ky) * k + kx] = ((long) phase * channels + ci) * plane
+                    bRow[(ci * k + ky) * k + kx] = ((long) ci * stride * stride + phase) * plane
                             + (long) (ky / stride) * wq + kx / stride;
                 }
             }
@@ -83,6 +83,14 @@ final class ConvPlanes {
     /** Floats of one channel's phase plane in the band. */
     long planeSize() {
         return (long) rows * wq;
+    }
+
+    /**
+     * Where the plane of (phase, channel ci) starts, in floats. Channel-major: a channel's phase planes are
+     * adjacent, so a Winograd tile's reads (every phase of one channel) stay within a few pages.
+     */
+    long planeOffset(int phase, int ci) {
+        return ((long) ci * stride * stride + phase) * planeSize();
     }
 
     /** Writes channel ci of one image (in: [C][H][W] at inOff floats) into every phase plane. */
@@ -102,7 +110,7 @@ final class ConvPlanes {
         long src = (inOff + (long) ci * inHeight * inWidth) * 4;
         for (int py = 0; py < s; py++) {
             for (int px = 0; px < s; px++) {
-                long dst = (((long) (py * s + px)) * channels + ci) * plane * 4;
+                long dst = planeOffset(py * s + px, ci) * 4;
                 for (int y = 0; y < rows; y++) {
                     int sy = (rowFrom + y) * s + py - g.padTop();
                     long row = dst + (long) y * wq * 4;
@@ -138,9 +146,13 @@ final class ConvPlanes {
             } else {
                 norm.apply(in, from, planes, dst, n);
             }
-        } else if (s == 2 && u == 1) {
+        } else if (s == 2 * u) {
+            // Stride twice the upsampling (F(2x2) planes without it, F(4x4) planes with it): every other source column.
             norm = norm == null ? ChannelNorm.IDENTITY : norm;
-            norm.applyEveryOther(in, srcRow + (long) (2 * x0 + px - pl) * 4, planes, dst, n);
+            norm.applyEveryOther(in, srcRow + (long) Math.floorDiv(x0 * s + px - pl, u) * 4, planes, dst, n);
+        } else if (s == 4 && u == 1) {
+            norm = norm == null ? ChannelNorm.IDENTITY : norm;
+            norm.applyEveryFourth(in, srcRow + (long) (4 * x0 + px - pl) * 4, planes, dst, n);
         } else {
             for (int x = x0; x < x1; x++) {
                 float v = in.get(DType.FLOAT, srcRow + (long) ((x * s + px - pl) / u) * 4);

@@ -28,18 +28,39 @@ public final class VectorBackend implements Backend {
     /** Bytes of B one tile of a convolution should touch, so it stays in L2 while every output channel uses it. */
     private static final long TILE_B_BYTES = 256 * 1024;
 
-    /** -Dvae4j.winograd=false runs every 3x3 convolution directly (for comparisons). */
-    private static final boolean WINOGRAD_DEFAULT = !"false".equals(System.getProperty("vae4j.winograd"));
+    /** How stride-1 3x3 convolutions run: directly, or by Winograd with 2x2 or 4x4 output tiles. */
+    public enum Winograd {
+        OFF, F2X2, F4X4;
+
+        /** The fastest tile that keeps the conformance tolerances. */
+        public static final Winograd BEST = F4X4;
+
+        /** -Dvae4j.winograd=false|2x2|4x4 (for comparisons); anything else is {@link #BEST}. */
+        static Winograd fromProperty(String value) {
+            return switch (value == null ? "" : value) {
+                case "false", "off" -> OFF;
+                case "2x2" -> F2X2;
+                case "4x4" -> F4X4;
+                default -> BEST;
+            };
+        }
+    }
+
+    private static final Winograd WINOGRAD_DEFAULT = Winograd.fromProperty(System.getProperty("vae4j.winograd"));
 
     private final Parallel parallel;
-    private final boolean winograd;
+    private final Winograd winograd;
 
     public VectorBackend(int threads) {
         this(threads, WINOGRAD_DEFAULT);
     }
 
-    /** @param winograd whether stride-1 3x3 convolutions use Winograd F(2x2, 3x3) */
+    /** @param winograd whether stride-1 3x3 convolutions use Winograd (with the default tile) */
     public VectorBackend(int threads, boolean winograd) {
+        this(threads, winograd ? (WINOGRAD_DEFAULT == Winograd.OFF ? Winograd.BEST : WINOGRAD_DEFAULT) : Winograd.OFF);
+    }
+
+    public VectorBackend(int threads, Winograd winograd) {
         this.parallel = new Parallel(threads);
         this.winograd = winograd;
     }
@@ -123,11 +144,13 @@ public final class VectorBackend implements Backend {
         var g = prepared.params().geometry();
         boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
-        boolean useWinograd = winograd && Winograd2x2.applies(g, in.dim(1), out.dim(1));
+        Winograd tile = Winograd2x2.applies(g, in.dim(1), out.dim(1)) ? winograd : Winograd.OFF;
         for (int n = 0; n < in.dim(0); n++) {
             ChannelNorm[] norm = norms == null ? null : norms.apply(n);
-            if (useWinograd) {
-                Winograd2x2.convolve(parallel, in, n, w.winograd(), w.bias(), residual, out, upsample, norm);
+            if (tile == Winograd.F4X4) {
+                Winograd4x4.convolve(parallel, in, n, w.winograd4x4(), w.bias(), residual, out, upsample, norm);
+            } else if (tile == Winograd.F2X2) {
+                Winograd2x2.convolve(parallel, in, n, w.winograd2x2(), w.bias(), residual, out, upsample, norm);
             } else if (direct) {
                 pointwise(in, n, w, residual, out);
             } else {

@@ -9,13 +9,14 @@ import io.vae4j.tensor.Tensor;
  * A convolution prepared for the Vector API backend. Both weight forms are made on first use, so a model used only
  * to decode never pays for its encoder's, and a convolution pays only for the form it runs with: float32 weights
  * for the direct path (the memory-mapped tensor itself when the file holds float32; a widened copy for F16/BF16)
- * or their Winograd transform (16/9 of the weights, made straight from the stored dtype).
+ * or their Winograd transform (16/9 or 36/9 of the weights by tile, made straight from the stored dtype).
  */
 final class VectorConv implements PreparedConv {
     private final ConvParams params;
     private final float[] bias;
     private volatile ConvWeightsF32 direct;
-    private volatile Tensor winograd;
+    private volatile Tensor winograd2x2;
+    private volatile Tensor winograd4x4;
 
     VectorConv(ConvParams params) {
         this.params = params;
@@ -45,13 +46,26 @@ final class VectorConv implements PreparedConv {
         return w.weight();
     }
 
-    Tensor winograd() {
-        Tensor u = winograd;
+    Tensor winograd2x2() {
+        Tensor u = winograd2x2;
         if (u == null) {
             synchronized (this) {
-                u = winograd;
+                u = winograd2x2;
                 if (u == null) {
-                    winograd = u = Winograd2x2.transformWeights(params.weight());
+                    winograd2x2 = u = Winograd2x2.transformWeights(params.weight());
+                }
+            }
+        }
+        return u;
+    }
+
+    Tensor winograd4x4() {
+        Tensor u = winograd4x4;
+        if (u == null) {
+            synchronized (this) {
+                u = winograd4x4;
+                if (u == null) {
+                    winograd4x4 = u = Winograd4x4.transformWeights(params.weight());
                 }
             }
         }
@@ -64,9 +78,13 @@ final class VectorConv implements PreparedConv {
             direct.close();
             direct = null;
         }
-        if (winograd != null) {
-            winograd.close();
-            winograd = null;
+        if (winograd2x2 != null) {
+            winograd2x2.close();
+            winograd2x2 = null;
+        }
+        if (winograd4x4 != null) {
+            winograd4x4.close();
+            winograd4x4 = null;
         }
     }
 }

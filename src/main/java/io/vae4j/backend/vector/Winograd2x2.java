@@ -89,15 +89,14 @@ final class Winograd2x2 {
                 ConvPlanes p = ty0 == 0 ? first
                         : new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, ty0, first.outRows);
                 int wq = p.wq;
-                long planeSize = p.planeSize();
+                long channelStride = p.planeOffset(0, 1);
                 long flat = p.flatOut();
                 pl.asSlice(p.filled * 4).fill((byte) 0);
                 parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
                 long[] tapOffset = new long[16];
                 for (int r = 0; r < 4; r++) {
                     for (int c = 0; c < 4; c++) {
-                        tapOffset[4 * r + c] = ((long) ((r % 2) * 2 + c % 2) * cin) * planeSize
-                                + (long) (r / 2) * wq + c / 2;
+                        tapOffset[4 * r + c] = p.planeOffset((r % 2) * 2 + c % 2, 0) + (long) (r / 2) * wq + c / 2;
                     }
                 }
                 int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
@@ -114,7 +113,7 @@ final class Winograd2x2 {
                     int rows = o1 - o0;
                     MemorySegment scratch = Scratch.floats(16L * TILES * (cin + rows));
                     long vBase = 0, mBase = 16L * cin * TILES;
-                    transformInput(pl, planeSize, cin, f0, tapOffset, scratch, vBase);
+                    transformInput(pl, channelStride, cin, f0, tapOffset, scratch, vBase);
                     for (int xi = 0; xi < 16; xi++) {
                         GemmKernel.multiply(u.data(), ((long) xi * cout + o0) * cin, cin, 0, rows, cin,
                                 scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
@@ -131,11 +130,11 @@ final class Winograd2x2 {
      * V[ξ][ci][t] = (Bᵀ·d·B)[ξ] for the TILES tiles from flat index f0, every input channel. Written out with one
      * local per tile element: vectors kept in arrays or passed to methods the JIT does not inline get boxed.
      */
-    private static void transformInput(MemorySegment pl, long planeSize, int cin, long f0, long[] tap,
+    private static void transformInput(MemorySegment pl, long channelStride, int cin, long f0, long[] tap,
                                        MemorySegment v, long vBase) {
         long step = (long) cin * TILES * 4;
         for (int ci = 0; ci < cin; ci++) {
-            long base = ci * planeSize + f0;
+            long base = ci * channelStride + f0;
             for (int t = 0; t < TILES; t += L) {
                 long at = (base + t) * 4;
                 FloatVector d00 = FloatVector.fromMemorySegment(S, pl, at + tap[0] * 4, LE);

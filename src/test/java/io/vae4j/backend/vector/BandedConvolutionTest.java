@@ -18,12 +18,14 @@ class BandedConvolutionTest {
         Random4 r = new Random4(21);
         ConvGeometry[] geometries = {ConvGeometry.same3x3(), ConvGeometry.ldmDownsample(), ConvGeometry.strided3x3()};
         long saved = VectorBackend.bandBytes;
-        try (VectorBackend wino = new VectorBackend(2, true); VectorBackend direct = new VectorBackend(2, false)) {
+        try (VectorBackend wino = new VectorBackend(2, VectorBackend.Winograd.F2X2);
+             VectorBackend wino4 = new VectorBackend(2, VectorBackend.Winograd.F4X4);
+             VectorBackend direct = new VectorBackend(2, false)) {
             for (ConvGeometry g : geometries) {
                 ConvParams p = new ConvParams("conv", r.normal(0.2f, 24, 16, 3, 3), r.normal(0.5f, 24), g);
                 GroupNormSpec norm = new GroupNormSpec(r.normal(1f, 16), r.normal(1f, 16), 4, 1e-6f, true);
                 try (Tensor in = r.normal(1f, 1, 16, 37, 23)) {
-                    for (VectorBackend b : new VectorBackend[]{wino, direct}) {
+                    for (VectorBackend b : new VectorBackend[]{wino, wino4, direct}) {
                         PreparedConv c = b.prepareConv(p);
                         VectorBackend.bandBytes = saved;
                         Tensor whole = b.conv2d(in, c, null), wholeUp = b.upsampleConv2d(in, c);

@@ -20,7 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Recorded and frozen GroupNorm statistics on the conformance kl_f8_sd model. */
 class NormStatsTest {
-    private static final VectorBackend VECTOR = new VectorBackend(2);
+    /**
+     * F(2x2) Winograd: the 2e-5 bounds below are about float rounding of the statistics. F(4x4)'s own rounding,
+     * different for two slightly different inputs, alone reaches ~3e-5 here (inside the fixtures' atol, not these).
+     */
+    private static final VectorBackend VECTOR = new VectorBackend(2, VectorBackend.Winograd.F2X2);
 
     @AfterAll
     static void close() {

@@ -1,0 +1,347 @@
+package io.vae4j.backend.vector;
+
+import io.vae4j.backend.ConvGeometry;
+import io.vae4j.backend.Parallel;
+import io.vae4j.tensor.DType;
+import io.vae4j.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * Winograd F(4x4, 3x3) for stride-1, padding-1 3x3 convolutions: each 4x4 block of output costs 36 products per
+ * (input, output channel) pair instead of 144, against 64 for {@link Winograd2x2}. Same plan as there: weights
+ * transformed once (U = G·g·Gᵀ, 36 matrices [out][in]), input tiles transformed per block of TILES tiles
+ * (V = Bᵀ·d·B), 36 products on {@link GemmKernel}, and the results transformed back (Y = Aᵀ·M·A).
+ *
+ * <p>The transforms come from Toom-Cook interpolation at the points 0, ±{@link #P}, ±{@link #Q} and ∞. Bigger tiles
+ * mean bigger transform coefficients, and so more float rounding than F(2x2); the points are chosen to keep it inside
+ * the conformance tolerances (see {@code Winograd4x4Test}). With symmetric points, every transform splits into
+ * even and odd halves, which is what the vector code below spells out.
+ *
+ * <p>Input tiles (6x6, overlapping by 2) are read from stride-4 phase planes of the padded input ({@link ConvPlanes}),
+ * so tile element (r, c) of flat tile index ty·wq + tx sits at a fixed offset, and L consecutive tiles load as one
+ * vector. Each 2-d transform runs as a column pass then a row pass through a small per-thread buffer, which keeps
+ * the methods small enough for the JIT and the live vectors within the register file.
+ */
+final class Winograd4x4 {
+    private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
+    private static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorShuffle<Float> LOW = VectorShuffle.fromOp(S, i -> i % 2 == 0 ? i / 2 : i / 2 - L);
+    private static final VectorShuffle<Float> HIGH = VectorShuffle.fromOp(S,
+            i -> i % 2 == 0 ? L / 2 + i / 2 : L / 2 + i / 2 - L);
+    private static final int TILES = GemmKernel.NR;
+    /** Output channels transformed back together: bounds the per-thread buffer of products (36·64·TILES floats). */
+    private static final int OUT_BLOCK = 64;
+
+    /** The finite interpolation points besides 0 are ±P and ±Q. */
+    static final double P = Double.parseDouble(System.getProperty("vae4j.winograd.p", "1"));
+    static final double Q = Double.parseDouble(System.getProperty("vae4j.winograd.q", "2"));
+
+    // Coefficients of Bᵀ (rows: the products of (x - point) over the other finite points) and Aᵀ (powers of points).
+    private static final float P2Q2 = (float) (P * P * Q * Q);
+    private static final float P2_PLUS_Q2 = (float) (P * P + Q * Q);
+    private static final float P2 = (float) (P * P);
+    private static final float Q2 = (float) (Q * Q);
+    private static final float PQ2 = (float) (P * Q * Q);
+    private static final float P2Q = (float) (P * P * Q);
+    private static final float PF = (float) P;
+    private static final float QF = (float) Q;
+    private static final float P3 = (float) (P * P * P);
+    private static final float Q3 = (float) (Q * Q * Q);
+
+    private Winograd4x4() {
+    }
+
+    /** The rows of G: [1, p, p²] / Π(p - other finite points) for 0, P, -P, Q, -Q, and [0, 0, 1] for ∞. */
+    static double[][] g() {
+        double[] pts = {0, P, -P, Q, -Q};
+        double[][] g = new double[6][];
+        for (int i = 0; i < 5; i++) {
+            double norm = 1;
+            for (int j = 0; j < 5; j++) {
+                if (j != i) {
+                    norm *= pts[i] - pts[j];
+                }
+            }
+            g[i] = new double[]{1 / norm, pts[i] / norm, pts[i] * pts[i] / norm};
+        }
+        g[5] = new double[]{0, 0, 1};
+        return g;
+    }
+
+    /** U[ξ][o][i] = (G·g[o][i]·Gᵀ)[ξ / 6][ξ % 6] for weights g [out][in][3][3] of any stored dtype. */
+    static Tensor transformWeights(Tensor w) {
+        int out = w.dim(0), in = w.dim(1);
+        Tensor u = Tensor.uninitialized(36, out, in);
+        MemorySegment dst = u.data();
+        long plane = (long) out * in;
+        double[][] gm = g();
+        double[] k = new double[9];
+        double[] t = new double[18];
+        for (long oi = 0; oi < plane; oi++) {
+            for (int j = 0; j < 9; j++) {
+                k[j] = w.get(oi * 9 + j);
+            }
+            for (int i = 0; i < 6; i++) {
+                for (int c = 0; c < 3; c++) {
+                    t[3 * i + c] = gm[i][0] * k[c] + gm[i][1] * k[3 + c] + gm[i][2] * k[6 + c];
+                }
+            }
+            for (int i = 0; i < 6; i++) {
+                for (int j = 0; j < 6; j++) {
+                    double v = t[3 * i] * gm[j][0] + t[3 * i + 1] * gm[j][1] + t[3 * i + 2] * gm[j][2];
+                    dst.set(DType.FLOAT, ((6L * i + j) * plane + oi) * 4, (float) v);
+                }
+            }
+        }
+        return u;
+    }
+
+    /** out[n] = conv(in[n] (nearest-upsampled when upsample = 2)) + bias (+ residual[n]). */
+    static void convolve(Parallel parallel, Tensor in, int n, Tensor u, float[] bias, Tensor residual, Tensor out,
+                         int upsample, ChannelNorm[] norm) {
+        int cin = in.dim(1), cout = out.dim(1);
+        int outH = out.dim(2), outW = out.dim(3);
+        int tilesY = (outH + 3) / 4, tilesX = (outW + 3) / 4;
+        // Padded image of 4·tiles + 2 rows and columns: one zero border before, the rest after.
+        ConvGeometry g = new ConvGeometry(6, 4, 1, 1, 4 * tilesY + 1 - outH, 4 * tilesX + 1 - outW);
+        long inOff = (long) n * cin * in.dim(2) * in.dim(3);
+        long outOff = (long) n * cout * outH * outW;
+        ConvPlanes first = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, 0,
+                VectorBackend.bandRows(16L * cin, tilesX + 1, tilesY));
+        long[] vRows = VectorBackend.rows(cin, TILES);
+        try (Tensor planes = VectorBackend.bandBuffer(first.floats + TILES)) {
+            MemorySegment pl = planes.data();
+            for (int ty0 = 0; ty0 < tilesY; ty0 += first.outRows) {
+                ConvPlanes p = ty0 == 0 ? first
+                        : new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, ty0, first.outRows);
+                int wq = p.wq;
+                long channelStride = p.planeOffset(0, 1);
+                long flat = p.flatOut();
+                pl.asSlice(p.filled * 4).fill((byte) 0);
+                parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
+                long[] tapOffset = new long[36];
+                for (int r = 0; r < 6; r++) {
+                    for (int c = 0; c < 6; c++) {
+                        tapOffset[6 * r + c] = p.planeOffset((r % 4) * 4 + c % 4, 0) + (long) (r / 4) * wq + c / 4;
+                    }
+                }
+                int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
+                int groups = blocks >= 4 * parallel.threads() ? 1
+                        : Math.max(1, Math.min(VectorBackend.ceilDiv(4 * parallel.threads(), blocks), cout / 8));
+                int groupSize = VectorBackend.roundUp(VectorBackend.ceilDiv(cout, groups), 8);
+                int bandFrom = ty0;
+                parallel.forEach(blocks * groups, task -> {
+                    long f0 = (long) (task / groups) * TILES;
+                    int o0 = (task % groups) * groupSize, o1 = Math.min(cout, o0 + groupSize);
+                    if (o0 >= o1) {
+                        return;
+                    }
+                    int block = Math.min(OUT_BLOCK, o1 - o0);
+                    long vBase = 0, mBase = 36L * cin * TILES, tBase = mBase + 36L * block * TILES;
+                    MemorySegment scratch = Scratch.floats(tBase + 36L * L);
+                    transformInput(pl, channelStride, cin, f0, tapOffset, scratch, vBase, tBase);
+                    for (int oc = o0; oc < o1; oc += block) {
+                        int rows = Math.min(block, o1 - oc);
+                        for (int xi = 0; xi < 36; xi++) {
+                            GemmKernel.multiply(u.data(), ((long) xi * cout + oc) * cin, cin, 0, rows, cin,
+                                    scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
+                                    scratch, mBase + (long) xi * rows * TILES, TILES);
+                        }
+                        transformOutput(scratch, mBase, tBase, rows, oc, bias, f0, flat, wq, bandFrom, tilesX, outH,
+                                outW, out.data(), outOff, residual);
+                    }
+                });
+            }
+        }
+    }
+
+    /**
+     * V[ξ][ci][t] = (Bᵀ·d·B)[ξ] for the TILES tiles from flat index f0, every input channel: columns of d into the
+     * buffer at tBase, then its rows into V. Each pass is a method of its own: in one method, C2 stops inlining the
+     * Vector API calls part way (node count) and boxes the rest.
+     */
+    private static void transformInput(MemorySegment pl, long channelStride, int cin, long f0, long[] tap,
+                                       MemorySegment v, long vBase, long tBase) {
+        long step = (long) cin * TILES * 4;
+        for (int ci = 0; ci < cin; ci++) {
+            long base = ci * channelStride + f0;
+            for (int t = 0; t < TILES; t += L) {
+                inputColumns(pl, (base + t) * 4, tap, v, tBase * 4);
+                inputRows(v, tBase * 4, (vBase + (long) ci * TILES + t) * 4, step);
+            }
+        }
+    }
+
+    /** Bᵀ·d for L tiles: column c of the tiles at byte offset {@code at} into tmp[6·i + c]. */
+    private static void inputColumns(MemorySegment pl, long at, long[] tap, MemorySegment v, long tmp) {
+        long lb = 4L * L;
+        for (int c = 0; c < 6; c++) {
+            FloatVector d0 = FloatVector.fromMemorySegment(S, pl, at + tap[c] * 4, LE);
+            FloatVector d1 = FloatVector.fromMemorySegment(S, pl, at + tap[6 + c] * 4, LE);
+            FloatVector d2 = FloatVector.fromMemorySegment(S, pl, at + tap[12 + c] * 4, LE);
+            FloatVector d3 = FloatVector.fromMemorySegment(S, pl, at + tap[18 + c] * 4, LE);
+            FloatVector d4 = FloatVector.fromMemorySegment(S, pl, at + tap[24 + c] * 4, LE);
+            FloatVector d5 = FloatVector.fromMemorySegment(S, pl, at + tap[30 + c] * 4, LE);
+            FloatVector evenP = d2.mul(-Q2).add(d4), oddP = d3.mul(PF).sub(d1.mul(PQ2));
+            FloatVector evenQ = d2.mul(-P2).add(d4), oddQ = d3.mul(QF).sub(d1.mul(P2Q));
+            long o = tmp + c * lb;
+            d0.mul(P2Q2).sub(d2.mul(P2_PLUS_Q2)).add(d4).intoMemorySegment(v, o, LE);
+            evenP.add(oddP).intoMemorySegment(v, o + 6 * lb, LE);
+            evenP.sub(oddP).intoMemorySegment(v, o + 12 * lb, LE);
+            evenQ.add(oddQ).intoMemorySegment(v, o + 18 * lb, LE);
+            evenQ.sub(oddQ).intoMemorySegment(v, o + 24 * lb, LE);
+            d1.mul(P2Q2).sub(d3.mul(P2_PLUS_Q2)).add(d5).intoMemorySegment(v, o + 30 * lb, LE);
+        }
+    }
+
+    /** (Bᵀ·d)·B: row i of tmp into V[6·i + j] at byte offset row + (6·i + j)·step. */
+    private static void inputRows(MemorySegment v, long tmp, long row, long step) {
+        long lb = 4L * L;
+        for (int r = 0; r < 6; r++) {
+            long o = tmp + 6 * r * lb;
+            FloatVector d0 = FloatVector.fromMemorySegment(S, v, o, LE);
+            FloatVector d1 = FloatVector.fromMemorySegment(S, v, o + lb, LE);
+            FloatVector d2 = FloatVector.fromMemorySegment(S, v, o + 2 * lb, LE);
+            FloatVector d3 = FloatVector.fromMemorySegment(S, v, o + 3 * lb, LE);
+            FloatVector d4 = FloatVector.fromMemorySegment(S, v, o + 4 * lb, LE);
+            FloatVector d5 = FloatVector.fromMemorySegment(S, v, o + 5 * lb, LE);
+            FloatVector evenP = d2.mul(-Q2).add(d4), oddP = d3.mul(PF).sub(d1.mul(PQ2));
+            FloatVector evenQ = d2.mul(-P2).add(d4), oddQ = d3.mul(QF).sub(d1.mul(P2Q));
+            long dst = row + 6 * r * step;
+            d0.mul(P2Q2).sub(d2.mul(P2_PLUS_Q2)).add(d4).intoMemorySegment(v, dst, LE);
+            evenP.add(oddP).intoMemorySegment(v, dst + step, LE);
+            evenP.sub(oddP).intoMemorySegment(v, dst + 2 * step, LE);
+            evenQ.add(oddQ).intoMemorySegment(v, dst + 3 * step, LE);
+            evenQ.sub(oddQ).intoMemorySegment(v, dst + 4 * step, LE);
+            d1.mul(P2Q2).sub(d3.mul(P2_PLUS_Q2)).add(d5).intoMemorySegment(v, dst + 5 * step, LE);
+        }
+    }
+
+    /**
+     * Y = Aᵀ·M·A + bias (+ residual) for output channels [oc, oc + rows), written to the 4x4 output pixels of every
+     * real tile: columns of M into the buffer at tBase, then its rows, interleaved into pixel order in registers.
+     */
+    private static void transformOutput(MemorySegment m, long mBase, long tBase, int rows, int oc, float[] bias,
+                                        long f0, long flat, int wq, int bandFrom, int tilesX, int outH, int outW,
+                                        MemorySegment out, long outOff, Tensor residual) {
+        float[] row = new float[4 * L];
+        long step = (long) rows * TILES * 4, tmp = tBase * 4;
+        for (int o = 0; o < rows; o++) {
+            long plane = outOff + (long) (oc + o) * outH * outW;
+            for (int t = 0; t < TILES; t += L) {
+                outputColumns(m, (mBase + (long) o * TILES + t) * 4, step, tmp);
+                long first = f0 + t;
+                int rowTy = bandFrom + (int) (first / wq), rowTx = (int) (first % wq);
+                // All L tiles whole and in one tile row: each output row is 4L pixels, interleaved in registers.
+                boolean whole = rowTx + L <= tilesX && 4 * rowTy + 3 < outH && 4 * (rowTx + L) <= outW
+                        && first + L <= flat;
+                for (int r = 0; r < 4; r++) {
+                    long idx = whole ? plane + (long) (4 * rowTy + r) * outW + 4L * rowTx : -1;
+                    outputRow(m, tmp + 6L * r * 4 * L, bias[oc + o], out, idx, residual, row);
+                    if (!whole) {
+                        storeRuns(row, r, first, flat, wq, bandFrom, tilesX, outH, outW, out, plane, residual);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Aᵀ·M for L tiles: column c of M (at byte offset at, products ξ apart by step) into tmp[6·k + c]. */
+    private static void outputColumns(MemorySegment m, long at, long step, long tmp) {
+        long lb = 4L * L;
+        for (int c = 0; c < 6; c++) {
+            FloatVector m0 = FloatVector.fromMemorySegment(S, m, at + c * step, LE);
+            FloatVector m1 = FloatVector.fromMemorySegment(S, m, at + (6 + c) * step, LE);
+            FloatVector m2 = FloatVector.fromMemorySegment(S, m, at + (12 + c) * step, LE);
+            FloatVector m3 = FloatVector.fromMemorySegment(S, m, at + (18 + c) * step, LE);
+            FloatVector m4 = FloatVector.fromMemorySegment(S, m, at + (24 + c) * step, LE);
+            FloatVector m5 = FloatVector.fromMemorySegment(S, m, at + (30 + c) * step, LE);
+            FloatVector sp = m1.add(m2), dp = m1.sub(m2), sq = m3.add(m4), dq = m3.sub(m4);
+            long dst = tmp + c * lb;
+            m0.add(sp).add(sq).intoMemorySegment(m, dst, LE);
+            dp.mul(PF).add(dq.mul(QF)).intoMemorySegment(m, dst + 6 * lb, LE);
+            sp.mul(P2).add(sq.mul(Q2)).intoMemorySegment(m, dst + 12 * lb, LE);
+            dp.mul(P3).add(dq.mul(Q3)).add(m5).intoMemorySegment(m, dst + 18 * lb, LE);
+        }
+    }
+
+    /**
+     * (Aᵀ·M)·A + bias for one output row of L tiles (tmp row at byte offset src), in pixel order: stored at float
+     * index idx of out (plus residual) when idx ≥ 0, else into {@code row} for {@link #storeRuns}.
+     */
+    private static void outputRow(MemorySegment m, long src, float bias, MemorySegment out, long idx,
+                                  Tensor residual, float[] row) {
+        long lb = 4L * L;
+        FloatVector m0 = FloatVector.fromMemorySegment(S, m, src, LE);
+        FloatVector m1 = FloatVector.fromMemorySegment(S, m, src + lb, LE);
+        FloatVector m2 = FloatVector.fromMemorySegment(S, m, src + 2 * lb, LE);
+        FloatVector m3 = FloatVector.fromMemorySegment(S, m, src + 3 * lb, LE);
+        FloatVector m4 = FloatVector.fromMemorySegment(S, m, src + 4 * lb, LE);
+        FloatVector m5 = FloatVector.fromMemorySegment(S, m, src + 5 * lb, LE);
+        FloatVector sp = m1.add(m2), dp = m1.sub(m2), sq = m3.add(m4), dq = m3.sub(m4);
+        FloatVector y0 = m0.add(sp).add(sq).add(bias);
+        FloatVector y1 = dp.mul(PF).add(dq.mul(QF)).add(bias);
+        FloatVector y2 = sp.mul(P2).add(sq.mul(Q2)).add(bias);
+        FloatVector y3 = dp.mul(P3).add(dq.mul(Q3)).add(m5).add(bias);
+        FloatVector lo02 = y0.rearrange(LOW, y2), hi02 = y0.rearrange(HIGH, y2);
+        FloatVector lo13 = y1.rearrange(LOW, y3), hi13 = y1.rearrange(HIGH, y3);
+        FloatVector p0 = lo02.rearrange(LOW, lo13), p1 = lo02.rearrange(HIGH, lo13);
+        FloatVector p2 = hi02.rearrange(LOW, hi13), p3 = hi02.rearrange(HIGH, hi13);
+        if (idx < 0) {
+            p0.intoArray(row, 0);
+            p1.intoArray(row, L);
+            p2.intoArray(row, 2 * L);
+            p3.intoArray(row, 3 * L);
+            return;
+        }
+        long at = idx * 4;
+        if (residual != null) {
+            MemorySegment res = residual.data();
+            p0 = p0.add(FloatVector.fromMemorySegment(S, res, at, LE));
+            p1 = p1.add(FloatVector.fromMemorySegment(S, res, at + lb, LE));
+            p2 = p2.add(FloatVector.fromMemorySegment(S, res, at + 2 * lb, LE));
+            p3 = p3.add(FloatVector.fromMemorySegment(S, res, at + 3 * lb, LE));
+        }
+        p0.intoMemorySegment(out, at, LE);
+        p1.intoMemorySegment(out, at + lb, LE);
+        p2.intoMemorySegment(out, at + 2 * lb, LE);
+        p3.intoMemorySegment(out, at + 3 * lb, LE);
+    }
+
+    /**
+     * The edge case of {@link #transformOutput}: output row r of L tiles, in pixel order in {@code row}, where the
+     * tiles span two tile rows, or reach junk tiles or the image edge. Each run of real tiles in one tile row is
+     * still one contiguous stretch of output pixels.
+     */
+    private static void storeRuns(float[] row, int r, long first, long flat, int wq, int bandFrom, int tilesX,
+                                  int outH, int outW, MemorySegment out, long plane, Tensor residual) {
+        int lane = 0;
+        while (lane < L && first + lane < flat) {
+            long f = first + lane;
+            int ty = bandFrom + (int) (f / wq), tx = (int) (f % wq);
+            int count = Math.min(Math.min(L - lane, tilesX - tx), (int) (flat - f));
+            if (count <= 0 || 4 * ty + r >= outH) {
+                lane += Math.max(1, count);
+                continue;
+            }
+            int width = Math.min(4 * count, outW - 4 * tx);
+            long idx = plane + (long) (4 * ty + r) * outW + 4L * tx;
+            for (int j = 0; j < width; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, width);
+                FloatVector v = FloatVector.fromArray(S, row, 4 * lane + j, m);
+                if (residual != null) {
+                    v = v.add(FloatVector.fromMemorySegment(S, residual.data(), (idx + j) * 4, LE, m));
+                }
+                v.intoMemorySegment(out, (idx + j) * 4, LE, m);
+            }
+            lane += count;
+        }
+    }
+}
