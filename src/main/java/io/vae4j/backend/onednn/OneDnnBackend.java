@@ -5,6 +5,7 @@ import io.vae4j.backend.Backend;
 import io.vae4j.backend.BackendLog;
 import io.vae4j.backend.Checks;
 import io.vae4j.backend.GroupNormSpec;
+import io.vae4j.backend.Precision;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.PreparedConv;
@@ -78,6 +79,7 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
 
     private final int threads;
     private final Options options;
+    private final Precision precision;
     private final VectorBackend vector;
     private final MemorySegment engine;
     private final ConcurrentLinkedDeque<ExecContext> contexts = new ConcurrentLinkedDeque<>();
@@ -89,14 +91,31 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     }
 
     public OneDnnBackend(int threads, Options options) {
+        this(threads, options, Precision.FP32);
+    }
+
+    public OneDnnBackend(int threads, Precision precision) {
+        this(threads, Options.fromSystemProperties(), precision);
+    }
+
+    /**
+     * @param precision BF16: every convolution reads bfloat16 sources and weights and accumulates in float32 (its
+     *                  result stays float32); needs oneDNN's avx512_core_bf16 kernels, which this refuses without
+     */
+    public OneDnnBackend(int threads, Options options, Precision precision) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
         if (!OneDnn.available()) {
             throw new VaeException("the onednn backend needs oneDNN: " + OneDnn.unavailableReason());
         }
+        if (precision == Precision.BF16 && !OneDnn.hasBf16Kernels()) {
+            throw new VaeException("--precision bf16 needs oneDNN's avx512_core_bf16 kernels (a CPU with"
+                    + " AVX512_BF16); " + OneDnn.describe() + " has none here");
+        }
         this.threads = threads;
         this.options = options;
+        this.precision = precision;
         this.engine = OneDnn.engine();
         this.vector = new VectorBackend(threads);
     }
@@ -109,6 +128,11 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     @Override
     public int threads() {
         return threads;
+    }
+
+    @Override
+    public Precision precision() {
+        return precision;
     }
 
     public Options options() {
