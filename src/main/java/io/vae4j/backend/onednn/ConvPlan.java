@@ -103,9 +103,9 @@ final class ConvPlan implements AutoCloseable {
         boolean anyLayout = key.blocked || kind == Kind.PHASES || operands != dnnl_f32();
         for (boolean blocked : anyLayout ? new boolean[]{true} : new boolean[]{false, true}) {
             int act = blocked ? dnnl_format_tag_any() : dnnl_nchw();
-            MemorySegment src = Dnnl.md(arena, operands, act, n, cin, h, w);
+            MemorySegment src = Dnnl.typedMd(arena, operands, act, n, cin, h, w);
             MemorySegment dst = Dnnl.md(arena, act, n, pcout, oh, ow);
-            MemorySegment wei = Dnnl.md(arena, operands, dnnl_format_tag_any(), source.dims());
+            MemorySegment wei = Dnnl.typedMd(arena, operands, dnnl_format_tag_any(), source.dims());
             MemorySegment desc = dnnl_convolution_desc_t.allocate(arena);
             switch (kind) {
                 case CONV -> OneDnn.check(dnnl_convolution_forward_desc_init(desc, dnnl_forward_inference(),
