@@ -34,7 +34,8 @@ class Bf16TwinTest {
         assumeTrue(OneDnn.hasBf16Kernels(), () -> "bf16 convolutions not tested: " + (OneDnn.available()
                 ? OneDnn.describe() + " has no avx512_core_bf16 kernels" : OneDnn.unavailableReason()));
         if (bf16 == null) {
-            bf16 = new OneDnnBackend(2, OneDnnBackend.Options.DEFAULT, Precision.BF16);
+            // Every convolution on oneDNN, whatever its channels: the kernels under test.
+            bf16 = new OneDnnBackend(2, OneDnnBackend.Options.DEFAULT, Precision.BF16, 0);
         }
         return bf16;
     }

@@ -80,6 +80,7 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     private final int threads;
     private final Options options;
     private final Precision precision;
+    private final int bf16MinChannels;
     private final VectorBackend vector;
     private final MemorySegment engine;
     private final ConcurrentLinkedDeque<ExecContext> contexts = new ConcurrentLinkedDeque<>();
@@ -103,6 +104,21 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
      *                  result stays float32); needs oneDNN's avx512_core_bf16 kernels, which this refuses without
      */
     public OneDnnBackend(int threads, Options options, Precision precision) {
+        this(threads, options, precision, Integer.getInteger("vae4j.bf16.minChannels", BF16_MIN_CHANNELS));
+    }
+
+    /**
+     * In bf16, convolutions of fewer than 512 input channels measured faster as float32 Winograd on the Vector API
+     * than as oneDNN bf16 direct convolutions (with the reorders around them), so they stay there: the same
+     * answer to float32 rounding, better than bf16's.
+     */
+    public static final int BF16_MIN_CHANNELS = 512;
+
+    /**
+     * @param bf16MinChannels with BF16, the fewest input channels a convolution needs to run on oneDNN in bf16;
+     *                        those with fewer run on the Vector API in float32 (0: every one on oneDNN)
+     */
+    public OneDnnBackend(int threads, Options options, Precision precision, int bf16MinChannels) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
@@ -116,6 +132,7 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         this.threads = threads;
         this.options = options;
         this.precision = precision;
+        this.bf16MinChannels = bf16MinChannels;
         this.engine = OneDnn.engine();
         this.vector = new VectorBackend(threads);
     }
@@ -175,8 +192,24 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         return new OneDnnConv(this, params);
     }
 
+    /** False for the bf16 mode's convolutions that run faster as float32 on the Vector API. */
+    boolean onOneDnn(PreparedConv conv) {
+        return precision == Precision.FP32 || conv.params().inChannels() >= bf16MinChannels;
+    }
+
+    @Override
+    public Tensor normConv2d(Tensor in, GroupNormSpec norm, PreparedConv conv, Tensor residual) {
+        if (!onOneDnn(conv)) {
+            return vector.normConv2d(in, norm, ((OneDnnConv) conv).vectorConv(), residual);
+        }
+        return Backend.super.normConv2d(in, norm, conv, residual);
+    }
+
     @Override
     public Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual) {
+        if (!onOneDnn(conv)) {
+            return vector.conv2d(in, ((OneDnnConv) conv).vectorConv(), residual);
+        }
         Checks.conv(in, conv, 1);
         int[] outShape = Checks.convOutShape(in, conv, 1);
         if (residual != null) {
@@ -217,6 +250,9 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor upsampleConv2d(Tensor in, PreparedConv prepared) {
+        if (!onOneDnn(prepared)) {
+            return vector.upsampleConv2d(in, ((OneDnnConv) prepared).vectorConv());
+        }
         Checks.conv(in, prepared, 2);
         OneDnnConv conv = (OneDnnConv) prepared;
         ConvGeometry g = conv.params().geometry();
