@@ -100,8 +100,8 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     }
 
     /**
-     * @param precision BF16: every convolution reads bfloat16 sources and weights and accumulates in float32 (its
-     *                  result stays float32); needs oneDNN's avx512_core_bf16 kernels, which this refuses without
+     * @param precision BF16: the convolutions it runs on oneDNN read bfloat16 sources and weights and accumulate in
+     *                  float32 (results stay float32); needs oneDNN's avx512_core_bf16 kernels, refused without
      */
     public OneDnnBackend(int threads, Options options, Precision precision) {
         this(threads, options, precision, Integer.getInteger("vae4j.bf16.minChannels", BF16_MIN_CHANNELS));
@@ -133,6 +133,10 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         this.options = options;
         this.precision = precision;
         this.bf16MinChannels = bf16MinChannels;
+        if (precision == Precision.BF16) {
+            log("bf16: convolutions of " + bf16MinChannels + "+ input channels on oneDNN in bf16, the others"
+                    + " in fp32 on the Vector API");
+        }
         this.engine = OneDnn.engine();
         this.vector = new VectorBackend(threads);
     }
