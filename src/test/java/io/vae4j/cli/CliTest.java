@@ -216,7 +216,8 @@ class CliTest {
                 p(image), "--raw", "--threads", "2", "--precision", "bf16", "--quiet");
         assertEquals(0, r.status(), r.err());
         try (Tensor got = Npy.read(image); Tensor want = Npy.read(dir.resolve("decode_b2_8x8.image.npy"))) {
-            assertTrue(Random4.maxAbsDiff(want, got) <= 2e-2f);
+            // Plumbing only: Bf16QualityTest measures what bf16 costs (about 49 dB PSNR on this model).
+            assertTrue(Random4.maxAbsDiff(want, got) <= 0.1f);
         }
         r = run("encode", "--model", p(model), "--image", p(dir.resolve("encode_64x64.image.npy")), "--out", p(z),
                 "--raw", "--threads", "2", "--precision", "bf16", "--quiet");
