@@ -4,12 +4,14 @@ import io.vae4j.backend.Backend;
 import io.vae4j.backend.Backends;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
+import io.vae4j.backend.Precision;
 import io.vae4j.backend.PreparedConv;
 import io.vae4j.tensor.Tensor;
 
 /**
  * A quick, JMH-free look at convolution throughput while tuning kernels: best of N runs per shape, in GFLOP/s.
- * Usage: ConvProbe [backend] [threads] [runs] [CxHxW[:OUT] ...]. Use JMH (KernelBench) for numbers you report.
+ * Usage: ConvProbe [backend[:fp32|bf16]] [threads] [runs] [CxHxW[:OUT] ...]. Use JMH (KernelBench) for numbers
+ * you report.
  */
 public final class ConvProbe {
     private static final java.lang.management.ThreadMXBean THREAD =
@@ -23,7 +25,8 @@ public final class ConvProbe {
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         String[] shapes = args.length > 3 ? java.util.Arrays.copyOfRange(args, 3, args.length)
                 : new String[]{"512x64x64", "256x128x128", "128x256x256"};
-        Backend b = Backends.create(backendName, threads);
+        String[] named = backendName.split(":");
+        Backend b = Backends.create(named[0], threads, Precision.parse(named.length > 1 ? named[1] : "fp32"));
         for (String shape : shapes) {
             String[] io = shape.split(":");
             String[] p = io[0].split("x");
@@ -42,8 +45,8 @@ public final class ConvProbe {
                 }
                 // With one thread all the work is on this one, so its CPU time is a number the machine's other
                 // load barely moves (wall time on a shared machine does).
-                System.out.printf("%-12s %s threads=%d best %.1f ms  %.1f GFLOP/s%s%n", shape, b.name(), threads,
-                        best * 1e3, flops / best / 1e9, threads == 1
+                System.out.printf("%-12s %s %s threads=%d best %.1f ms  %.1f GFLOP/s%s%n", shape, b.name(),
+                        b.precision().id(), threads, best * 1e3, flops / best / 1e9, threads == 1
                                 ? String.format("  (cpu %.1f ms, %.1f GFLOP/s)", bestCpu * 1e3, flops / bestCpu / 1e9)
                                 : "");
             }

@@ -14,6 +14,11 @@ public interface Backend extends AutoCloseable {
     /** How many threads the kernels use. */
     int threads();
 
+    /** The arithmetic of the convolutions; every other kernel computes in float32 whatever this says. */
+    default Precision precision() {
+        return Precision.FP32;
+    }
+
     /** Turns loaded weights into this backend's form; called once per convolution at model load. */
     PreparedConv prepareConv(ConvParams params);
 

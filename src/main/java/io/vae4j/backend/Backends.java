@@ -22,8 +22,21 @@ public final class Backends {
      * @param threads worker threads, at least 1
      */
     public static Backend create(String name, int threads) {
+        return create(name, threads, Precision.FP32);
+    }
+
+    /**
+     * As {@link #create(String, int)}, computing the convolutions in {@code precision}. BF16 runs on oneDNN's
+     * avx512_core_bf16 kernels: "auto" picks them where they exist and otherwise logs that it falls back to fp32;
+     * asking for them by name ("onednn") where they do not exist, or with the java or scalar backends (which
+     * compute in float32 only), is an error.
+     */
+    public static Backend create(String name, int threads, Precision precision) {
         if (threads < 1) {
             throw new VaeException("--threads must be at least 1, got " + threads);
+        }
+        if (precision == Precision.BF16) {
+            return bf16(name, threads);
         }
         return switch (name) {
             case "auto" -> auto().equals("onednn") ? new OneDnnBackend(threads) : new VectorBackend(threads);
@@ -35,6 +48,30 @@ public final class Backends {
                 yield new OneDnnBackend(threads);
             }
             case "scalar" -> new ScalarBackend();
+            default -> throw new VaeException("unknown backend '" + name + "' (expected one of: " + NAMES + ")");
+        };
+    }
+
+    private static Backend bf16(String name, int threads) {
+        return switch (name) {
+            case "auto" -> {
+                if (OneDnn.hasBf16Kernels()) {
+                    yield new OneDnnBackend(threads, Precision.BF16);
+                }
+                BackendLog.info("--precision bf16: " + (OneDnn.available() ? OneDnn.describe()
+                        + " has no avx512_core_bf16 kernels here" : OneDnn.unavailableReason())
+                        + "; falling back to fp32");
+                yield create("auto", threads, Precision.FP32);
+            }
+            case "onednn" -> {
+                if (!OneDnn.available()) {
+                    throw new VaeException("--precision bf16 runs on oneDNN, which is not available: "
+                            + OneDnn.unavailableReason());
+                }
+                yield new OneDnnBackend(threads, Precision.BF16);
+            }
+            case "java", "scalar" -> throw new VaeException("--precision bf16: the " + name + " backend computes in"
+                    + " fp32 only; use --backend onednn or auto for bf16");
             default -> throw new VaeException("unknown backend '" + name + "' (expected one of: " + NAMES + ")");
         };
     }

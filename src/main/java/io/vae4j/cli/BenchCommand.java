@@ -30,7 +30,8 @@ import java.util.Set;
  */
 final class BenchCommand {
     static final String USAGE = "bench [--op decode|encode|all] [--size 512[,1024...]] [--repeat 3] [--warmup 1]"
-            + " [--threads N] [--backend B] [--arch kl|taesd] [--latent-channels 4|16|32] [--model M]";
+            + " [--threads N] [--backend B] [--precision fp32|bf16] [--arch kl|taesd] [--latent-channels 4|16|32]"
+            + " [--model M]";
 
     private BenchCommand() {
     }
@@ -57,7 +58,8 @@ final class BenchCommand {
                 : arch.equals("taesd") ? randomTaesd(backend, z) : randomSd(backend, z)) {
             Vae vae = model.vae();
             out.printf("model: %s%n", model.info().architecture());
-            out.printf("%-7s %6s %7s %9s %9s %9s%n", "op", "size", "threads", "median_s", "min_s", "rss_mb");
+            out.printf("%-7s %6s %7s %9s %9s %9s %9s%n", "op", "size", "threads", "precision", "median_s", "min_s",
+                    "rss_mb");
             for (int size : sizes) {
                 if (!op.equals("encode")) {
                     int f = vae.downscale();
@@ -157,8 +159,8 @@ final class BenchCommand {
         Arrays.sort(sorted);
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-        out.printf("%-7s %6d %7d %9.3f %9.3f %9.0f%n", op, size, backend.threads(), median, sorted[0],
-                peakRssBytes() / 1e6);
+        out.printf("%-7s %6d %7d %9s %9.3f %9.3f %9.0f%n", op, size, backend.threads(), backend.precision().id(),
+                median, sorted[0], peakRssBytes() / 1e6);
     }
 
     /** The process's peak resident set (VmHWM), or 0 where /proc is not there. */

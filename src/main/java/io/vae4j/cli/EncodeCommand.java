@@ -22,7 +22,7 @@ import java.util.Set;
 /** ./vae4j encode: image in, latent (or moments) out. */
 final class EncodeCommand {
     static final String USAGE = "encode --model M --image IN --out OUT [--raw] [--moments] [--sample --seed S]"
-            + " [--family F] [--threads N] [--backend B] [--max-pixels N] [--tile auto|N] [--tiling fast|exact|off]"
+            + " [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N] [--tile auto|N] [--tiling fast|exact|off]"
             + " [--memory SIZE] [--quiet]";
 
     private EncodeCommand() {

@@ -2,6 +2,7 @@ package io.vae4j.cli;
 
 import io.vae4j.VaeException;
 import io.vae4j.backend.Backends;
+import io.vae4j.backend.Precision;
 
 import java.io.PrintStream;
 
@@ -62,6 +63,7 @@ public final class Main {
         out.println("  ./vae4j " + EncodeCommand.USAGE);
         out.println("  ./vae4j " + BenchCommand.USAGE);
         out.println("  ./vae4j " + ConvertCommand.USAGE);
-        out.println("families: sd1 sd2 sdxl sd3 flux1; backends: " + Backends.NAMES.replace(",", ""));
+        out.println("families: sd1 sd2 sdxl sd3 flux1; backends: " + Backends.NAMES.replace(",", "")
+                + "; precisions: " + Precision.NAMES.replace(",", ""));
     }
 }

@@ -4,6 +4,7 @@ import io.vae4j.VaeException;
 import io.vae4j.backend.Backend;
 import io.vae4j.backend.BackendLog;
 import io.vae4j.backend.Backends;
+import io.vae4j.backend.Precision;
 import io.vae4j.model.Family;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
@@ -13,7 +14,7 @@ import java.util.Set;
 
 /** The options every model-running command shares: which model, family, backend and threads. */
 final class ModelOptions {
-    static final Set<String> VALUES = Set.of("model", "family", "backend", "threads");
+    static final Set<String> VALUES = Set.of("model", "family", "backend", "threads", "precision");
 
     private ModelOptions() {
     }
@@ -32,8 +33,15 @@ final class ModelOptions {
 
     static Backend backend(Args args) {
         BackendLog.quiet(Log.quiet);
-        Backend b = Backends.create(args.get("backend", "auto"), args.integer("threads", Backends.defaultThreads()));
-        Log.info("backend: " + b.name() + ", " + b.threads() + " thread(s)");
+        Precision precision;
+        try {
+            precision = Precision.parse(args.get("precision", "fp32"));
+        } catch (VaeException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+        Backend b = Backends.create(args.get("backend", "auto"), args.integer("threads", Backends.defaultThreads()),
+                precision);
+        Log.info("backend: " + b.name() + ", " + b.threads() + " thread(s), " + b.precision().id());
         return b;
     }
 

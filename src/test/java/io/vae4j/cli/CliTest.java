@@ -1,6 +1,7 @@
 package io.vae4j.cli;
 
 import io.vae4j.backend.Random4;
+import io.vae4j.backend.onednn.OneDnn;
 import io.vae4j.format.npy.Npy;
 import io.vae4j.model.Fixtures;
 import io.vae4j.tensor.Tensor;
@@ -18,6 +19,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The CLI contract: commands, latent scaling conventions, and one clear line for every bad input. */
 class CliTest {
@@ -192,5 +194,38 @@ class CliTest {
         assertEquals(2, run("frobnicate").status());
         assertEquals(2, run("decode", "--model", "m", "--latent", "l", "--out", "o.png", "--family", "sd9").status());
         assertEquals(0, run("help").status());
+        r = run("bench", "--precision", "fp8");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--precision 'fp8'") && r.err().contains("bf16"), r.err());
+    }
+
+    @Test
+    void bf16OnAFloat32OnlyBackendIsOneLine() {
+        Path dir = Fixtures.caseDir("kl_f8_sd");
+        assertFails(run("decode", "--model", p(dir.resolve("model.safetensors")), "--latent",
+                p(dir.resolve("decode_8x8.z.npy")), "--out", p(tmp.resolve("x.npy")), "--raw", "--backend", "java",
+                "--precision", "bf16"), "--precision bf16", "java", "onednn");
+    }
+
+    @Test
+    void bf16DecodeEncodeAndBench() {
+        assumeTrue(OneDnn.hasBf16Kernels(), "no avx512_core_bf16 kernels in oneDNN here");
+        Path dir = Fixtures.caseDir("kl_f8_sd");
+        Path model = dir.resolve("model.safetensors"), image = tmp.resolve("image.npy"), z = tmp.resolve("z.npy");
+        Result r = run("decode", "--model", p(model), "--latent", p(dir.resolve("decode_b2_8x8.z.npy")), "--out",
+                p(image), "--raw", "--threads", "2", "--precision", "bf16", "--quiet");
+        assertEquals(0, r.status(), r.err());
+        try (Tensor got = Npy.read(image); Tensor want = Npy.read(dir.resolve("decode_b2_8x8.image.npy"))) {
+            // Plumbing only: Bf16QualityTest measures what bf16 costs (about 49 dB PSNR on this model).
+            assertTrue(Random4.maxAbsDiff(want, got) <= 0.1f);
+        }
+        r = run("encode", "--model", p(model), "--image", p(dir.resolve("encode_64x64.image.npy")), "--out", p(z),
+                "--raw", "--threads", "2", "--precision", "bf16", "--quiet");
+        assertEquals(0, r.status(), r.err());
+        r = run("bench", "--op", "decode", "--arch", "taesd", "--size", "64", "--repeat", "1", "--warmup", "0",
+                "--threads", "2", "--precision", "bf16", "--quiet");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("precision") && r.out().lines().anyMatch(l -> l.startsWith("decode")
+                && l.contains(" bf16 ")), r.out());
     }
 }

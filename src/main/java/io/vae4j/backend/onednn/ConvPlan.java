@@ -2,6 +2,7 @@ package io.vae4j.backend.onednn;
 
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
+import io.vae4j.backend.Precision;
 import io.vae4j.backend.onednn.ffm.dnnl_convolution_desc_t;
 import io.vae4j.backend.onednn.ffm.dnnl_memory_desc_t;
 import io.vae4j.tensor.Tensor;
@@ -97,11 +98,14 @@ final class ConvPlan implements AutoCloseable {
         // Plain NCHW when asked for, unless oneDNN has only its reference (loop) implementation for it: then
         // let it choose the layout, and reorder.
         MemorySegment chosen = null;
-        for (boolean blocked : key.blocked || kind == Kind.PHASES ? new boolean[]{true} : new boolean[]{false, true}) {
+        // bf16 sources always go through a reorder (it converts), so plain NCHW would save nothing.
+        int operands = backend.precision() == Precision.BF16 ? dnnl_bf16() : dnnl_f32();
+        boolean anyLayout = key.blocked || kind == Kind.PHASES || operands != dnnl_f32();
+        for (boolean blocked : anyLayout ? new boolean[]{true} : new boolean[]{false, true}) {
             int act = blocked ? dnnl_format_tag_any() : dnnl_nchw();
-            MemorySegment src = Dnnl.md(arena, act, n, cin, h, w);
+            MemorySegment src = Dnnl.typedMd(arena, operands, act, n, cin, h, w);
             MemorySegment dst = Dnnl.md(arena, act, n, pcout, oh, ow);
-            MemorySegment wei = Dnnl.md(arena, dnnl_format_tag_any(), source.dims());
+            MemorySegment wei = Dnnl.typedMd(arena, operands, dnnl_format_tag_any(), source.dims());
             MemorySegment desc = dnnl_convolution_desc_t.allocate(arena);
             switch (kind) {
                 case CONV -> OneDnn.check(dnnl_convolution_forward_desc_init(desc, dnnl_forward_inference(),

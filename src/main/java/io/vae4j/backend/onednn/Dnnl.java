@@ -27,9 +27,18 @@ final class Dnnl {
 
     /** A memory descriptor of float32 with the given dims and format tag (dnnl_format_tag_any included). */
     static MemorySegment md(SegmentAllocator a, int tag, long... dims) {
+        return typedMd(a, dnnl_f32(), tag, dims);
+    }
+
+    /**
+     * A memory descriptor of {@code dataType} (dnnl_f32, dnnl_bf16) with the given dims and format tag. Not an
+     * overload of {@link #md}: with int dims, md(a, tag, d0, d1, ...) would silently pick it.
+     */
+    static MemorySegment typedMd(SegmentAllocator a, int dataType, int tag, long... dims) {
         MemorySegment md = dnnl_memory_desc_t.allocate(a);
-        OneDnn.check(dnnl_memory_desc_init_by_tag(md, dims.length, dims(a, dims), dnnl_f32(), tag),
-                "dnnl_memory_desc_init_by_tag", "float32 " + java.util.Arrays.toString(dims));
+        OneDnn.check(dnnl_memory_desc_init_by_tag(md, dims.length, dims(a, dims), dataType, tag),
+                "dnnl_memory_desc_init_by_tag", (dataType == dnnl_bf16() ? "bfloat16 " : "float32 ")
+                        + java.util.Arrays.toString(dims));
         return md;
     }
 

@@ -76,6 +76,15 @@ public final class OneDnn {
     }
 
     /**
+     * True when its kernels use the AVX512_BF16 dot products (avx512_core_bf16 or better): only then are its bf16
+     * convolutions native rather than emulated, and faster than float32.
+     */
+    public static boolean hasBf16Kernels() {
+        int bf16 = dnnl_cpu_isa_avx512_core_bf16();
+        return available() && (PROBE.isa & bf16) == bf16;
+    }
+
+    /**
      * Whether {@link #limitThreads} can bound oneDNN's threads: true for an OpenMP build (the calls go to libgomp)
      * and for a sequential one; false for TBB or threadpool builds, whose pools we cannot size from C.
      */

@@ -5,6 +5,7 @@ import io.vae4j.backend.Backend;
 import io.vae4j.backend.BackendLog;
 import io.vae4j.backend.Checks;
 import io.vae4j.backend.GroupNormSpec;
+import io.vae4j.backend.Precision;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.PreparedConv;
@@ -78,6 +79,8 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
 
     private final int threads;
     private final Options options;
+    private final Precision precision;
+    private final int bf16MinChannels;
     private final VectorBackend vector;
     private final MemorySegment engine;
     private final ConcurrentLinkedDeque<ExecContext> contexts = new ConcurrentLinkedDeque<>();
@@ -89,14 +92,51 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     }
 
     public OneDnnBackend(int threads, Options options) {
+        this(threads, options, Precision.FP32);
+    }
+
+    public OneDnnBackend(int threads, Precision precision) {
+        this(threads, Options.fromSystemProperties(), precision);
+    }
+
+    /**
+     * @param precision BF16: the convolutions it runs on oneDNN read bfloat16 sources and weights and accumulate in
+     *                  float32 (results stay float32); needs oneDNN's avx512_core_bf16 kernels, refused without
+     */
+    public OneDnnBackend(int threads, Options options, Precision precision) {
+        this(threads, options, precision, Integer.getInteger("vae4j.bf16.minChannels", BF16_MIN_CHANNELS));
+    }
+
+    /**
+     * In bf16, every convolution runs on oneDNN by default. Alone, those of fewer than 512 input channels measured
+     * faster as float32 Winograd on the Vector API, but in the whole SD decode, keeping them there (threshold 512)
+     * was 15-20% slower than all on oneDNN (README, "Precision"), so the threshold is for measuring.
+     */
+    public static final int BF16_MIN_CHANNELS = 0;
+
+    /**
+     * @param bf16MinChannels with BF16, the fewest input channels a convolution needs to run on oneDNN in bf16;
+     *                        those with fewer run on the Vector API in float32 (0: every one on oneDNN)
+     */
+    public OneDnnBackend(int threads, Options options, Precision precision, int bf16MinChannels) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
         if (!OneDnn.available()) {
             throw new VaeException("the onednn backend needs oneDNN: " + OneDnn.unavailableReason());
         }
+        if (precision == Precision.BF16 && !OneDnn.hasBf16Kernels()) {
+            throw new VaeException("--precision bf16 needs oneDNN's avx512_core_bf16 kernels (a CPU with"
+                    + " AVX512_BF16); " + OneDnn.describe() + " has none here");
+        }
         this.threads = threads;
         this.options = options;
+        this.precision = precision;
+        this.bf16MinChannels = bf16MinChannels;
+        if (precision == Precision.BF16 && bf16MinChannels > 0) {
+            log("bf16: convolutions of " + bf16MinChannels + "+ input channels on oneDNN in bf16, the others"
+                    + " in fp32 on the Vector API");
+        }
         this.engine = OneDnn.engine();
         this.vector = new VectorBackend(threads);
     }
@@ -109,6 +149,11 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     @Override
     public int threads() {
         return threads;
+    }
+
+    @Override
+    public Precision precision() {
+        return precision;
     }
 
     public Options options() {
@@ -151,8 +196,24 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         return new OneDnnConv(this, params);
     }
 
+    /** False for the bf16 mode's convolutions that run faster as float32 on the Vector API. */
+    boolean onOneDnn(PreparedConv conv) {
+        return precision == Precision.FP32 || conv.params().inChannels() >= bf16MinChannels;
+    }
+
+    @Override
+    public Tensor normConv2d(Tensor in, GroupNormSpec norm, PreparedConv conv, Tensor residual) {
+        if (!onOneDnn(conv)) {
+            return vector.normConv2d(in, norm, ((OneDnnConv) conv).vectorConv(), residual);
+        }
+        return Backend.super.normConv2d(in, norm, conv, residual);
+    }
+
     @Override
     public Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual) {
+        if (!onOneDnn(conv)) {
+            return vector.conv2d(in, ((OneDnnConv) conv).vectorConv(), residual);
+        }
         Checks.conv(in, conv, 1);
         int[] outShape = Checks.convOutShape(in, conv, 1);
         if (residual != null) {
@@ -193,6 +254,9 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor upsampleConv2d(Tensor in, PreparedConv prepared) {
+        if (!onOneDnn(prepared)) {
+            return vector.upsampleConv2d(in, ((OneDnnConv) prepared).vectorConv());
+        }
         Checks.conv(in, prepared, 2);
         OneDnnConv conv = (OneDnnConv) prepared;
         ConvGeometry g = conv.params().geometry();

@@ -26,6 +26,7 @@ final class OneDnnConv implements PreparedConv {
     private final ConcurrentHashMap<ConvPlan.Key, ConvPlan> plans = new ConcurrentHashMap<>();
     private final List<Packed> packed = new ArrayList<>();
     private final Source[] sources = new Source[ConvPlan.Kind.values().length];
+    private PreparedConv vectorConv;
     private boolean closed;
 
     /** Weights in one layout: a private copy of the descriptor and the reordered data. */
@@ -53,6 +54,15 @@ final class OneDnnConv implements PreparedConv {
     ConvPlan plan(ConvPlan.Key key) {
         ConvPlan p = plans.get(key);
         return p != null ? p : plans.computeIfAbsent(key, k -> new ConvPlan(this, k));
+    }
+
+    /** The same convolution prepared for the Vector API backend, for the calls the backend routes there. */
+    synchronized PreparedConv vectorConv() {
+        checkOpen();
+        if (vectorConv == null) {
+            vectorConv = backend.vector().prepareConv(params());
+        }
+        return vectorConv;
     }
 
     int planCount() {
@@ -197,5 +207,8 @@ final class OneDnnConv implements PreparedConv {
         packed.clear();
         arena.close();
         f32.close();
+        if (vectorConv != null) {
+            vectorConv.close();
+        }
     }
 }

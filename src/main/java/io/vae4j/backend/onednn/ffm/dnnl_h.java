@@ -113,6 +113,17 @@ public final class dnnl_h {
         return dnnl_not_required;
     }
 
+    private static final int dnnl_bf16 = (int) 2L;
+
+    /**
+     * {@snippet lang=c :
+     * enum dnnl_data_type_t.dnnl_bf16 = 2
+     * }
+     */
+    public static int dnnl_bf16() {
+        return dnnl_bf16;
+    }
+
     private static final int dnnl_f32 = (int) 3L;
 
     /**
@@ -452,6 +463,17 @@ public final class dnnl_h {
      */
     public static int dnnl_cpu_isa_avx512_core() {
         return dnnl_cpu_isa_avx512_core;
+    }
+
+    private static final int dnnl_cpu_isa_avx512_core_bf16 = (int) 231L;
+
+    /**
+     * {@snippet lang=c :
+     * enum dnnl_cpu_isa_t.dnnl_cpu_isa_avx512_core_bf16 = 231
+     * }
+     */
+    public static int dnnl_cpu_isa_avx512_core_bf16() {
+        return dnnl_cpu_isa_avx512_core_bf16;
     }
 
     private static final int DNNL_MAX_NDIMS = (int) 12L;
