@@ -102,6 +102,11 @@ public final class Taesd implements Vae {
         return new LatentSpace(Family.TAESD, 1, 0, variant + "; diffusion latents are used as they are");
     }
 
+    /** The decoder network, for tests of its windowed run. */
+    TaesdNet decoderNet() {
+        return decoder;
+    }
+
     public TaesdConfig config() {
         return config;
     }
@@ -144,6 +149,48 @@ public final class Taesd implements Vae {
     public long decodeActivationBytes(int height, int width) {
         return 4L * TaesdArch.WIDTH * height * width * 4;
     }
+
+    /**
+     * The image of {@code window}'s core alone, [N, 3, coreHeight·f, coreWidth·f], from {@code input}, the
+     * window's input region of a larger latent: the same pixels as the whole latent's decode when the input
+     * reaches {@link #receptiveField()} past the core (up to float rounding). Unlike decoding the input region and
+     * cropping, each upsampling stage only computes the core and the context the later layers read, so a wide
+     * halo costs work at the latent's resolution only.
+     */
+    public Tensor decodeWindow(Tensor input, DecodeWindow window) {
+        requireDecoder();
+        requireShape(input, config.latentChannels(), "latent");
+        return decoder.forwardWindow(backend, input, window);
+    }
+
+    /** Latent pixels of context each decoded pixel depends on, each way (19 for the 8x decoders, 0 without one). */
+    public int receptiveField() {
+        return decoder == null ? 0 : decoder.receptiveField();
+    }
+
+    /**
+     * Peak activation memory of {@link #decodeWindow} for a core of coreHeight x coreWidth latent pixels with
+     * {@code halo} latent pixels of input around it: the largest stage's working set, a stage at a time. Each stage
+     * runs on the previous one's kept region upsampled, and a Block holds about {@link #LIVE_ACTIVATIONS} of its
+     * activations at once (measured; see the tiled decoder's tests).
+     */
+    public long decodeWindowBytes(int coreHeight, int coreWidth, int halo) {
+        requireDecoder();
+        int[] widths = TaesdArch.decoderWidths(config);
+        int[] m = decoder.windowMargins();
+        long peak = 0;
+        long h = coreHeight + 2L * halo, w = coreWidth + 2L * halo;
+        for (int k = 0; k < widths.length; k++) {
+            int width = k == 0 && config.midblockGn() ? TaesdArch.poolWidth(widths[0]) : widths[k];
+            peak = Math.max(peak, width * h * w);
+            h = 2 * (coreHeight * (1L << k) + 2L * m[k]);
+            w = 2 * (coreWidth * (1L << k) + 2L * m[k]);
+        }
+        return peak * 4 * LIVE_ACTIVATIONS;
+    }
+
+    /** Activation-sized buffers alive at a Block's peak: its input, two intermediates and convolution scratch. */
+    static final int LIVE_ACTIVATIONS = 4;
 
     @Override
     public Tensor decode(Tensor latent) {
