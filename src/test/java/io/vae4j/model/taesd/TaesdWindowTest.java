@@ -97,7 +97,8 @@ class TaesdWindowTest {
             long small = t.decodeWindowBytes(64, 64, 20), big = t.decodeWindowBytes(128, 128, 20);
             long core = 4L * 64 * 4 * (128 * 8) * (128 * 8);
             assertTrue(big > 3 * small && big < 4 * small, small + " " + big);
-            assertTrue(big >= core && big < 1.05 * core, "the 8x stage dominates: " + big + " vs " + core);
+            // The 8x stage dominates; the earlier ones add about a third (areas a quarter of the next one's).
+            assertTrue(big >= 1.3 * core && big < 1.45 * core, big + " vs " + core);
             assertTrue(t.decodeWindowBytes(128, 64, 20) == t.decodeWindowBytes(64, 128, 20));
         }
     }
