@@ -15,6 +15,7 @@ import io.vae4j.tiles.plan.Tile;
 import io.vae4j.tiles.plan.TilePlan;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * Decodes a latent [1, C, h, w] tile by tile into an {@link ImageStripWriter}, so that only one tile's
@@ -181,6 +182,7 @@ public final class TiledDecoder {
         long nonFinite = 0;
         Tensor acc = null;
         int accFrom = 0;
+        List<Integer> lastShape = List.of();
         try {
             for (int r = 0; r < plan.rows(); r++) {
                 RowBand band = feather ? weights.rowBand(r) : plan.rowBand(r);
@@ -199,6 +201,13 @@ public final class TiledDecoder {
                 acc = next;
                 accFrom = band.from();
                 for (Tile t : plan.row(r)) {
+                    // Tiles of one shape reuse each other's freed activation blocks; those of another shape (at
+                    // the edges) cannot, and idle they would stay resident on top of the budget.
+                    List<Integer> shape = shapeOf(t);
+                    if (!shape.equals(lastShape)) {
+                        Tensor.releaseIdle();
+                        lastShape = shape;
+                    }
                     try (Tensor z = crop(latent, t.input());
                          Tensor out = stats.size() > 0 ? stats.frozen(() -> decodeTile(z, t, plan, windowed))
                                  : decodeTile(z, t, plan, windowed)) {
@@ -221,8 +230,6 @@ public final class TiledDecoder {
                         nonFinite += writer.writeRows(strip, range);
                     }
                 }
-                // Edge tiles bring sizes of their own; idle blocks of them would only raise the peak.
-                Tensor.releaseIdle();
             }
         } finally {
             if (acc != null) {
@@ -230,6 +237,12 @@ public final class TiledDecoder {
             }
         }
         return new Result(factor, stats.size(), feather, nonFinite);
+    }
+
+    /** What decides a tile's activation sizes: its input and core sizes and where the core sits in the input. */
+    private static List<Integer> shapeOf(Tile t) {
+        Region in = t.input(), core = t.core();
+        return List.of(in.height(), in.width(), core.y() - in.y(), core.x() - in.x(), core.height(), core.width());
     }
 
     private Tensor decodeTile(Tensor z, Tile t, TilePlan plan, boolean windowed) {

@@ -142,12 +142,24 @@ public final class Taesd implements Vae {
     }
 
     /**
-     * The largest activations are the 64-channel ones at full resolution; a Block holds its input, the current
-     * activation, the next one and a convolution's padded input plane: about four of them.
+     * Every stage's activations, as {@link #decodeWindowBytes} counts them, for the whole image: the stages before
+     * the last add about a third to the full-resolution one.
      */
     @Override
     public long decodeActivationBytes(int height, int width) {
-        return 4L * TaesdArch.WIDTH * height * width * 4;
+        int[] widths = TaesdArch.decoderWidths(config);
+        int f = config.downscale();
+        long sum = 0;
+        for (int k = 0; k < widths.length; k++) {
+            int scale = f >> (widths.length - 1 - k);
+            int width0 = k == 0 && config.midblockGn() ? TaesdArch.poolWidth(widths[0]) : widths[k];
+            sum += width0 * ceilDiv(height, f / scale) * ceilDiv(width, f / scale);
+        }
+        return sum * 4 * LIVE_ACTIVATIONS;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
     }
 
     /**
