@@ -49,7 +49,8 @@ public final class TiledDecoder {
     /**
      * @param tileEdge     largest core edge in latent pixels, or 0 to choose from the budget
      * @param halo         latent pixels of context around each core, or -1 for {@link #defaultHalo}
-     * @param memoryBudget bytes the whole decode may use (tiles get about half; strips and weights the rest)
+     * @param memoryBudget bytes the whole decode may use: TAESD windows get what the latent and the baseline
+     *                     leave (see {@link #plan}); other models' tiles about half, strips and weights the rest
      */
     public record Options(int tileEdge, int halo, long memoryBudget) {
         public static Options auto(long memoryBudget) {
