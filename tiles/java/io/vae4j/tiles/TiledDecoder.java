@@ -193,6 +193,14 @@ public final class TiledDecoder {
                         accEnd = Math.max(accEnd, weights.support(t).yEnd());
                     }
                 }
+                // A new tile row starts with a new tile shape: the last row's idle blocks go before its
+                // accumulator comes, and a previous accumulator with nothing to carry over goes too.
+                Tensor.releaseIdle();
+                lastShape = List.of();
+                if (acc != null && acc.dim(2) <= band.from() - accFrom) {
+                    acc.close();
+                    acc = null;
+                }
                 // The accumulator for this tile row: rows [band.from, accEnd), with what the previous row left.
                 Tensor next = Tensor.allocate(1, 3, accEnd - band.from(), width);
                 if (acc != null) {
