@@ -4,6 +4,7 @@ import io.vae4j.VaeException;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.model.Vae;
 import io.vae4j.model.nn.NormStats;
+import io.vae4j.model.taesd.DecodeWindow;
 import io.vae4j.model.taesd.Taesd;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.tiles.io.ImageStripWriter;
@@ -14,6 +15,7 @@ import io.vae4j.tiles.plan.Tile;
 import io.vae4j.tiles.plan.TilePlan;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * Decodes a latent [1, C, h, w] tile by tile into an {@link ImageStripWriter}, so that only one tile's
@@ -38,11 +40,17 @@ import java.lang.foreign.MemorySegment;
 public final class TiledDecoder {
     /** Default memory budget when none is given: 2 GiB. */
     public static final long DEFAULT_BUDGET = 2L << 30;
+    /**
+     * Resident memory of a decode outside the latent, the tiles and their output rows: the JVM, its heap and
+     * code, and the weights. Measured: see README "Huge images".
+     */
+    public static final long BASELINE_BYTES = 320L << 20;
 
     /**
      * @param tileEdge     largest core edge in latent pixels, or 0 to choose from the budget
      * @param halo         latent pixels of context around each core, or -1 for {@link #defaultHalo}
-     * @param memoryBudget bytes the whole decode may use (tiles get about half; strips and weights the rest)
+     * @param memoryBudget bytes the whole decode may use: TAESD windows get what the latent and the baseline
+     *                     leave (see {@link #plan}); other models' tiles about half, strips and weights the rest
      */
     public record Options(int tileEdge, int halo, long memoryBudget) {
         public static Options auto(long memoryBudget) {
@@ -92,14 +100,44 @@ public final class TiledDecoder {
         return !(vae instanceof Taesd);
     }
 
-    /** The tile plan for a latent of h x w: the given tile edge, or the largest whose tile fits half the budget. */
+    /**
+     * The tile plan for a latent of h x w: the given tile edge, or the largest that fits the budget. Cropped TAESD
+     * tiles are decoded as windows ({@link Taesd#decodeWindow}): what must fit is the resident latent, the baseline,
+     * a window's activations and one tile row of output; the other models' tiles get half the budget.
+     */
     public TilePlan plan(int h, int w) {
         int f = vae.downscale();
         if (options.tileEdge() > 0) {
             return TilePlan.of(h, w, options.tileEdge(), halo(), f);
         }
+        if (windowed()) {
+            Taesd taesd = (Taesd) vae;
+            int halo = halo();
+            long imageWidth = (long) w * f;
+            return TilePlan.auto(h, w, f, room(h, w), halo, (ch, cw, ih, iw) -> taesd.decodeWindowBytes(ch, cw, halo)
+                    + 4L * vae.latentChannels() * ih * iw + 3L * 4 * ch * f * imageWidth);
+        }
         long perLatentPixel = Math.max(1, vae.decodeActivationBytes(f * 16, f * 16) / 256);
         return TilePlan.auto(h, w, f, options.memoryBudget() / 2, perLatentPixel, halo());
+    }
+
+    /** Whether tiles are TAESD windows, cropped to their cores stage by stage. */
+    private boolean windowed() {
+        return vae instanceof Taesd t && t.canDecode() && !feathers();
+    }
+
+    /**
+     * Bytes of the budget left for the model's work once the float32 latent, held for the whole decode, and the
+     * baseline are counted.
+     */
+    long room(int h, int w) {
+        long room = options.memoryBudget() - BASELINE_BYTES - 4L * vae.latentChannels() * h * w;
+        if (room <= 0) {
+            throw new VaeException("a memory budget of " + (options.memoryBudget() >> 20) + " MiB is too small for a "
+                    + h + "x" + w + " latent: it and the runtime take " + ((options.memoryBudget() - room) >> 20)
+                    + " MiB before any tile");
+        }
+        return room;
     }
 
     /**
@@ -135,13 +173,17 @@ public final class TiledDecoder {
             try (Tensor small = factor == 1 ? latent.copyF32() : areaDownsample(latent, factor)) {
                 stats.record(() -> vae.decode(small)).close();
             }
+            // Its activation sizes will not come again; idle, they would count against the tiles' budget.
+            Tensor.releaseIdle();
         }
+        boolean windowed = windowed();
         boolean feather = feathers();
         Feather weights = feather ? Feather.of(plan) : null;
         int width = plan.imageWidth();
         long nonFinite = 0;
         Tensor acc = null;
         int accFrom = 0;
+        List<Integer> lastShape = List.of();
         try {
             for (int r = 0; r < plan.rows(); r++) {
                 RowBand band = feather ? weights.rowBand(r) : plan.rowBand(r);
@@ -150,6 +192,14 @@ public final class TiledDecoder {
                     for (Tile t : plan.row(r)) {
                         accEnd = Math.max(accEnd, weights.support(t).yEnd());
                     }
+                }
+                // A new tile row starts with a new tile shape: the last row's idle blocks go before its
+                // accumulator comes, and a previous accumulator with nothing to carry over goes too.
+                Tensor.releaseIdle();
+                lastShape = List.of();
+                if (acc != null && acc.dim(2) <= band.from() - accFrom) {
+                    acc.close();
+                    acc = null;
                 }
                 // The accumulator for this tile row: rows [band.from, accEnd), with what the previous row left.
                 Tensor next = Tensor.allocate(1, 3, accEnd - band.from(), width);
@@ -160,9 +210,18 @@ public final class TiledDecoder {
                 acc = next;
                 accFrom = band.from();
                 for (Tile t : plan.row(r)) {
+                    // Tiles of one shape reuse each other's freed activation blocks; those of another shape (at
+                    // the edges) cannot, and idle they would stay resident on top of the budget.
+                    List<Integer> shape = shapeOf(t);
+                    if (!shape.equals(lastShape)) {
+                        Tensor.releaseIdle();
+                        lastShape = shape;
+                    }
                     try (Tensor z = crop(latent, t.input());
-                         Tensor out = stats.size() > 0 ? stats.frozen(() -> vae.decode(z)) : vae.decode(z)) {
-                        Region in = plan.toImage(t.input());
+                         Tensor out = stats.size() > 0 ? stats.frozen(() -> decodeTile(z, t, plan, windowed))
+                                 : decodeTile(z, t, plan, windowed)) {
+                        // The window's output is its core alone.
+                        Region in = plan.toImage(windowed ? t.core() : t.input());
                         if (feather) {
                             blend(out, in, weights.support(t), weights.rowWeights(t), weights.colWeights(t), acc,
                                     accFrom);
@@ -172,9 +231,13 @@ public final class TiledDecoder {
                         progress.tileDone(plan.toImage(t.core()).area());
                     }
                 }
-                try (Tensor strip = Tensor.allocate(1, 3, band.rows(), width)) {
-                    copyRows(acc, 0, strip, 0, band.rows());
-                    nonFinite += writer.writeRows(strip, range);
+                if (acc.dim(2) == band.rows()) {
+                    nonFinite += writer.writeRows(acc, range);
+                } else {
+                    try (Tensor strip = Tensor.allocate(1, 3, band.rows(), width)) {
+                        copyRows(acc, 0, strip, 0, band.rows());
+                        nonFinite += writer.writeRows(strip, range);
+                    }
                 }
             }
         } finally {
@@ -183,6 +246,21 @@ public final class TiledDecoder {
             }
         }
         return new Result(factor, stats.size(), feather, nonFinite);
+    }
+
+    /** What decides a tile's activation sizes: its input and core sizes and where the core sits in the input. */
+    private static List<Integer> shapeOf(Tile t) {
+        Region in = t.input(), core = t.core();
+        return List.of(in.height(), in.width(), core.y() - in.y(), core.x() - in.x(), core.height(), core.width());
+    }
+
+    private Tensor decodeTile(Tensor z, Tile t, TilePlan plan, boolean windowed) {
+        if (!windowed) {
+            return vae.decode(z);
+        }
+        Region in = t.input(), core = t.core();
+        return ((Taesd) vae).decodeWindow(z, new DecodeWindow(plan.latentHeight(), plan.latentWidth(), in.y(),
+                in.x(), core.y(), core.x(), core.height(), core.width()));
     }
 
     /** Whether the model has GroupNorm layers: a recording of a tiny decode says. */
@@ -194,12 +272,16 @@ public final class TiledDecoder {
         return probe.size() > 0;
     }
 
-    /** The smallest area-average factor whose untiled decode fits half the budget. */
+    /**
+     * The smallest area-average factor whose untiled decode fits: next to the resident latent for windowed TAESD
+     * tiles (see {@link #room}), in half the budget otherwise.
+     */
     int statsFactor(int h, int w) {
         int f = vae.downscale();
+        long fits = windowed() ? room(h, w) : options.memoryBudget() / 2;
         for (int k = 1; ; k++) {
             int sh = (h + k - 1) / k, sw = (w + k - 1) / k;
-            if (vae.decodeActivationBytes(sh * f, sw * f) <= options.memoryBudget() / 2 || (sh <= 8 && sw <= 8)) {
+            if (vae.decodeActivationBytes(sh * f, sw * f) <= fits || (sh <= 8 && sw <= 8)) {
                 return k;
             }
         }

@@ -11,6 +11,7 @@ import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Model;
 import io.vae4j.model.Vae;
 import io.vae4j.model.taesd.Taesd;
+import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 
 import java.nio.file.Path;
@@ -57,8 +58,10 @@ final class DecodeCommand {
                 LatentSpace parent = ModelLoader.parentSpace(z.dim(1), ModelOptions.family(args));
                 Log.info("TAESD on a .latent file: scaling it as " + parent.describe());
                 rawZ = map(z, parent::toDiffusion);
-            } else if (raw) {
-                rawZ = z.copyF32();
+            } else if (raw || isIdentity(vae.latentSpace())) {
+                // A view, not a copy: a huge TAESD latent would otherwise be resident twice (512 MiB each for a
+                // 16384x16384 taef2 decode).
+                rawZ = z.dtype() == DType.F32 ? z.reshape(z.shape()) : z.copyF32();
             } else {
                 rawZ = map(z, vae.latentSpace()::toRaw);
             }
@@ -84,6 +87,10 @@ final class DecodeCommand {
                 }
             }
         }
+    }
+
+    private static boolean isIdentity(LatentSpace space) {
+        return space.scale() == 1 && space.shift() == 0;
     }
 
     /** --preview-scale: 1 (the default, a full decode), 2, 4 or 8. */

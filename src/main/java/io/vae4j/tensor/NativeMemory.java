@@ -26,6 +26,8 @@ final class NativeMemory {
     private static final MethodHandle ALIGNED_ALLOC;
     private static final MethodHandle FREE;
     private static final MethodHandle MADVISE;
+    /** glibc's malloc_trim, or null elsewhere. */
+    private static final MethodHandle MALLOC_TRIM;
     private static final long HUGE = 2L << 20;
     private static final long POOLED = 1L << 20;
     private static final int MADV_HUGEPAGE = 14;
@@ -43,6 +45,8 @@ final class NativeMemory {
         FREE = linker.downcallHandle(libc.find("free").orElseThrow(), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
         MADVISE = libc.find("madvise").map(f -> linker.downcallHandle(f, FunctionDescriptor.of(ValueLayout.JAVA_INT,
                 ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT))).orElse(null);
+        MALLOC_TRIM = libc.find("malloc_trim").map(f -> linker.downcallHandle(f, FunctionDescriptor.of(
+                ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG))).orElse(null);
     }
 
     private NativeMemory() {
@@ -128,6 +132,16 @@ final class NativeMemory {
             idleBytes = 0;
         }
         all.values().forEach(q -> q.forEach(NativeMemory::free));
+        // Blocks under glibc's mmap threshold (which rises to 32 MiB as large blocks are freed) are carved from
+        // its heaps, and free() leaves their pages resident: a tiled decode that frees a tile's blocks and
+        // allocates the next shape's grew 125 MB per tile row that way. malloc_trim gives the free pages back.
+        if (MALLOC_TRIM != null) {
+            try {
+                int ignored = (int) MALLOC_TRIM.invokeExact(0L);
+            } catch (Throwable t) {
+                // Only resident memory is at stake, not correctness.
+            }
+        }
     }
 
     private static void free(long address) {

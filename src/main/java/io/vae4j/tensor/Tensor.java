@@ -41,6 +41,14 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /**
+     * Gives the idle blocks kept for reuse back to the C allocator: for callers that have just finished with a
+     * set of activation sizes they will not ask for again, and count their resident memory.
+     */
+    public static void releaseIdle() {
+        NativeMemory.trim();
+    }
+
     public static Tensor allocate(int... shape) {
         return allocate(DType.F32, shape);
     }

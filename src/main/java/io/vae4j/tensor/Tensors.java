@@ -38,4 +38,21 @@ public final class Tensors {
         }
         return out;
     }
+
+    /** Rows [y, y+h) and columns [x, x+w) of every channel of an [N, C, H, W] float32 tensor, as a new tensor. */
+    public static Tensor crop(Tensor t, int y, int x, int h, int w) {
+        if (t.rank() != 4 || t.dtype() != DType.F32 || y < 0 || x < 0 || h <= 0 || w <= 0 || y + h > t.dim(2)
+                || x + w > t.dim(3)) {
+            throw new IllegalArgumentException("cannot crop " + h + "x" + w + " at " + y + "," + x + " from " + t);
+        }
+        int planes = t.dim(0) * t.dim(1), th = t.dim(2), tw = t.dim(3);
+        Tensor out = Tensor.uninitialized(t.dim(0), t.dim(1), h, w);
+        for (int p = 0; p < planes; p++) {
+            for (int r = 0; r < h; r++) {
+                MemorySegment.copy(t.data(), (((long) p * th + y + r) * tw + x) * 4, out.data(),
+                        ((long) p * h + r) * w * 4, (long) w * 4);
+            }
+        }
+        return out;
+    }
 }

@@ -96,10 +96,11 @@ class TiledCliTest {
     void memoryBudgetChoosesTilingAndExactIsRefused() throws IOException {
         Path model = Fixtures.caseDir("taesd_random").resolve("taesd_decoder.safetensors");
         Path z = latent(4, 16, 16);
-        // TAESD's estimate for 640x640 is 4 x 64 channels x 640² x 4 bytes = 400 MiB: tiled under 300m, not 500m.
+        // TAESD's estimate for 640x640 is 4 x 64 channels x 640² x 4 bytes = 400 MiB for the last stage, 533 MiB
+        // with the earlier ones: tiled under 300m, not 600m.
         try (var m = io.vae4j.model.ModelLoader.load(model, new io.vae4j.backend.scalar.ScalarBackend(), null);
              Tensor big = Tensor.allocate(1, 4, 80, 80)) {
-            for (String[] c : new String[][]{{"300m", "true"}, {"500m", "false"}}) {
+            for (String[] c : new String[][]{{"300m", "true"}, {"600m", "false"}}) {
                 Args a = new Args(new String[]{"decode", "--memory", c[0]}, 1, java.util.Set.of("memory"),
                         java.util.Set.of());
                 assertEquals(Boolean.parseBoolean(c[1]), Tiling.of(a, "png", 1).tiled(m.vae(), big), c[0]);

@@ -115,6 +115,54 @@ public final class TilePlan {
         return of(latentH, latentW, lo, halo, downscale);
     }
 
+    /** Peak bytes a tile needs, given its core and input region sizes in latent pixels. */
+    @FunctionalInterface
+    public interface TileCost {
+        long bytes(int coreHeight, int coreWidth, int inputHeight, int inputWidth);
+    }
+
+    /**
+     * The plan with the largest tile edge whose costliest tile fits {@code budgetBytes}. The cost is taken at an
+     * upper bound of every tile of a plan: its largest core with a full halo on each side (clamped to the latent),
+     * computed from the cut arithmetic alone, so that planning a gigapixel image builds no tile list per try.
+     * {@code cost} must not decrease as any size grows. A latent that fits whole gives a single tile.
+     *
+     * @throws VaeException when not even a one-pixel core with its halo fits the budget
+     */
+    public static TilePlan auto(int latentH, int latentW, int downscale, long budgetBytes, int halo, TileCost cost) {
+        if (latentH <= 0 || latentW <= 0 || halo < 0) {
+            throw new IllegalArgumentException("latent " + latentH + "x" + latentW + ", halo " + halo);
+        }
+        if (bound(latentH, latentW, 1, halo, cost) > budgetBytes) {
+            throw new VaeException("a memory budget of " + mib(budgetBytes) + " is too small: even a 1x1 latent"
+                    + " tile with a halo of " + halo + " needs " + mib(bound(latentH, latentW, 1, halo, cost)));
+        }
+        int lo = 1;
+        int hi = Math.max(latentH, latentW);
+        while (lo < hi) {
+            int mid = (int) (((long) lo + hi + 1) / 2);
+            if (bound(latentH, latentW, mid, halo, cost) <= budgetBytes) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return of(latentH, latentW, lo, halo, downscale);
+    }
+
+    /** The cost of the largest core of an edge-{@code edge} plan with its full halo: at least every tile's. */
+    static long bound(int latentH, int latentW, int edge, int halo, TileCost cost) {
+        int ch = maxCore(latentH, edge), cw = maxCore(latentW, edge);
+        int ih = (int) Math.min(latentH, ch + 2L * halo), iw = (int) Math.min(latentW, cw + 2L * halo);
+        return cost.bytes(ch, cw, ih, iw);
+    }
+
+    /** The longest core {@link #split} gives an axis of {@code length} cut at {@code edge}. */
+    static int maxCore(int length, int edge) {
+        long n = (length + (long) edge - 1) / edge;
+        return (int) ((length + n - 1) / n);
+    }
+
     private static boolean fits(TilePlan p, long budget, long perPixel) {
         long area = p.maxInputArea();
         return area <= budget / perPixel;

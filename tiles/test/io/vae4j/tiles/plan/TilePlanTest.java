@@ -142,6 +142,53 @@ class TilePlanTest {
         assertTrue(e.getMessage().contains("too small"), e.getMessage());
     }
 
+    /** A windowed TAESD tile's shape of cost: the core at 8x with 64 channels, plus a band of output rows. */
+    private static final TilePlan.TileCost WINDOWED = (ch, cw, ih, iw) -> 1024L * (ch * 8L + 10) * (cw * 8L + 10)
+            + 16L * ih * iw + 12L * ch * 8 * 16384;
+
+    @ParameterizedTest(name = "{0}x{1} latent, budget {2} MiB")
+    @CsvSource({
+            "2048, 2048, 1000",
+            "2048, 512, 1000",
+            "512, 2048, 600",
+            "2048, 2048, 300",
+            "300, 7000, 800",
+            "64, 64, 100000",
+    })
+    void autoWithACostTakesTheLargestEdgeWithinTheBudget(int h, int w, long mib) {
+        long budget = mib << 20;
+        TilePlan p = TilePlan.auto(h, w, 8, budget, 20, WINDOWED);
+        for (Tile t : p.tiles()) {
+            long cost = WINDOWED.bytes(t.core().height(), t.core().width(), t.input().height(), t.input().width());
+            assertTrue(cost <= budget, t + " costs " + cost + " over " + budget);
+        }
+        assertTrue(TilePlan.bound(h, w, p.tileEdge(), 20, WINDOWED) <= budget);
+        if (p.tileEdge() < Math.max(h, w)) {
+            assertTrue(TilePlan.bound(h, w, p.tileEdge() + 1, 20, WINDOWED) > budget, "edge " + (p.tileEdge() + 1)
+                    + " fits too");
+        } else {
+            assertEquals(1, p.size(), "the whole latent fits");
+        }
+    }
+
+    @Test
+    void maxCoreIsThePlansLongestCore() {
+        for (int length = 1; length <= 300; length += 7) {
+            for (int edge = 1; edge <= length + 3; edge += 5) {
+                assertEquals(TilePlan.of(length, 1, edge, 0, 8).maxCoreHeight(), TilePlan.maxCore(length, edge),
+                        length + " cut at " + edge);
+            }
+        }
+        assertEquals(114, TilePlan.maxCore(2048, 120), "18 cores of 113 or 114");
+    }
+
+    @Test
+    void autoWithACostRefusesABudgetTooSmallForOnePixel() {
+        VaeException e = assertThrows(VaeException.class, () -> TilePlan.auto(2048, 2048, 8, 1 << 20, 20, WINDOWED));
+        assertTrue(e.getMessage().contains("memory budget of 1.0 MiB is too small"), e.getMessage());
+        assertThrows(VaeException.class, () -> TilePlan.auto(64, 64, 8, -5, 20, WINDOWED));
+    }
+
     @Test
     void badArguments() {
         assertThrows(IllegalArgumentException.class, () -> TilePlan.of(0, 5, 4, 0, 8));

@@ -14,6 +14,8 @@ import io.vae4j.tensor.Tensor;
  */
 final class Block implements Layer {
     private static final Backend.Activation RELU = Backend.Activation.RELU;
+    /** Pixels of context a Block reads around each output pixel: three 3x3 convolutions in a row. */
+    static final int REACH = 3;
 
     private final Conv conv0;
     private final Conv conv2;

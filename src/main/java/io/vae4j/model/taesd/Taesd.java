@@ -102,6 +102,11 @@ public final class Taesd implements Vae {
         return new LatentSpace(Family.TAESD, 1, 0, variant + "; diffusion latents are used as they are");
     }
 
+    /** The decoder network, for tests of its windowed run. */
+    TaesdNet decoderNet() {
+        return decoder;
+    }
+
     public TaesdConfig config() {
         return config;
     }
@@ -137,13 +142,69 @@ public final class Taesd implements Vae {
     }
 
     /**
-     * The largest activations are the 64-channel ones at full resolution; a Block holds its input, the current
-     * activation, the next one and a convolution's padded input plane: about four of them.
+     * Every stage's activations, as {@link #decodeWindowBytes} counts them, for the whole image: the stages before
+     * the last add about a third to the full-resolution one.
      */
     @Override
     public long decodeActivationBytes(int height, int width) {
-        return 4L * TaesdArch.WIDTH * height * width * 4;
+        int[] widths = TaesdArch.decoderWidths(config);
+        int f = config.downscale();
+        long sum = 0;
+        for (int k = 0; k < widths.length; k++) {
+            int scale = f >> (widths.length - 1 - k);
+            int width0 = k == 0 && config.midblockGn() ? TaesdArch.poolWidth(widths[0]) : widths[k];
+            sum += width0 * ceilDiv(height, f / scale) * ceilDiv(width, f / scale);
+        }
+        return sum * 4 * LIVE_ACTIVATIONS;
     }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    /**
+     * The image of {@code window}'s core alone, [N, 3, coreHeight·f, coreWidth·f], from {@code input}, the
+     * window's input region of a larger latent: the same pixels as the whole latent's decode when the input
+     * reaches {@link #receptiveField()} past the core (up to float rounding). Unlike decoding the input region and
+     * cropping, each upsampling stage only computes the core and the context the later layers read, so a wide
+     * halo costs work at the latent's resolution only.
+     */
+    public Tensor decodeWindow(Tensor input, DecodeWindow window) {
+        requireDecoder();
+        requireShape(input, config.latentChannels(), "latent");
+        return decoder.forwardWindow(backend, input, window);
+    }
+
+    /** Latent pixels of context each decoded pixel depends on, each way (19 for the 8x decoders, 0 without one). */
+    public int receptiveField() {
+        return decoder == null ? 0 : decoder.receptiveField();
+    }
+
+    /**
+     * Peak activation memory of {@link #decodeWindow} for a core of coreHeight x coreWidth latent pixels with
+     * {@code halo} latent pixels of input around it. Each stage runs on the previous one's kept region upsampled,
+     * and a Block holds about {@link #LIVE_ACTIVATIONS} of its activations at once. The stages are summed, not
+     * maximised: the native allocator keeps an earlier stage's freed blocks for the next tile, so they stay
+     * resident while the last stage runs (measured on taesd_random, 2048x2048 in 128-pixel tiles: 3.4 activations
+     * of every stage at the peak; see README "Huge images").
+     */
+    public long decodeWindowBytes(int coreHeight, int coreWidth, int halo) {
+        requireDecoder();
+        int[] widths = TaesdArch.decoderWidths(config);
+        int[] m = decoder.windowMargins();
+        long sum = 0;
+        long h = coreHeight + 2L * halo, w = coreWidth + 2L * halo;
+        for (int k = 0; k < widths.length; k++) {
+            int width = k == 0 && config.midblockGn() ? TaesdArch.poolWidth(widths[0]) : widths[k];
+            sum += width * h * w;
+            h = 2 * (coreHeight * (1L << k) + 2L * m[k]);
+            w = 2 * (coreWidth * (1L << k) + 2L * m[k]);
+        }
+        return sum * 4 * LIVE_ACTIVATIONS;
+    }
+
+    /** Activation-sized buffers alive at a Block's peak: its input, two intermediates and convolution scratch. */
+    static final int LIVE_ACTIVATIONS = 4;
 
     @Override
     public Tensor decode(Tensor latent) {

@@ -70,8 +70,13 @@ final class TaesdArch {
         return m;
     }
 
+    /** The decoder's channel width at the latent's resolution and after each upsampling, in order. */
+    static int[] decoderWidths(TaesdConfig c) {
+        return c.f32() ? new int[]{256, 128, 64, 64, 64, 64} : new int[]{WIDTH, WIDTH, WIDTH, WIDTH};
+    }
+
     static List<Module> decoder(TaesdConfig c) {
-        int[] widths = c.f32() ? new int[]{256, 128, 64, 64, 64, 64} : new int[]{64, 64, 64, 64};
+        int[] widths = decoderWidths(c);
         List<Module> m = new ArrayList<>();
         m.add(new Clamp(m.size()));
         m.add(new Conv(m.size(), c.latentChannels(), widths[0], 1, true));
