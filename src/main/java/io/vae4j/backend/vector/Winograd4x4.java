@@ -39,9 +39,12 @@ final class Winograd4x4 {
     /** Output channels transformed back together: bounds the per-thread buffer of products (36·64·TILES floats). */
     private static final int OUT_BLOCK = 64;
 
-    /** The finite interpolation points besides 0 are ±P and ±Q. */
-    static final double P = Double.parseDouble(System.getProperty("vae4j.winograd.p", "1"));
-    static final double Q = Double.parseDouble(System.getProperty("vae4j.winograd.q", "2"));
+    /**
+     * The finite interpolation points besides 0 are ±P and ±Q. ±1, ±2 measured best against the conformance
+     * atols (worst 0.44 of atol, vs 0.45 for ±1, ±½ and 0.48 for ±½, ±2).
+     */
+    static final double P = 1;
+    static final double Q = 2;
 
     // Coefficients of Bᵀ (rows: the products of (x - point) over the other finite points) and Aᵀ (powers of points).
     private static final float P2Q2 = (float) (P * P * Q * Q);
