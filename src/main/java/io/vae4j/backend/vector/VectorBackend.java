@@ -208,7 +208,7 @@ public final class VectorBackend implements Backend {
 
     /** A plane buffer; shaped [n, 64] only so that the count may exceed an int. Contents undefined. */
     static Tensor bandBuffer(long floats) {
-        return Tensor.uninitialized(Math.toIntExact(ceilDiv(floats, 64)), 64);
+        return Tensor.workspace(Math.toIntExact(ceilDiv(floats, 64)), 64);
     }
 
     /** dst[0..n) = src[0..n) + bias (+ residual[0..n)); offsets in floats. */

@@ -1,0 +1,109 @@
+package io.vae4j.tensor;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Keeps a {@link ScratchSpace}'s mapped pages from piling up in the resident set. Kernels touch scratch tensors
+ * anywhere (a GroupNorm's statistics read a whole tensor, a 1x1 convolution writes all of its output at once), so
+ * rather than hooks in every kernel, one thread watches the process's resident set a few hundred times a second
+ * and, once it has grown by more than the slack since the last release, releases every scratch page: contents
+ * stay in the file, pages still in use fault straight back in from the page cache. The peak is then about what
+ * the process holds outside scratch, plus the slack, plus what the kernels touch in one polling interval.
+ */
+final class ResidentTrimmer {
+    private static final long INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(4);
+
+    private final ScratchSpace space;
+    private final long slack;
+    private final Thread thread;
+    private final FileChannel status;
+    private final ByteBuffer buffer = ByteBuffer.allocate(4096);
+    private volatile boolean stopped;
+    private volatile long releases;
+
+    private ResidentTrimmer(ScratchSpace space, long slack, FileChannel status) {
+        this.space = space;
+        this.slack = slack;
+        this.status = status;
+        this.thread = Thread.ofPlatform().daemon().name("vae4j-scratch-trimmer").unstarted(this::loop);
+    }
+
+    /** Starts watching; without /proc (not Linux) there is nothing to watch, and scratch pages are never released. */
+    static ResidentTrimmer start(ScratchSpace space, long slack) {
+        FileChannel status;
+        try {
+            status = FileChannel.open(Path.of("/proc/self/status"), StandardOpenOption.READ);
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+        ResidentTrimmer t = new ResidentTrimmer(space, slack, status);
+        t.thread.start();
+        return t;
+    }
+
+    long releases() {
+        return releases;
+    }
+
+    private void loop() {
+        long baseline = resident();
+        while (!stopped) {
+            LockSupport.parkNanos(INTERVAL_NANOS);
+            long now = resident();
+            if (now > baseline + slack) {
+                space.releaseAll();
+                releases++;
+                baseline = resident();
+            } else if (now < baseline) {
+                baseline = now;
+            }
+        }
+    }
+
+    /** VmRSS in bytes, or 0 when it cannot be read (which disables releasing, rather than releasing always). */
+    private long resident() {
+        try {
+            buffer.clear();
+            int n = status.read(buffer, 0);
+            String text = new String(buffer.array(), 0, Math.max(n, 0), StandardCharsets.US_ASCII);
+            int at = text.indexOf("VmRSS:");
+            if (at < 0) {
+                return 0;
+            }
+            long kb = 0;
+            for (int i = at + 6; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c >= '0' && c <= '9') {
+                    kb = kb * 10 + (c - '0');
+                } else if (c == 'k' || c == '\n') {
+                    break;
+                }
+            }
+            return kb * 1024;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    void stop() {
+        stopped = true;
+        LockSupport.unpark(thread);
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            status.close();
+        } catch (IOException ignored) {
+            // read-only /proc file: nothing to lose
+        }
+    }
+}

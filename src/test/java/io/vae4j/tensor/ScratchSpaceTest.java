@@ -1,0 +1,114 @@
+package io.vae4j.tensor;
+
+import io.vae4j.VaeException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ScratchSpaceTest {
+    @TempDir
+    Path dir;
+
+    private long entries() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.count();
+        }
+    }
+
+    @Test
+    void largeTensorsAreMappedFilesThatLeaveNoNameBehind() throws IOException {
+        try (ScratchSpace space = new ScratchSpace(dir, 1 << 20, 0)) {
+            space.run(() -> {
+                try (Tensor big = Tensor.uninitialized(1, 4, 256, 256); Tensor small = Tensor.uninitialized(8, 8);
+                     Tensor band = Tensor.workspace(1, 4, 256, 256)) {
+                    assertEquals(big.numel() * 4, space.liveBytes(), "only the large tensor is in scratch");
+                    for (long i = 0; i < big.numel(); i++) {
+                        big.set(i, i % 1000);
+                    }
+                    try {
+                        assertEquals(0, entries(), "files are unlinked as soon as they are mapped");
+                    } catch (IOException e) {
+                        throw new AssertionError(e);
+                    }
+                    space.releaseAll();
+                    for (long i = 0; i < big.numel(); i += 4097) {
+                        assertEquals(i % 1000, big.get(i), "released pages keep their contents");
+                    }
+                }
+                return null;
+            });
+            assertEquals(0, space.liveBytes());
+            assertEquals(4L * 256 * 256 * 4, space.peakBytes());
+            assertEquals(1, space.files());
+        }
+        assertEquals(0, entries());
+    }
+
+    @Test
+    void allocateInScratchIsZeroed() {
+        try (ScratchSpace space = new ScratchSpace(dir, 0, 0)) {
+            space.run(() -> {
+                try (Tensor t = Tensor.allocate(3, 1000, 17)) {
+                    for (long i = 0; i < t.numel(); i++) {
+                        assertEquals(0f, t.get(i));
+                    }
+                }
+                return null;
+            });
+        }
+    }
+
+    @Test
+    void outsideTheScopeTensorsStayInRam() {
+        try (ScratchSpace space = new ScratchSpace(dir, 0, 0); Tensor t = Tensor.uninitialized(1, 4, 64, 64)) {
+            assertEquals(0, space.files());
+        }
+    }
+
+    @Test
+    void aScratchFileThatCannotBeMadeIsOneClearError() throws IOException {
+        Path gone = Files.createDirectory(dir.resolve("gone"));
+        try (ScratchSpace space = new ScratchSpace(gone, 0, 0)) {
+            Files.delete(gone);
+            VaeException e = assertThrows(VaeException.class, () -> space.run(() -> Tensor.allocate(1, 1000)));
+            assertTrue(e.getMessage().startsWith("scratch directory " + gone), e.getMessage());
+            assertTrue(e.getMessage().contains("No such file"), e.getMessage());
+            assertEquals(0, space.liveBytes());
+        }
+    }
+
+    @Test
+    void aDirectoryThatIsNotOneIsRefused() throws IOException {
+        Path file = Files.writeString(dir.resolve("f"), "x");
+        VaeException e = assertThrows(VaeException.class, () -> new ScratchSpace(file, 0, 0));
+        assertEquals("--scratch " + file + ": not a directory", e.getMessage());
+    }
+
+    @Test
+    void theTrimmerReleasesPagesAndKeepsContents() {
+        try (ScratchSpace space = new ScratchSpace(dir, 0, 8L << 20)) {
+            space.run(() -> {
+                try (Tensor t = Tensor.uninitialized(64, 1024, 1024)) {
+                    for (int round = 0; round < 2; round++) {
+                        for (long i = 0; i < t.numel(); i += 256) {
+                            t.set(i, (float) (i + round));
+                        }
+                    }
+                    for (long i = 0; i < t.numel(); i += 256) {
+                        assertEquals((float) (i + 1), t.get(i));
+                    }
+                }
+                return null;
+            });
+            assertTrue(space.releases() > 0, "256 MiB touched with 8 MiB of slack: pages were released");
+        }
+    }
+}
