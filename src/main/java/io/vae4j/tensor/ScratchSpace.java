@@ -27,6 +27,8 @@ public final class ScratchSpace implements AutoCloseable {
     public static final long DEFAULT_THRESHOLD = 4L << 20;
 
     private static final ScopedValue<ScratchSpace> CURRENT = ScopedValue.newInstance();
+    /** Bound by {@link #inRam}: no scratch space. */
+    private static final ScratchSpace NONE = new ScratchSpace();
 
     private final Path dir;
     private final long threshold;
@@ -36,6 +38,16 @@ public final class ScratchSpace implements AutoCloseable {
     private final AtomicLong peakBytes = new AtomicLong();
     private final AtomicLong files = new AtomicLong();
     private final ResidentTrimmer trimmer;
+    private final long poolLimit;
+    /** Idle native blocks kept for reuse while a scratch space is open: enough for a convolution's band buffer. */
+    private static final long POOL_BYTES = 64L << 20;
+
+    private ScratchSpace() {
+        this.dir = null;
+        this.threshold = Long.MAX_VALUE;
+        this.trimmer = null;
+        this.poolLimit = 0;
+    }
 
     /**
      * @param residentSlack how far the resident set may grow before mapped pages are released; 0 releases
@@ -51,6 +63,8 @@ public final class ScratchSpace implements AutoCloseable {
         this.dir = dir.toAbsolutePath();
         this.threshold = threshold;
         this.trimmer = residentSlack > 0 ? ResidentTrimmer.start(this, residentSlack) : null;
+        // Freed blocks kept for reuse would be resident memory outside the budget, up to a gigabyte.
+        this.poolLimit = NativeMemory.limitIdle(POOL_BYTES);
     }
 
     /** Runs {@code work} with this thread's large tensors in scratch. */
@@ -58,9 +72,19 @@ public final class ScratchSpace implements AutoCloseable {
         return ScopedValue.where(CURRENT, this).call(work::get);
     }
 
+    /**
+     * Runs {@code work} with its tensors in RAM even inside a scratch scope: for what outlives the run, such as
+     * weights a backend prepares on first use.
+     */
+    public static <T> T inRam(Supplier<T> work) {
+        return CURRENT.isBound() && CURRENT.get() != NONE ? ScopedValue.where(CURRENT, NONE).call(work::get)
+                : work.get();
+    }
+
     /** The scratch space in force on this thread, or null. */
     static ScratchSpace current() {
-        return CURRENT.isBound() ? CURRENT.get() : null;
+        ScratchSpace s = CURRENT.isBound() ? CURRENT.get() : null;
+        return s == NONE ? null : s;
     }
 
     public Path dir() {
@@ -131,6 +155,7 @@ public final class ScratchSpace implements AutoCloseable {
         if (trimmer != null) {
             trimmer.stop();
         }
+        NativeMemory.limitIdle(poolLimit);
     }
 
     static String mib(long bytes) {
