@@ -27,6 +27,9 @@ final class ResidentTrimmer {
     private final ByteBuffer buffer = ByteBuffer.allocate(4096);
     private volatile boolean stopped;
     private volatile long releases;
+    /** Resident bytes after the last release (or the lowest seen since): growth is measured from here. */
+    private long baseline;
+    private long lastPoll;
 
     private ResidentTrimmer(ScratchSpace space, long slack, FileChannel status) {
         this.space = space;
@@ -53,17 +56,33 @@ final class ResidentTrimmer {
     }
 
     private void loop() {
-        long baseline = resident();
+        synchronized (this) {
+            baseline = resident();
+        }
         while (!stopped) {
             LockSupport.parkNanos(INTERVAL_NANOS);
-            long now = resident();
-            if (now > baseline + slack) {
-                space.releaseAll();
-                releases++;
-                baseline = resident();
-            } else if (now < baseline) {
-                baseline = now;
-            }
+            poll(0);
+        }
+    }
+
+    /**
+     * Releases scratch pages if the resident set has grown past the slack; does nothing when the last look was
+     * less than {@code minNanos} ago. Kernels call this between bands too ({@link ScratchSpace#checkpoint}): on a
+     * loaded machine this thread may not run for a long while, and a kernel can touch gigabytes meanwhile.
+     */
+    synchronized void poll(long minNanos) {
+        long t = System.nanoTime();
+        if (minNanos > 0 && t - lastPoll < minNanos) {
+            return;
+        }
+        lastPoll = t;
+        long now = resident();
+        if (now > baseline + slack) {
+            space.releaseAll();
+            releases++;
+            baseline = resident();
+        } else if (now < baseline) {
+            baseline = now;
         }
     }
 

@@ -27,6 +27,10 @@ public final class ScratchSpace implements AutoCloseable {
     public static final long DEFAULT_THRESHOLD = 4L << 20;
 
     private static final ScopedValue<ScratchSpace> CURRENT = ScopedValue.newInstance();
+    /** The space whose trimmer {@link #checkpoint} polls: kernels' worker threads do not see the scoped value. */
+    private static volatile ScratchSpace active;
+    /** Checkpoints closer together than this do not look at the resident set again. */
+    private static final long CHECKPOINT_NANOS = 1_000_000;
     /** Bound by {@link #inRam}: no scratch space. */
     private static final ScratchSpace NONE = new ScratchSpace();
 
@@ -65,6 +69,18 @@ public final class ScratchSpace implements AutoCloseable {
         this.trimmer = residentSlack > 0 ? ResidentTrimmer.start(this, residentSlack) : null;
         // Freed blocks kept for reuse would be resident memory outside the budget, up to a gigabyte.
         this.poolLimit = NativeMemory.limitIdle(POOL_BYTES);
+        active = this;
+    }
+
+    /**
+     * Called by kernels between bands of work: releases scratch pages from the resident set if it has grown past
+     * the slack. Costs one volatile read when no scratch space is open.
+     */
+    public static void checkpoint() {
+        ScratchSpace s = active;
+        if (s != null && s.trimmer != null) {
+            s.trimmer.poll(CHECKPOINT_NANOS);
+        }
     }
 
     /** Runs {@code work} with this thread's large tensors in scratch. */
@@ -152,6 +168,9 @@ public final class ScratchSpace implements AutoCloseable {
 
     @Override
     public void close() {
+        if (active == this) {
+            active = null;
+        }
         if (trimmer != null) {
             trimmer.stop();
         }

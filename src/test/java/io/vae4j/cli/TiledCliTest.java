@@ -112,9 +112,9 @@ class TiledCliTest {
 
         Path exact = tmp.resolve("exact.png");
         r = CliTest.run("decode", "--model", model.toString(), "--latent", z.toString(), "--out", exact.toString(),
-                "--tiling", "exact");
+                "--tiling", "exact", "--tile", "64");
         assertEquals(2, r.status(), r.err());
-        assertTrue(r.err().contains("--tiling exact is not available yet"), r.err());
+        assertTrue(r.err().contains("--tile 64 with --tiling exact"), r.err());
         r = CliTest.run("decode", "--model", model.toString(), "--latent", z.toString(), "--out", exact.toString(),
                 "--tile", "60");
         assertEquals(2, r.status(), r.err());

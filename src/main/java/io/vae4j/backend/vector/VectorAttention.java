@@ -2,6 +2,7 @@ package io.vae4j.backend.vector;
 
 import io.vae4j.backend.Parallel;
 import io.vae4j.tensor.DType;
+import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -55,6 +56,7 @@ final class VectorAttention {
                     for (int r = 0; r < rows; r++) {
                         scaleRow(ot.data(), (long) (i0 + r) * c, c, inv[r]);
                     }
+                    ScratchSpace.checkpoint();
                 });
                 transpose(ot.data(), 0, t, c, out.data(), off, 1f);
             }
