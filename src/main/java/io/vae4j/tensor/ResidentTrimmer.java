@@ -86,29 +86,44 @@ final class ResidentTrimmer {
         }
     }
 
-    /** VmRSS in bytes, or 0 when it cannot be read (which disables releasing, rather than releasing always). */
+    /**
+     * VmRSS in bytes, or 0 when it cannot be read (which disables releasing, rather than releasing always). Parsed
+     * from the bytes, as this runs hundreds of times a second and garbage would grow the heap's share of the RSS.
+     */
     private long resident() {
         try {
             buffer.clear();
-            int n = status.read(buffer, 0);
-            String text = new String(buffer.array(), 0, Math.max(n, 0), StandardCharsets.US_ASCII);
-            int at = text.indexOf("VmRSS:");
+            int n = Math.max(0, status.read(buffer, 0));
+            byte[] b = buffer.array();
+            int at = indexOf(b, n, KEY);
             if (at < 0) {
                 return 0;
             }
             long kb = 0;
-            for (int i = at + 6; i < text.length(); i++) {
-                char c = text.charAt(i);
-                if (c >= '0' && c <= '9') {
-                    kb = kb * 10 + (c - '0');
-                } else if (c == 'k' || c == '\n') {
-                    break;
+            for (int i = at + KEY.length; i < n && b[i] != 'k' && b[i] != '\n'; i++) {
+                if (b[i] >= '0' && b[i] <= '9') {
+                    kb = kb * 10 + (b[i] - '0');
                 }
             }
             return kb * 1024;
         } catch (IOException e) {
             return 0;
         }
+    }
+
+    private static final byte[] KEY = "VmRSS:".getBytes(StandardCharsets.US_ASCII);
+
+    private static int indexOf(byte[] b, int n, byte[] key) {
+        outer:
+        for (int i = 0; i + key.length <= n; i++) {
+            for (int j = 0; j < key.length; j++) {
+                if (b[i + j] != key[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     void stop() {
