@@ -49,6 +49,10 @@ final class EncodeCommand {
         Tiling tiling = Tiling.of(args, "png", 1);
         String imageExt = Outputs.extension(imagePath);
         boolean streamable = Set.of("png", "tif", "tiff").contains(imageExt);
+        if (!streamable && args.get("tiling", "").equalsIgnoreCase("exact")) {
+            throw new Args.UsageException("--tiling exact reads .png or .tif images (in strips); " + imagePath
+                    + " is ." + imageExt);
+        }
 
         Backend backend = ModelOptions.backend(args);
         try (Model model = ModelOptions.load(args, backend)) {

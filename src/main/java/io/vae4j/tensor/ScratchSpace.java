@@ -27,6 +27,7 @@ public final class ScratchSpace implements AutoCloseable {
     public static final long DEFAULT_THRESHOLD = 4L << 20;
 
     private static final ScopedValue<ScratchSpace> CURRENT = ScopedValue.newInstance();
+    private static final AtomicLong NAMES = new AtomicLong();
     /** The space whose trimmer {@link #checkpoint} polls: kernels' worker threads do not see the scoped value. */
     private static volatile ScratchSpace active;
     /** Checkpoints closer together than this do not look at the resident set again. */
@@ -133,8 +134,9 @@ public final class ScratchSpace implements AutoCloseable {
 
     /** {@code bytes} of zeroed scratch, unmapped (and its blocks freed) when {@code arena} closes. */
     MemorySegment map(long bytes, Arena arena) {
-        long n = files.incrementAndGet();
-        Path file = dir.resolve(".vae4j-scratch-" + ProcessHandle.current().pid() + "-" + n);
+        files.incrementAndGet();
+        // Named per process and per file, so that spaces sharing a directory (or a process) never meet.
+        Path file = dir.resolve(".vae4j-scratch-" + ProcessHandle.current().pid() + "-" + NAMES.incrementAndGet());
         long size = Math.max(bytes, 1);
         long address;
         try {

@@ -128,6 +128,14 @@ class ExactCliTest {
         assertEquals(2, r.status(), r.err());
         assertTrue(r.err().startsWith("vae4j: --attention must be auto, global, tiled or off, got 'sometimes'"));
         assertFalse(Files.exists(out));
+        Path npy = tmp.resolve("img.npy"), latentOut = tmp.resolve("z-out.npy");
+        try (Tensor img = Tensor.allocate(1, 3, 16, 16)) {
+            Npy.write(npy, img);
+        }
+        r = CliTest.run("encode", "--model", model.toString(), "--image", npy.toString(), "--out",
+                latentOut.toString(), "--tiling", "exact");
+        assertEquals(2, r.status(), r.err());
+        assertTrue(r.err().startsWith("vae4j: --tiling exact reads .png or .tif images (in strips); "), r.err());
     }
 
     /** Over the memory budget, auto takes exact when the scratch directory has room, and fast when not. */

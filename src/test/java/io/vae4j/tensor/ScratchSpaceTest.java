@@ -92,6 +92,36 @@ class ScratchSpaceTest {
         assertEquals("--scratch " + file + ": not a directory", e.getMessage());
     }
 
+    private static long residentBytes() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        return -1;
+    }
+
+    @Test
+    void releasedPagesLeaveTheResidentSet() throws IOException {
+        try (ScratchSpace space = new ScratchSpace(dir, 0, 0)) {
+            Tensor t = space.run(() -> Tensor.uninitialized(64, 1024, 1024));
+            try (t) {
+                long before = residentBytes();
+                for (long i = 0; i < t.numel(); i += 1024) {
+                    t.set(i, 1f);
+                }
+                long touched = residentBytes();
+                space.releaseAll();
+                long released = residentBytes();
+                System.err.printf("RSS %d MiB, after touching 256 MiB of scratch %d MiB, released %d MiB%n",
+                        before >> 20, touched >> 20, released >> 20);
+                assertTrue(touched - before > 200L << 20, "touching maps the pages in");
+                assertTrue(touched - released > 200L << 20, "releasing drops them");
+                assertEquals(1f, t.get(1024 * 1000));
+            }
+        }
+    }
+
     @Test
     void theTrimmerReleasesPagesAndKeepsContents() {
         try (ScratchSpace space = new ScratchSpace(dir, 0, 8L << 20)) {
