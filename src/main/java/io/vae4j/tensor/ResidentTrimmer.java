@@ -12,10 +12,13 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Keeps a {@link ScratchSpace}'s mapped pages from piling up in the resident set. Kernels touch scratch tensors
  * anywhere (a GroupNorm's statistics read a whole tensor, a 1x1 convolution writes all of its output at once), so
- * rather than hooks in every kernel, one thread watches the process's resident set a few hundred times a second
- * and, once it has grown by more than the slack since the last release, releases every scratch page: contents
- * stay in the file, pages still in use fault straight back in from the page cache. The peak is then about what
- * the process holds outside scratch, plus the slack, plus what the kernels touch in one polling interval.
+ * rather than tracking pages, this watches the process's file-backed resident set ({@code RssFile}: scratch, the
+ * memory-mapped weights, the JDK's libraries) a few hundred times a second, from its own thread and from kernels
+ * between bands, and once it has grown by more than the slack since the last release, releases every scratch
+ * page: contents stay in the file, pages still in use fault straight back in from the page cache. The peak is
+ * then about what the process holds outside scratch, plus the slack, plus what a kernel touches in one band.
+ * Anonymous memory is left out of the measure: it moves by tens of megabytes as buffers come and go, and a
+ * baseline taken at a high point of it would let scratch grow that much past the slack.
  */
 final class ResidentTrimmer {
     private static final long INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(4);
@@ -87,7 +90,7 @@ final class ResidentTrimmer {
     }
 
     /**
-     * VmRSS in bytes, or 0 when it cannot be read (which disables releasing, rather than releasing always). Parsed
+     * RssFile in bytes, or 0 when it cannot be read (which disables releasing, rather than releasing always). Parsed
      * from the bytes, as this runs hundreds of times a second and garbage would grow the heap's share of the RSS.
      */
     private long resident() {
@@ -111,7 +114,7 @@ final class ResidentTrimmer {
         }
     }
 
-    private static final byte[] KEY = "VmRSS:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] KEY = "RssFile:".getBytes(StandardCharsets.US_ASCII);
 
     private static int indexOf(byte[] b, int n, byte[] key) {
         outer:
