@@ -122,6 +122,38 @@ class ScratchSpaceTest {
         }
     }
 
+    private static long fileResidentBytes() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("RssFile:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        return -1;
+    }
+
+    /** A kernel writing 512 MiB of scratch in 8 MiB bands with a checkpoint after each stays near the slack. */
+    @Test
+    void checkpointsBetweenBandsBoundTheResidentScratch() throws IOException {
+        long slack = 64L << 20;
+        try (ScratchSpace space = new ScratchSpace(dir, 0, slack)) {
+            Tensor t = space.run(() -> Tensor.uninitialized(64, 2048, 1024));
+            try (t) {
+                long start = fileResidentBytes(), max = start;
+                long band = 2L << 20;
+                for (long i = 0; i < t.numel(); i += band) {
+                    for (long j = i; j < i + band; j += 1024) {
+                        t.set(j, 2f);
+                    }
+                    ScratchSpace.checkpoint();
+                    max = Math.max(max, fileResidentBytes());
+                }
+                System.err.printf("512 MiB written in 8 MiB bands, 64 MiB slack: file RSS rose by at most %d MiB,"
+                        + " %d releases%n", (max - start) >> 20, space.releases());
+                assertTrue(max - start < slack + (48L << 20), "rose by " + ((max - start) >> 20) + " MiB");
+            }
+        }
+    }
+
     @Test
     void theTrimmerReleasesPagesAndKeepsContents() {
         try (ScratchSpace space = new ScratchSpace(dir, 0, 8L << 20)) {
