@@ -24,6 +24,7 @@ final class MappedFiles {
     private static final int O_CLOEXEC = 02000000;
     private static final int PROT_READ_WRITE = 3;
     private static final int MAP_SHARED = 1;
+    private static final int MADV_RANDOM = 1;
     private static final int MADV_DONTNEED = 4;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -86,6 +87,10 @@ final class MappedFiles {
                 if (p.address() == -1L) {
                     throw new MapFailure(reason((int) ERRNO.get(state, 0L)));
                 }
+                // Kernels read a few rows of every channel, pages far apart: without this, each fault on pages
+                // the page cache still holds maps whole readahead-sized folios around them, and a released
+                // tensor read back band by band became resident several times over (see ScratchSpaceTest).
+                int ignored = (int) MADVISE.invokeExact(p, bytes, MADV_RANDOM);
                 return p.address();
             } finally {
                 int ignored = (int) CLOSE.invokeExact(fd);
