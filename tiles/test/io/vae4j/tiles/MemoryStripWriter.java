@@ -7,7 +7,7 @@ import io.vae4j.tiles.io.ImageStripWriter;
 import java.lang.foreign.MemorySegment;
 
 /** An {@link ImageStripWriter} into a float tensor, unquantised: for comparing tiled and untiled decodes. */
-final class MemoryStripWriter implements ImageStripWriter {
+class MemoryStripWriter implements ImageStripWriter {
     final Tensor image;
     private int rows;
     boolean closed;

@@ -1,6 +1,9 @@
 package io.vae4j.cli;
 
 import io.vae4j.backend.Backend;
+import io.vae4j.format.MemoryWeights;
+import io.vae4j.format.safetensors.SafetensorsFile;
+import io.vae4j.model.AttentionMode;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.model.RandomWeights;
@@ -10,6 +13,7 @@ import io.vae4j.model.kl.KlShapes;
 import io.vae4j.model.taesd.TaesdLayout;
 import io.vae4j.model.taesd.TaesdShapes;
 import io.vae4j.model.taesd.TaesdVariant;
+import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 
 import java.io.IOException;
@@ -21,6 +25,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * ./vae4j bench: whole-model timings without JMH, on the real SD-size architecture (or, with --arch taesd, the real
@@ -31,14 +36,15 @@ import java.util.Set;
 final class BenchCommand {
     static final String USAGE = "bench [--op decode|encode|all] [--size 512[,1024...]] [--repeat 3] [--warmup 1]"
             + " [--threads N] [--backend B] [--precision fp32|bf16] [--arch kl|taesd] [--latent-channels 4|16|32]"
-            + " [--model M]";
+            + " [--model M] [--scratch DIR] [--attention global|tiled|off] [--write-model FILE.safetensors]";
 
     private BenchCommand() {
     }
 
     static void run(String[] argv, PrintStream out) {
         Set<String> values = new HashSet<>(ModelOptions.VALUES);
-        values.addAll(Set.of("op", "size", "repeat", "warmup", "latent-channels", "arch"));
+        values.addAll(Set.of("op", "size", "repeat", "warmup", "latent-channels", "arch", "scratch", "attention",
+                "write-model"));
         Args args = new Args(argv, 1, values, Set.of("quiet"));
         Log.quiet |= args.flag("quiet");
         String op = args.get("op", "all");
@@ -53,9 +59,17 @@ final class BenchCommand {
         if (!Set.of("kl", "taesd").contains(arch)) {
             throw new Args.UsageException("--arch must be kl or taesd");
         }
+        if (args.get("write-model") != null) {
+            writeRandomSd(Path.of(args.get("write-model")), z);
+            return;
+        }
+        AttentionMode attention = ExactOptions.attentionMode(args.get("attention", "global"));
+        ScratchSpace scratch = args.get("scratch") == null ? null
+                : new ScratchSpace(Path.of(args.get("scratch")), ScratchSpace.DEFAULT_THRESHOLD,
+                ExactOptions.residentSlack());
         Backend backend = ModelOptions.backend(args);
-        try (Model model = args.get("model") != null ? ModelOptions.load(args, backend)
-                : arch.equals("taesd") ? randomTaesd(backend, z) : randomSd(backend, z)) {
+        try (scratch; Model model = args.get("model") != null ? ModelOptions.load(args, backend)
+                : arch.equals("taesd") ? randomTaesd(backend, z) : randomSd(backend, z, op)) {
             Vae vae = model.vae();
             out.printf("model: %s%n", model.info().architecture());
             out.printf("%-7s %6s %7s %9s %9s %9s %9s%n", "op", "size", "threads", "precision", "median_s", "min_s",
@@ -66,16 +80,22 @@ final class BenchCommand {
                     try (Tensor latent = Tensor.allocate(1, vae.latentChannels(), size / f, size / f)) {
                         fill(latent);
                         resetPeakRss();
-                        report(out, "decode", size, backend, time(() -> vae.decode(latent), warmup, repeat));
+                        report(out, "decode", size, backend, time(() -> run(scratch, attention,
+                                () -> vae.decode(latent)), warmup, repeat));
                     }
                 }
                 if (!op.equals("decode") && vae.canEncode()) {
                     try (Tensor image = Tensor.allocate(1, 3, size, size)) {
                         fill(image);
                         resetPeakRss();
-                        report(out, "encode", size, backend, time(() -> vae.encode(image), warmup, repeat));
+                        report(out, "encode", size, backend, time(() -> run(scratch, attention,
+                                () -> vae.encode(image)), warmup, repeat));
                     }
                 }
+            }
+            if (scratch != null) {
+                out.printf("scratch: peak %.1f MiB in %d files, %d releases from the resident set%n",
+                        scratch.peakBytes() / 1048576.0, scratch.files(), scratch.releases());
             }
         }
     }
@@ -109,11 +129,29 @@ final class BenchCommand {
         }
     }
 
-    private static Model randomSd(Backend backend, int latentChannels) {
-        KlConfig config = KlShapes.sdConfig(latentChannels, latentChannels == 4);
+    /** The whole-image run of --tiling exact when a scratch directory is given, else the plain one. */
+    private static <T> T run(ScratchSpace scratch, AttentionMode attention, Supplier<T> work) {
+        return attention.where(() -> scratch == null ? work.get() : scratch.run(work));
+    }
+
+    /** Decode-only runs get a decoder-only model: a real one's unused encoder weights would not be resident. */
+    private static Model randomSd(Backend backend, int latentChannels, String op) {
+        KlConfig sd = KlShapes.sdConfig(latentChannels, latentChannels == 4);
+        KlConfig config = !op.equals("decode") ? sd : new KlConfig(sd.levelChannels(), sd.numResBlocks(),
+                sd.latentChannels(), sd.imageChannels(), false, true, false, sd.postQuantConv(), false,
+                sd.decoderMidAttention());
         Log.info("building a random-weight SD-size model (z=" + latentChannels + ")");
         return ModelLoader.load(RandomWeights.of("random-sd-vae", KlShapes.of(config), 42), null, backend,
                 null);
+    }
+
+    /** The random SD-size model as an ldm-named safetensors file, for whole-CLI measurements. */
+    private static void writeRandomSd(Path file, int latentChannels) {
+        KlConfig config = KlShapes.sdConfig(latentChannels, latentChannels == 4);
+        try (MemoryWeights w = RandomWeights.of("random-sd-vae", KlShapes.of(config), 42)) {
+            SafetensorsFile.write(file, w.tensors(), null);
+        }
+        Log.info("wrote " + file);
     }
 
     /** The released TAESD of that latent width (4: taesd, 16: taesd3/taef1, 32: taef2), random weights. */

@@ -23,8 +23,9 @@ import java.util.Set;
 /** ./vae4j decode: latent file in, image(s) out. */
 final class DecodeCommand {
     static final String USAGE = "decode --model M --latent IN --out OUT [--raw] [--family F] [--threads N]"
-            + " [--backend B] [--precision fp32|bf16] [--max-pixels N] [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off]"
-            + " [--memory SIZE] [--bit-depth 8|16] [--quiet]";
+            + " [--backend B] [--precision fp32|bf16] [--max-pixels N] [--preview-scale 1|2|4|8] [--tile auto|N]"
+            + " [--tiling fast|exact|off] [--memory SIZE] [--bit-depth 8|16] [--scratch DIR]"
+            + " [--attention auto|global|tiled|off] [--quiet]";
 
     private DecodeCommand() {
     }
@@ -32,7 +33,7 @@ final class DecodeCommand {
     static void run(String[] argv) {
         Set<String> values = new HashSet<>(ModelOptions.VALUES);
         values.addAll(Set.of("latent", "out", "max-pixels", "preview-scale", "tile", "tiling", "memory",
-                "bit-depth"));
+                "bit-depth", "scratch", "attention"));
         Args args = new Args(argv, 1, values, Set.of("raw", "quiet"));
         Log.quiet |= args.flag("quiet");
         ModelOptions.family(args);
@@ -71,7 +72,7 @@ final class DecodeCommand {
                     return;
                 }
                 long start = System.nanoTime();
-                try (Tensor image = decode(vae, rawZ, preview)) {
+                try (Tensor image = tiling.attention().where(() -> decode(vae, rawZ, preview))) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long nonFinite = Limits.countNonFinite(image);
                     if (nonFinite > 0) {

@@ -22,15 +22,17 @@ import java.util.Set;
 /** ./vae4j encode: image in, latent (or moments) out. */
 final class EncodeCommand {
     static final String USAGE = "encode --model M --image IN --out OUT [--raw] [--moments] [--sample --seed S]"
-            + " [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N] [--tile auto|N] [--tiling fast|exact|off]"
-            + " [--memory SIZE] [--quiet]";
+            + " [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N] [--tile auto|N]"
+            + " [--tiling fast|exact|off] [--memory SIZE] [--scratch DIR] [--attention auto|global|tiled|off]"
+            + " [--quiet]";
 
     private EncodeCommand() {
     }
 
     static void run(String[] argv) {
         Set<String> values = new HashSet<>(ModelOptions.VALUES);
-        values.addAll(Set.of("image", "out", "seed", "max-pixels", "tile", "tiling", "memory"));
+        values.addAll(Set.of("image", "out", "seed", "max-pixels", "tile", "tiling", "memory",
+                "scratch", "attention"));
         Args args = new Args(argv, 1, values, Set.of("raw", "moments", "sample", "quiet"));
         Log.quiet |= args.flag("quiet");
         ModelOptions.family(args);
@@ -48,21 +50,26 @@ final class EncodeCommand {
         Tiling tiling = Tiling.of(args, "png", 1);
         String imageExt = Outputs.extension(imagePath);
         boolean streamable = Set.of("png", "tif", "tiff").contains(imageExt);
+        if (!streamable && args.get("tiling", "").equalsIgnoreCase("exact")) {
+            throw new Args.UsageException("--tiling exact reads .png or .tif images (in strips); " + imagePath
+                    + " is ." + imageExt);
+        }
 
         Backend backend = ModelOptions.backend(args);
         try (Model model = ModelOptions.load(args, backend)) {
             Vae vae = model.vae();
             if (streamable && tiling.tiledEncode(vae, imagePath, Ranges.of(vae.imageRange()))) {
-                if (args.flag("moments") || args.flag("sample")) {
-                    throw new VaeException("tiled encoding writes the posterior mean only (no --moments or --sample)");
-                }
                 long maxTiled = args.longValue("max-pixels", Limits.TILED_MAX_PIXELS);
-                try (Tensor mean = tiling.encode(vae, imagePath, Ranges.of(vae.imageRange()), maxTiled,
-                        args.flag("quiet"));
-                     Moments m = new Moments(mean, null); Tensor result = result(m, args, seed, ext,
-                             vae.latentSpace())) {
-                    LatentFiles.write(out, result);
-                    Log.info("wrote " + out + " " + Arrays.toString(result.shape()));
+                try (Moments m = tiling.encode(vae, imagePath, Ranges.of(vae.imageRange()), maxTiled,
+                        args.flag("quiet"))) {
+                    if (m.logvar() == null && (args.flag("moments") || args.flag("sample"))) {
+                        throw new VaeException("tiled encoding (fast) writes the posterior mean only (no --moments"
+                                + " or --sample; --tiling exact has them)");
+                    }
+                    try (Tensor result = result(m, args, seed, ext, vae.latentSpace())) {
+                        LatentFiles.write(out, result);
+                        Log.info("wrote " + out + " " + Arrays.toString(result.shape()));
+                    }
                 }
                 return;
             }
@@ -71,7 +78,7 @@ final class EncodeCommand {
                     : Images.read(imagePath, Ranges.of(vae.imageRange()))) {
                 Limits.checkImage(imagePath, image, vae, maxPixels);
                 long start = System.nanoTime();
-                try (Moments m = vae.encode(image); Tensor result = result(m, args, seed, ext, vae.latentSpace())) {
+                try (Moments m = tiling.attention().where(() -> vae.encode(image)); Tensor result = result(m, args, seed, ext, vae.latentSpace())) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     LatentFiles.write(out, result);
                     Log.info(String.format("encoded %s -> %s in %.2f s; wrote %s", Arrays.toString(image.shape()),

@@ -2,8 +2,12 @@ package io.vae4j.cli;
 
 import io.vae4j.VaeException;
 import io.vae4j.format.image.PixelRange;
+import io.vae4j.model.AttentionMode;
+import io.vae4j.model.Moments;
 import io.vae4j.model.Vae;
+import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.tiles.ExactRunner;
 import io.vae4j.tiles.Progress;
 import io.vae4j.tiles.TiledDecoder;
 import io.vae4j.tiles.TiledEncoder;
@@ -18,13 +22,22 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * decode's tiling options: {@code --tile auto|N} (N: tile edge in image pixels), {@code --tiling fast|exact|off},
- * {@code --memory SIZE} (the budget; default 2g) and {@code --bit-depth 8|16}. Without {@code --tiling} or
- * {@code --tile N}, the untiled decode runs whenever its estimated memory fits the budget, and tiled "fast" runs
- * otherwise.
+ * decode's and encode's tiling options: {@code --tile auto|N} (N: tile edge in image pixels),
+ * {@code --tiling fast|exact|off}, {@code --memory SIZE} (the budget; default 2g), {@code --bit-depth 8|16},
+ * {@code --scratch DIR} and {@code --attention auto|global|tiled|off} (exact mode). Without {@code --tiling} or
+ * {@code --tile N}, the untiled run goes ahead whenever its estimated memory fits the budget; otherwise "exact"
+ * runs when the scratch directory has the space and the attention stays under its global limit, and "fast" when
+ * not.
  */
 final class Tiling {
-    enum Mode { AUTO, FAST, OFF }
+    enum Mode { AUTO, FAST, EXACT, OFF }
+
+    /**
+     * The largest latent (in pixels, i.e. attention tokens) whose mid-block attention exact mode runs globally
+     * without being told to: 256x256, a 2048x2048 image. Attention costs grow with its square; measured in the
+     * README ("exact mode").
+     */
+    static final long GLOBAL_ATTENTION_TOKENS = 256L * 256;
 
     private final Mode mode;
     /** Tile edge in image pixels, 0 for auto. */
@@ -32,13 +45,19 @@ final class Tiling {
     private final long memory;
     private final int bitDepth;
     private final String ext;
+    private final Path scratch;
+    /** The --attention asked for, null for auto. */
+    private final AttentionMode attention;
+    ExactRunner.FreeSpace freeSpace = ExactRunner.FreeSpace.FILE_STORE;
 
-    private Tiling(Mode mode, int tile, long memory, int bitDepth, String ext) {
+    private Tiling(Mode mode, int tile, long memory, int bitDepth, String ext, Path scratch, AttentionMode attention) {
         this.mode = mode;
         this.tile = tile;
         this.memory = memory;
         this.bitDepth = bitDepth;
         this.ext = ext;
+        this.scratch = scratch;
+        this.attention = attention;
     }
 
     static Tiling of(Args args, String ext, int preview) {
@@ -47,8 +66,7 @@ final class Tiling {
             case "auto" -> Mode.AUTO;
             case "fast" -> Mode.FAST;
             case "off" -> Mode.OFF;
-            case "exact" -> throw new Args.UsageException("--tiling exact is not available yet; use --tiling fast"
-                    + " (GroupNorm statistics from a downsampled pass) or --tiling off");
+            case "exact" -> Mode.EXACT;
             default -> throw new Args.UsageException("--tiling must be fast, exact or off, got '" + t + "'");
         };
         String tileArg = args.get("tile", "auto");
@@ -63,8 +81,8 @@ final class Tiling {
                 mode = Mode.FAST;
             }
         }
-        if (mode == Mode.OFF && tile > 0) {
-            throw new Args.UsageException("--tile " + tile + " with --tiling off");
+        if ((mode == Mode.OFF || mode == Mode.EXACT) && tile > 0) {
+            throw new Args.UsageException("--tile " + tile + " with --tiling " + t + " (which runs the whole image)");
         }
         long memory = parseSize(args.get("memory", "2g"));
         int bitDepth = args.integer("bit-depth", 8);
@@ -74,10 +92,13 @@ final class Tiling {
         if (bitDepth == 16 && ext.equals("npy")) {
             throw new Args.UsageException("--bit-depth applies to .png and .tif outputs; .npy is float32");
         }
-        if (mode == Mode.FAST && (ext.equals("npy") || preview != 1)) {
+        if ((mode == Mode.FAST || mode == Mode.EXACT) && (ext.equals("npy") || preview != 1)) {
             throw new Args.UsageException("tiled decoding writes .png or .tif images, without --preview-scale");
         }
-        return new Tiling(mode, tile, memory, bitDepth, ext);
+        Path scratch = Path.of(args.get("scratch", System.getProperty("java.io.tmpdir")));
+        String a = args.get("attention", "auto");
+        AttentionMode attention = a.equalsIgnoreCase("auto") ? null : ExactOptions.attentionMode(a);
+        return new Tiling(mode, tile, memory, bitDepth, ext, scratch, attention);
     }
 
     /** "512m", "2g", "1.5g", "800k" or a plain byte count. */
@@ -118,18 +139,79 @@ final class Tiling {
     boolean tiled(Vae vae, Tensor z) {
         return switch (mode) {
             case OFF -> false;
-            case FAST -> true;
+            case FAST, EXACT -> true;
             case AUTO -> !ext.equals("npy") && z.rank() == 4 && z.dim(0) == 1
                     && vae.decodeActivationBytes(z.dim(2) * vae.downscale(), z.dim(3) * vae.downscale()) > memory;
         };
     }
 
-    /** The tiled decode of raw latent z [1, C, h, w] streamed into {@code out}. */
+    /** The attention mode of untiled and fast runs: as asked, else global (their latents are small). */
+    AttentionMode attention() {
+        return attention == null ? AttentionMode.GLOBAL : attention;
+    }
+
+    /**
+     * The attention of an exact run over a latent of this many pixels, or null where auto cannot choose one:
+     * past {@link #GLOBAL_ATTENTION_TOKENS}, the user has to.
+     */
+    private AttentionMode exactAttention(long tokens) {
+        return attention != null ? attention : tokens <= GLOBAL_ATTENTION_TOKENS ? AttentionMode.GLOBAL : null;
+    }
+
+    /**
+     * Whether a tiled run of this size is exact: asked for, or (auto) when the scratch directory has the space
+     * and the attention needs no choice; the reason is logged.
+     */
+    private boolean exact(ExactRunner runner, boolean decode, int height, int width, long tokens) {
+        if (mode == Mode.EXACT) {
+            if (exactAttention(tokens) == null) {
+                throw new VaeException("the latent has " + tokens + " pixels, past the " + GLOBAL_ATTENTION_TOKENS
+                        + " up to which exact mode runs the mid-block attention over the whole image (its cost"
+                        + " grows with the square); choose --attention tiled (windows of " + AttentionMode.WINDOW
+                        + "x" + AttentionMode.WINDOW + " latent pixels), --attention off (skip it), or --attention"
+                        + " global (slow)");
+            }
+            return true;
+        }
+        if (mode != Mode.AUTO) {
+            return false;
+        }
+        if (exactAttention(tokens) == null) {
+            Log.info("tiling auto: fast, as the latent is past the size up to which exact mode attends globally"
+                    + " (--attention tiled|off with --tiling exact runs it exactly otherwise)");
+            return false;
+        }
+        try {
+            if (decode) {
+                runner.checkDecodeSpace(height, width);
+            } else {
+                runner.checkEncodeSpace(height, width);
+            }
+        } catch (VaeException e) {
+            Log.info("tiling auto: fast, as exact cannot run: " + e.getMessage());
+            return false;
+        }
+        return true;
+    }
+
+    private ExactRunner exactRunner(Vae vae, long tokens) {
+        AttentionMode a = exactAttention(tokens);
+        return new ExactRunner(vae, new ExactRunner.Options(scratch, a == null ? AttentionMode.GLOBAL : a,
+                ScratchSpace.DEFAULT_THRESHOLD, ExactOptions.residentSlack(), freeSpace));
+    }
+
+    /** The tiled (fast or exact) decode of raw latent z [1, C, h, w] streamed into {@code out}. */
     void decode(Vae vae, Tensor z, Path out, String ext, boolean quiet) {
         if (z.dim(0) != 1) {
             throw new VaeException("tiled decoding takes a single latent; this file holds " + z.dim(0));
         }
         int f = vae.downscale();
+        long tokens = (long) z.dim(2) * z.dim(3);
+        ExactRunner runner = exactRunner(vae, tokens);
+        if (exact(runner, true, z.dim(2) * f, z.dim(3) * f, tokens)) {
+            decodeExact(runner, vae, z, out, ext, tokens);
+            return;
+        }
         if (tile % f != 0) {
             throw new VaeException("--tile " + tile + " is not a multiple of the model's " + f + "x scale");
         }
@@ -139,7 +221,8 @@ final class Tiling {
         ImageStripWriter writer = open(out, ext, plan.imageWidth(), plan.imageHeight(), bitDepth);
         Progress progress = Progress.toStderr("decode", plan.size(), (long) plan.imageWidth() * plan.imageHeight(),
                 quiet);
-        TiledDecoder.Result r = decoder.decode(z, plan, writer, Ranges.of(vae.imageRange()), progress);
+        TiledDecoder.Result r = attention().where(() -> decoder.decode(z, plan, writer, Ranges.of(vae.imageRange()),
+                progress));
         progress.finish();
         if (r.nonFinite() > 0) {
             Log.warn(r.nonFinite() + " output values are NaN (written as 0)");
@@ -149,12 +232,35 @@ final class Tiling {
                 + " pass" : ""));
     }
 
+    private void decodeExact(ExactRunner runner, Vae vae, Tensor z, Path out, String ext, long tokens) {
+        int f = vae.downscale(), h = z.dim(2) * f, w = z.dim(3) * f;
+        AttentionMode a = exactAttention(tokens);
+        Log.info("exact decode " + w + "x" + h + ": whole image, layer by layer, large activations in scratch"
+                + " files under " + scratch + " (about " + ExactRunner.gib(vae.decodePeakBytes(h, w)) + " at the"
+                + " peak), attention " + a.id());
+        long start = System.nanoTime();
+        ImageStripWriter writer = open(out, ext, w, h, bitDepth);
+        ExactRunner.Result r = runner.decode(z, writer, Ranges.of(vae.imageRange()));
+        if (r.nonFinite() > 0) {
+            Log.warn(r.nonFinite() + " output values are NaN (written as 0)");
+        }
+        Log.info("wrote " + out);
+        summary("decode", w, h, start, r);
+    }
+
+    /** The one-line summary of an exact run: time, the process's peak memory, scratch used. */
+    private void summary(String what, int w, int h, long start, ExactRunner.Result r) {
+        Log.info(String.format("exact %s %dx%d: %.1f s, peak RSS %s, scratch %s at the peak (estimated %s)", what,
+                w, h, (System.nanoTime() - start) / 1e9, ExactRunner.gib(BenchCommand.peakRssBytes()),
+                ExactRunner.gib(r.scratchPeak()), ExactRunner.gib(r.scratchEstimate())));
+    }
+
     /** Whether an image file (PNG or TIFF) is encoded tiled: asked for, or its untiled run would not fit. */
     boolean tiledEncode(Vae vae, Path image, PixelRange range) {
         if (mode == Mode.OFF) {
             return false;
         }
-        if (mode == Mode.FAST) {
+        if (mode == Mode.FAST || mode == Mode.EXACT) {
             return true;
         }
         try (ImageStripReader r = ImageStripReader.open(image, range)) {
@@ -162,9 +268,29 @@ final class Tiling {
         }
     }
 
-    /** The tiled encode of a PNG or TIFF file: the raw posterior mean [1, C, H/f, W/f]. */
-    Tensor encode(Vae vae, Path image, PixelRange range, long maxPixels, boolean quiet) {
+    /**
+     * The tiled encode of a PNG or TIFF file: the raw posterior mean [1, C, H/f, W/f], and with exact mode the
+     * log-variance too.
+     */
+    Moments encode(Vae vae, Path image, PixelRange range, long maxPixels, boolean quiet) {
         int f = vae.downscale();
+        try (ImageStripReader r = ImageStripReader.open(image, range)) {
+            if ((long) r.width() * r.height() > maxPixels) {
+                throw new VaeException(image + ": image has " + (long) r.width() * r.height()
+                        + " pixels, over the limit of " + maxPixels + " (raise it with --max-pixels)");
+            }
+            long tokens = (long) (r.height() / f) * (r.width() / f);
+            ExactRunner runner = exactRunner(vae, tokens);
+            if (exact(runner, false, r.height(), r.width(), tokens)) {
+                Log.info("exact encode " + r.width() + "x" + r.height() + ": whole image, layer by layer, large"
+                        + " activations in scratch files under " + scratch + ", attention "
+                        + exactAttention(tokens).id());
+                long start = System.nanoTime();
+                ExactRunner.Encoded e = runner.encode(r);
+                summary("encode", r.width(), r.height(), start, e.result());
+                return e.moments();
+            }
+        }
         if (tile % f != 0) {
             throw new VaeException("--tile " + tile + " is not a multiple of the model's " + f + "x scale");
         }
@@ -180,9 +306,9 @@ final class Tiling {
         Log.info("tiled encode (fast): " + plan);
         Progress progress = Progress.toStderr("encode", plan.size(), (long) plan.imageWidth() * plan.imageHeight(),
                 quiet);
-        Tensor latent = encoder.encode(image, range, plan, progress);
+        Tensor latent = attention().where(() -> encoder.encode(image, range, plan, progress));
         progress.finish();
-        return latent;
+        return new Moments(latent, null);
     }
 
     static ImageStripWriter open(Path out, String ext, int width, int height, int bitDepth) {

@@ -34,6 +34,19 @@ public interface Vae extends AutoCloseable {
     /** A rough estimate of the activation memory one untiled decode to an image of this size needs, in bytes. */
     long decodeActivationBytes(int height, int width);
 
+    /**
+     * The most activation bytes alive at once while one image of this size is decoded whole, including the
+     * output: the scratch space a whole-image run needs. Models without a closer figure give their rough one.
+     */
+    default long decodePeakBytes(int height, int width) {
+        return decodeActivationBytes(height, width);
+    }
+
+    /** As {@link #decodePeakBytes}, for encoding one image of this size, input included. */
+    default long encodePeakBytes(int height, int width) {
+        return decodeActivationBytes(height, width);
+    }
+
     @Override
     void close();
 }

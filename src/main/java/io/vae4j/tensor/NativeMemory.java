@@ -33,6 +33,8 @@ final class NativeMemory {
     private static final int MADV_HUGEPAGE = 14;
     /** Idle bytes kept for reuse; -Dvae4j.pool.bytes overrides (0 turns the pool off). */
     static final long IDLE_LIMIT = Long.getLong("vae4j.pool.bytes", 1L << 30);
+    /** The limit in force: lowered while a {@link ScratchSpace} bounds the resident set. */
+    private static long idleLimit = IDLE_LIMIT;
 
     private static final Map<Long, ArrayDeque<Long>> IDLE = new HashMap<>();
     private static long idleBytes;
@@ -85,7 +87,7 @@ final class NativeMemory {
 
     private static void release(long address, long size) {
         synchronized (NativeMemory.class) {
-            if (size >= POOLED && idleBytes + size <= IDLE_LIMIT) {
+            if (size >= POOLED && idleBytes + size <= idleLimit) {
                 IDLE.computeIfAbsent(size, k -> new ArrayDeque<>()).push(address);
                 idleBytes += size;
                 return;
@@ -121,6 +123,14 @@ final class NativeMemory {
             }
         }
         return p.address();
+    }
+
+    /** Sets the idle limit (and frees what is idle now): returns the previous limit, for restoring it. */
+    static synchronized long limitIdle(long bytes) {
+        long old = idleLimit;
+        idleLimit = bytes;
+        trim();
+        return old;
     }
 
     /** Frees every idle block. */

@@ -1,5 +1,7 @@
 package io.vae4j.tensor;
 
+import io.vae4j.VaeException;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -27,13 +29,21 @@ public final class Tensor implements AutoCloseable {
         this.owner = owner;
     }
 
-    /** A new zero-filled tensor that owns its memory. */
+    /**
+     * A new zero-filled tensor that owns its memory: in RAM, or inside a {@link ScratchSpace} (from its threshold
+     * up) in a fresh scratch file, whose pages read as zero until written.
+     */
     public static Tensor allocate(DType dtype, int... shape) {
         long bytes = numel(shape) * dtype.bytes;
         Arena arena = Arena.ofShared();
         try {
-            return new Tensor(arena.allocate(Math.max(bytes, 1), ALIGN).asSlice(0, bytes), dtype, Layout.NCHW,
-                    shape.clone(), arena);
+            ScratchSpace scratch = ScratchSpace.current();
+            MemorySegment data = scratch != null && bytes >= scratch.threshold() ? scratch.map(bytes, arena)
+                    : arena.allocate(Math.max(bytes, 1), ALIGN).asSlice(0, bytes);
+            return new Tensor(data, dtype, Layout.NCHW, shape.clone(), arena);
+        } catch (VaeException e) {
+            arena.close();
+            throw e;
         } catch (OutOfMemoryError | IllegalArgumentException e) {
             arena.close();
             throw new OutOfMemoryError("cannot allocate a " + dtype + " tensor of shape " + Arrays.toString(shape)
@@ -55,9 +65,20 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * A new float32 tensor whose contents are undefined: for kernel outputs that write every element, where
-     * zeroing first would only cost time.
+     * zeroing first would only cost time. Inside a {@link ScratchSpace}, from its threshold up, in a scratch file.
      */
     public static Tensor uninitialized(int... shape) {
+        ScratchSpace scratch = ScratchSpace.current();
+        return scratch != null && numel(shape) * 4 >= scratch.threshold() ? allocate(DType.F32, shape)
+                : workspace(shape);
+    }
+
+    /**
+     * Like {@link #uninitialized} but always in RAM, even inside a {@link ScratchSpace}: for buffers a kernel
+     * reuses many times within one call (convolution bands, attention's keys and values), which must stay resident
+     * to be fast and whose size does not grow with the image, or is bounded by the caller.
+     */
+    public static Tensor workspace(int... shape) {
         long bytes = numel(shape) * 4;
         Arena arena = Arena.ofShared();
         try {

@@ -2,6 +2,7 @@ package io.vae4j.backend.vector;
 
 import io.vae4j.backend.Parallel;
 import io.vae4j.tensor.DType;
+import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -96,6 +97,7 @@ final class VectorAttention {
                 out.set(DType.FLOAT, (dst + j) * 4, work.get(DType.FLOAT, (src + j) * 4) * inv);
             }
         }
+        ScratchSpace.checkpoint();
     }
 
     /**

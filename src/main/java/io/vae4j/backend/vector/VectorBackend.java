@@ -7,6 +7,7 @@ import io.vae4j.backend.GroupNormSpec;
 import io.vae4j.backend.Parallel;
 import io.vae4j.backend.PreparedConv;
 import io.vae4j.tensor.DType;
+import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -178,6 +179,7 @@ public final class VectorBackend implements Backend {
             }
             GemmKernel.multiply(w.weight().data(), 0, cin, i0, i1, cin, in.data(), inOff, bRow, j0, j1, false,
                     out.data(), outOff, pixels);
+            ScratchSpace.checkpoint();
             for (int i = i0; i < i1; i++) {
                 long row = outOff + (long) i * pixels;
                 addBiasResidual(out.data(), row + j0, out.data(), row + j0, w.bias()[i], residual, row + j0,
@@ -236,6 +238,7 @@ public final class VectorBackend implements Backend {
                         f = rowEnd;
                     }
                 });
+                ScratchSpace.checkpoint();
             }
         }
     }
@@ -250,7 +253,7 @@ public final class VectorBackend implements Backend {
 
     /** A plane buffer; shaped [n, 64] only so that the count may exceed an int. Contents undefined. */
     static Tensor bandBuffer(long floats) {
-        return Tensor.uninitialized(Math.toIntExact(ceilDiv(floats, 64)), 64);
+        return Tensor.workspace(Math.toIntExact(ceilDiv(floats, 64)), 64);
     }
 
     /** dst[0..n) = src[0..n) + bias (+ residual[0..n)); offsets in floats. */
@@ -311,6 +314,7 @@ public final class VectorBackend implements Backend {
                 }
                 v.intoMemorySegment(out.data(), (off + j) * 4, LE, m);
             }
+            ScratchSpace.checkpoint();
         });
         return out;
     }
@@ -340,6 +344,7 @@ public final class VectorBackend implements Backend {
                 double var = sumSquares(in.data(), off, count, (float) mean) / count;
                 rstd = 1.0 / Math.sqrt(var + eps);
             }
+            ScratchSpace.checkpoint();
             for (int ch = grp * cpg; ch < (grp + 1) * cpg; ch++) {
                 double a = gamma.get(ch) * rstd;
                 scale[b * c + ch] = (float) a;

@@ -3,13 +3,15 @@ package io.vae4j.backend.vector;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.ConvWeightsF32;
 import io.vae4j.backend.PreparedConv;
+import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 
 /**
  * A convolution prepared for the Vector API backend. Both weight forms are made on first use, so a model used only
  * to decode never pays for its encoder's, and a convolution pays only for the form it runs with: float32 weights
  * for the direct path (the memory-mapped tensor itself when the file holds float32; a widened copy for F16/BF16)
- * or their Winograd transform (16/9 or 36/9 of the weights by tile, made straight from the stored dtype).
+ * or their Winograd transform (16/9 or 36/9 of the weights by tile, made straight from the stored dtype). Both in
+ * RAM, also when first used inside a whole-image run's scratch scope: they outlive it.
  */
 final class VectorConv implements PreparedConv {
     private final ConvParams params;
@@ -39,7 +41,7 @@ final class VectorConv implements PreparedConv {
             synchronized (this) {
                 w = direct;
                 if (w == null) {
-                    direct = w = new ConvWeightsF32(params);
+                    direct = w = ScratchSpace.inRam(() -> new ConvWeightsF32(params));
                 }
             }
         }
@@ -52,7 +54,7 @@ final class VectorConv implements PreparedConv {
             synchronized (this) {
                 u = winograd2x2;
                 if (u == null) {
-                    winograd2x2 = u = Winograd2x2.transformWeights(params.weight());
+                    winograd2x2 = u = ScratchSpace.inRam(() -> Winograd2x2.transformWeights(params.weight()));
                 }
             }
         }
@@ -65,7 +67,7 @@ final class VectorConv implements PreparedConv {
             synchronized (this) {
                 u = winograd4x4;
                 if (u == null) {
-                    winograd4x4 = u = Winograd4x4.transformWeights(params.weight());
+                    winograd4x4 = u = ScratchSpace.inRam(() -> Winograd4x4.transformWeights(params.weight()));
                 }
             }
         }

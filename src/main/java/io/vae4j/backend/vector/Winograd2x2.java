@@ -3,6 +3,7 @@ package io.vae4j.backend.vector;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.Parallel;
 import io.vae4j.tensor.DType;
+import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
@@ -122,6 +123,7 @@ final class Winograd2x2 {
                     transformOutput(scratch, mBase, rows, o0, bias, f0, flat, wq, bandFrom, tilesX, outH, outW,
                             out.data(), outOff, residual);
                 });
+                ScratchSpace.checkpoint();
             }
         }
     }

@@ -2,13 +2,17 @@ package io.vae4j.model.kl;
 
 import io.vae4j.backend.Backend;
 import io.vae4j.backend.ConvGeometry;
+import io.vae4j.model.AttentionMode;
 import io.vae4j.model.WeightSet;
 import io.vae4j.model.nn.Conv;
 import io.vae4j.model.nn.GroupNorm;
 import io.vae4j.model.nn.Layer;
 import io.vae4j.tensor.Tensor;
 
-/** The mid-block's single-head self-attention over pixels: x + proj_out(attention(q, k, v of norm(x))). */
+/**
+ * The mid-block's single-head self-attention over pixels: x + proj_out(attention(q, k, v of norm(x))), over the
+ * whole image or within windows, or skipped, per the {@link AttentionMode} in force.
+ */
 final class AttnBlock implements Layer {
     private final GroupNorm norm;
     private final Conv q;
@@ -26,10 +30,16 @@ final class AttnBlock implements Layer {
 
     @Override
     public Tensor forward(Backend b, Tensor x) {
+        AttentionMode mode = AttentionMode.current();
+        if (mode == AttentionMode.OFF) {
+            // A copy, not x itself: the caller frees its input once this layer returns.
+            return x.copyF32();
+        }
         Tensor a;
         try (Tensor h = norm.forward(b, x);
              Tensor qt = q.forward(b, h); Tensor kt = k.forward(b, h); Tensor vt = v.forward(b, h)) {
-            a = b.attention(qt, kt, vt);
+            a = mode == AttentionMode.TILED ? WindowAttention.run(b, qt, kt, vt, AttentionMode.WINDOW)
+                    : b.attention(qt, kt, vt);
         }
         try (a) {
             return proj.forward(b, a, x);

@@ -103,6 +103,16 @@ public final class AutoencoderKL implements Vae {
     }
 
     @Override
+    public long decodePeakBytes(int height, int width) {
+        return 4 * new KlLiveSet(config).decode(height / downscale(), width / downscale());
+    }
+
+    @Override
+    public long encodePeakBytes(int height, int width) {
+        return 4 * new KlLiveSet(config).encode(height, width);
+    }
+
+    @Override
     public boolean canEncode() {
         return encoder != null;
     }
