@@ -98,6 +98,14 @@ public final class ScratchSpace implements AutoCloseable {
                 : work.get();
     }
 
+    /**
+     * Whether this thread is inside a scratch run: a memory-first run, where caches that would stay resident
+     * (such as a convolution's transformed weights) are better made per call.
+     */
+    public static boolean inScope() {
+        return current() != null;
+    }
+
     /** The scratch space in force on this thread, or null. */
     static ScratchSpace current() {
         ScratchSpace s = CURRENT.isBound() ? CURRENT.get() : null;

@@ -146,16 +146,23 @@ public final class VectorBackend implements Backend {
         boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
         Winograd tile = Winograd2x2.applies(g, in.dim(1), out.dim(1)) ? winograd : Winograd.OFF;
-        for (int n = 0; n < in.dim(0); n++) {
-            ChannelNorm[] norm = norms == null ? null : norms.apply(n);
-            if (tile == Winograd.F4X4) {
-                Winograd4x4.convolve(parallel, in, n, w.winograd4x4(), w.bias(), residual, out, upsample, norm);
-            } else if (tile == Winograd.F2X2) {
-                Winograd2x2.convolve(parallel, in, n, w.winograd2x2(), w.bias(), residual, out, upsample, norm);
-            } else if (direct) {
-                pointwise(in, n, w, residual, out);
-            } else {
-                planar(in, n, w, residual, out, upsample, norm);
+        Tensor u = tile == Winograd.OFF ? null : w.winogradForCall(tile == Winograd.F4X4);
+        try {
+            for (int n = 0; n < in.dim(0); n++) {
+                ChannelNorm[] norm = norms == null ? null : norms.apply(n);
+                if (tile == Winograd.F4X4) {
+                    Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
+                } else if (tile == Winograd.F2X2) {
+                    Winograd2x2.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
+                } else if (direct) {
+                    pointwise(in, n, w, residual, out);
+                } else {
+                    planar(in, n, w, residual, out, upsample, norm);
+                }
+            }
+        } finally {
+            if (u != null && !w.cached(u)) {
+                u.close();
             }
         }
         return out;

@@ -74,6 +74,25 @@ final class VectorConv implements PreparedConv {
         return u;
     }
 
+    /**
+     * The Winograd transform for one call: the cached one where it exists; else, inside a scratch run (exact
+     * mode, memory first), a fresh one the caller closes, since caching F(4x4) transforms keeps 4x the weights
+     * resident (about 790 MB for the SD decoder); else the cached one, made now.
+     */
+    Tensor winogradForCall(boolean f4x4) {
+        Tensor cached = f4x4 ? winograd4x4 : winograd2x2;
+        if (cached != null || !ScratchSpace.inScope()) {
+            return f4x4 ? winograd4x4() : winograd2x2();
+        }
+        return ScratchSpace.inRam(() -> f4x4 ? Winograd4x4.transformWeights(params.weight())
+                : Winograd2x2.transformWeights(params.weight()));
+    }
+
+    /** Whether {@code u} is this convolution's cached transform (else the caller made it for one call). */
+    boolean cached(Tensor u) {
+        return u == winograd4x4 || u == winograd2x2;
+    }
+
     @Override
     public synchronized void close() {
         if (direct != null) {
