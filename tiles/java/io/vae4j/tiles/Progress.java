@@ -1,10 +1,9 @@
 package io.vae4j.tiles;
 
+import io.vae4j.util.ResidentMemory;
+
 import java.io.Console;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.LongSupplier;
 
@@ -49,7 +48,7 @@ public final class Progress {
      * @param totalTiles  tiles in the plan
      * @param totalPixels output pixels in all (for MPix/s and the time left); 0 if unknown
      * @param clock       nanosecond clock, {@link System#nanoTime} in production
-     * @param peakMemory  peak resident bytes so far, or -1 when unknown; {@link #peakRss} in production
+     * @param peakMemory  peak resident bytes so far, or -1 when unknown; {@link ResidentMemory#peak} in production
      */
     public Progress(String label, int totalTiles, long totalPixels, PrintStream out, LongSupplier clock,
                     LongSupplier peakMemory, Mode mode) {
@@ -79,7 +78,7 @@ public final class Progress {
             Console c = System.console();
             mode = c != null && c.isTerminal() ? Mode.BAR : Mode.LOG;
         }
-        return new Progress(label, totalTiles, totalPixels, System.err, System::nanoTime, Progress::peakRss, mode);
+        return new Progress(label, totalTiles, totalPixels, System.err, System::nanoTime, ResidentMemory::peak, mode);
     }
 
     public Mode mode() {
@@ -225,21 +224,5 @@ public final class Progress {
             u++;
         }
         return String.format(Locale.ROOT, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
-    }
-
-    /** Peak resident set size of this process (VmHWM in /proc/self/status), or -1 where that is not available. */
-    public static long peakRss() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    String[] parts = line.substring(6).trim().split("\\s+");
-                    long v = Long.parseLong(parts[0]);
-                    return parts.length > 1 && parts[1].equalsIgnoreCase("kB") ? v * 1024 : v;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // Not Linux, or /proc not mounted.
-        }
-        return -1;
     }
 }

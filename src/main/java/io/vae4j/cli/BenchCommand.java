@@ -15,15 +15,12 @@ import io.vae4j.model.taesd.TaesdShapes;
 import io.vae4j.model.taesd.TaesdVariant;
 import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.util.ResidentMemory;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -79,7 +76,7 @@ final class BenchCommand {
                     int f = vae.downscale();
                     try (Tensor latent = Tensor.allocate(1, vae.latentChannels(), size / f, size / f)) {
                         fill(latent);
-                        resetPeakRss();
+                        ResidentMemory.resetPeak();
                         report(out, "decode", size, backend, time(() -> run(scratch, attention,
                                 () -> vae.decode(latent)), warmup, repeat));
                     }
@@ -87,7 +84,7 @@ final class BenchCommand {
                 if (!op.equals("decode") && vae.canEncode()) {
                     try (Tensor image = Tensor.allocate(1, 3, size, size)) {
                         fill(image);
-                        resetPeakRss();
+                        ResidentMemory.resetPeak();
                         report(out, "encode", size, backend, time(() -> run(scratch, attention,
                                 () -> vae.encode(image)), warmup, repeat));
                     }
@@ -115,18 +112,6 @@ final class BenchCommand {
             }
         }
         return sizes;
-    }
-
-    /**
-     * Resets the kernel's peak-RSS counter (writing 5 to /proc/self/clear_refs, Linux 4.0+), so that VmHWM from
-     * now on is the peak of what follows. Where that is not possible the figure stays the process's peak so far.
-     */
-    static void resetPeakRss() {
-        try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-        } catch (IOException | UnsupportedOperationException | SecurityException e) {
-            // Not Linux, or not permitted: the column then shows the peak since the process started.
-        }
     }
 
     /** The whole-image run of --tiling exact when a scratch directory is given, else the plain one. */
@@ -198,21 +183,6 @@ final class BenchCommand {
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
         out.printf("%-7s %6d %7d %9s %9.3f %9.3f %9.0f%n", op, size, backend.threads(), backend.precision().id(),
-                median, sorted[0], peakRssBytes() / 1e6);
-    }
-
-    /** The process's peak resident set (VmHWM), or 0 where /proc is not there. */
-    static long peakRssBytes() {
-        try {
-            List<String> lines = new ArrayList<>(Files.readAllLines(Path.of("/proc/self/status")));
-            for (String line : lines) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return 0;
-        }
-        return 0;
+                median, sorted[0], Math.max(0, ResidentMemory.peak()) / 1e6);
     }
 }

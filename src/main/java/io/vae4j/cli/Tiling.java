@@ -17,6 +17,8 @@ import io.vae4j.tiles.io.StreamingPngWriter;
 import io.vae4j.tiles.io.StreamingTiffWriter;
 import io.vae4j.tiles.plan.TilePlan;
 
+import io.vae4j.util.ResidentMemory;
+
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -251,7 +253,7 @@ final class Tiling {
     /** The one-line summary of an exact run: time, the process's peak memory, scratch used. */
     private void summary(String what, int w, int h, long start, ExactRunner.Result r) {
         Log.info(String.format("exact %s %dx%d: %.1f s, peak RSS %s, scratch %s at the peak (estimated %s)", what,
-                w, h, (System.nanoTime() - start) / 1e9, ExactRunner.gib(BenchCommand.peakRssBytes()),
+                w, h, (System.nanoTime() - start) / 1e9, ExactRunner.gib(Math.max(0, ResidentMemory.peak())),
                 ExactRunner.gib(r.scratchPeak()), ExactRunner.gib(r.scratchEstimate())));
     }
 

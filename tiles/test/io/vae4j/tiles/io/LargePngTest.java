@@ -98,7 +98,7 @@ class LargePngTest {
                         + "%.1f MiB file; read back %.1f s; Java heap allocated while writing %.2f MiB, reading "
                         + "%.2f MiB; peak RSS %s%n", StreamingPngWriter.DEFAULT_LEVEL, StreamingPngWriter.DEFAULT_FILTER,
                 writeNanos / 1e9, rawBytes / (writeNanos / 1e9) / 1e6, size / 1048576.0, readNanos / 1e9,
-                writeAllocated / 1048576.0, readAllocated / 1048576.0, Progress.peakRss() / 1048576 + " MiB");
+                writeAllocated / 1048576.0, readAllocated / 1048576.0, io.vae4j.util.ResidentMemory.peak() / 1048576 + " MiB");
         // Buffering even a sixteenth of the image would allocate 48 MiB; the writer needs a few rows.
         assertTrue(writeAllocated < 16L << 20, "writer allocated " + writeAllocated + " bytes");
         assertTrue(readAllocated < 16L << 20, "reader allocated " + readAllocated + " bytes");

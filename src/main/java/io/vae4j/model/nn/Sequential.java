@@ -2,6 +2,7 @@ package io.vae4j.model.nn;
 
 import io.vae4j.backend.Backend;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.util.ResidentMemory;
 
 import java.util.List;
 
@@ -52,22 +53,12 @@ public final class Sequential implements Layer {
                                 + "  rss %5d MB%n",
                         layer.getClass().getSimpleName(), java.util.Arrays.toString(inShape),
                         java.util.Arrays.toString(next.shape()), (System.nanoTime() - start) / 1e6,
-                        (THREAD.getCurrentThreadCpuTime() - cpu) / 1e6, residentBytes() >> 20);
+                        (THREAD.getCurrentThreadCpuTime() - cpu) / 1e6, Math.max(0, ResidentMemory.now()) >> 20);
             }
             owned = true;
             h = next;
         }
         return h == x && !ownsInput ? x.copyF32() : h;
-    }
-
-    /** The process's resident set now (from /proc/self/statm; 0 where it is not there), for the profile. */
-    private static long residentBytes() {
-        try {
-            String[] f = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/statm")).trim().split(" ");
-            return Long.parseLong(f[1]) * 4096;
-        } catch (java.io.IOException | RuntimeException e) {
-            return 0;
-        }
     }
 
     @Override
