@@ -35,6 +35,14 @@ public final class Checks {
         }
     }
 
+    /** A convolution's residual, when given, has the convolution's output shape. */
+    public static void residual(Tensor residual, int[] outShape, String conv) {
+        if (residual != null && !Arrays.equals(residual.shape(), outShape)) {
+            throw new IllegalArgumentException(conv + " residual: shapes differ, " + Arrays.toString(outShape)
+                    + " vs " + residual);
+        }
+    }
+
     public static int[] convOutShape(Tensor in, PreparedConv conv, int scale) {
         ConvGeometry g = conv.params().geometry();
         return new int[]{in.dim(0), conv.params().outChannels(), g.outHeight(in.dim(2) * scale),

@@ -13,7 +13,6 @@ import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
@@ -218,10 +217,7 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         int[] outShape = Checks.convOutShape(in, conv, 1);
         if (residual != null) {
             Checks.activation(residual, conv.params().name() + " residual");
-            if (!Arrays.equals(residual.shape(), outShape)) {
-                throw new IllegalArgumentException(conv.params().name() + " residual: shapes differ, "
-                        + Arrays.toString(outShape) + " vs " + residual);
-            }
+            Checks.residual(residual, outShape, conv.params().name());
         }
         return convolve(in, (OneDnnConv) conv, residual, ConvPlan.Kind.CONV, outShape);
     }

@@ -137,10 +137,7 @@ public final class VectorBackend implements Backend {
         Checks.conv(in, prepared, upsample);
         VectorConv w = (VectorConv) prepared;
         int[] outShape = Checks.convOutShape(in, prepared, upsample);
-        if (residual != null && !java.util.Arrays.equals(outShape, residual.shape())) {
-            throw new IllegalArgumentException(prepared.params().name() + " residual: shape "
-                    + java.util.Arrays.toString(residual.shape()) + ", expected " + java.util.Arrays.toString(outShape));
-        }
+        Checks.residual(residual, outShape, prepared.params().name());
         Tensor out = overResidual ? residual : Tensor.uninitialized(outShape);
         var g = prepared.params().geometry();
         boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
