@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -195,6 +196,23 @@ class BackendTwinTest {
             if (overResidual != given) {
                 assertFalse(given.data().scope().isAlive(), "a residual not written over is freed");
             }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"java", "onednn"})
+    void residualOfAnotherShapeIsRefused(String backend) {
+        Backend fast = fast(backend);
+        Random4 r = new Random4(2);
+        ConvParams p = new ConvParams("conv", r.normal(0.2f, 8, 8, 3, 3), r.normal(0.5f, 8), ConvGeometry.same3x3());
+        GroupNormSpec norm = new GroupNormSpec(r.normal(1f, 8), r.normal(1f, 8), 4, 1e-6f, true);
+        try (Tensor in = r.normal(1f, 1, 8, 6, 6); Tensor wrong = r.normal(1f, 1, 8, 6, 5)) {
+            PreparedConv c = fast.prepareConv(p);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> fast.conv2d(in, c, wrong));
+            assertTrue(e.getMessage().contains("conv residual: shapes differ"), e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                    () -> fast.normConv2dOverResidual(in, norm, c, wrong.copyF32()));
         }
     }
 
