@@ -76,6 +76,7 @@ final class BenchCommand {
                     int f = vae.downscale();
                     try (Tensor latent = Tensor.allocate(1, vae.latentChannels(), size / f, size / f)) {
                         fill(latent);
+                        Tensor.releaseIdle();
                         ResidentMemory.resetPeak();
                         report(out, "decode", size, backend, time(() -> run(scratch, attention,
                                 () -> vae.decode(latent)), warmup, repeat));
@@ -84,6 +85,7 @@ final class BenchCommand {
                 if (!op.equals("decode") && vae.canEncode()) {
                     try (Tensor image = Tensor.allocate(1, 3, size, size)) {
                         fill(image);
+                        Tensor.releaseIdle();
                         ResidentMemory.resetPeak();
                         report(out, "encode", size, backend, time(() -> run(scratch, attention,
                                 () -> vae.encode(image)), warmup, repeat));

@@ -6,9 +6,8 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Uninitialised off-heap memory from the C allocator, with large blocks kept for reuse.
@@ -16,11 +15,15 @@ import java.util.Map;
  * <p>{@link Arena#allocate} zeroes what it returns, which for the hundreds of megabytes of activations a large
  * decode produces costs real time for values that are overwritten at once. And a large block the C allocator frees
  * goes back to the kernel, so the next one of the same size is faulted in again page by page, zero-filled by the
- * kernel; a model allocates the same few activation sizes over and over, so freed blocks of 1 MiB and more wait
- * here (up to {@link #IDLE_LIMIT} bytes) for the next request of their size. A request that finds no idle block of
- * its size frees all idle blocks first, so the pool reuses memory by liveness (a freed activation becomes the next
- * one of its shape) without holding blocks for shapes the model has left behind. Blocks of 2 MiB and more ask for
- * transparent huge pages: 512 times fewer faults and TLB entries.
+ * kernel (measured: a tenth of a warm 512x512 decode's time went to zeroing fresh pages when every new shape
+ * emptied the pool). A model allocates the same few activation sizes over and over, so freed blocks of 1 MiB and
+ * more wait here (up to {@link #IDLE_LIMIT} bytes) for the next request of their size.
+ *
+ * <p>Idle blocks must not raise the peak: a request that finds no idle block of its size first frees the
+ * longest-idle blocks until live + idle + the request fits under the largest live + idle seen so far. The resident
+ * peak therefore stays the peak of live memory, as if nothing were pooled, while a model run again at the same size
+ * (a bench, a server) finds last run's blocks of the late, large shapes still waiting. Blocks of 2 MiB and more ask
+ * for transparent huge pages: 512 times fewer faults and TLB entries.
  */
 final class NativeMemory {
     private static final MethodHandle ALIGNED_ALLOC;
@@ -36,8 +39,13 @@ final class NativeMemory {
     /** The limit in force: lowered while a {@link ScratchSpace} bounds the resident set. */
     private static long idleLimit = IDLE_LIMIT;
 
-    private static final Map<Long, ArrayDeque<Long>> IDLE = new HashMap<>();
+    /** Idle blocks as {address, size}, oldest first. */
+    private static final ArrayList<long[]> IDLE = new ArrayList<>();
     private static long idleBytes;
+    /** Bytes of pooled-size blocks handed out and not yet released. */
+    private static long liveBytes;
+    /** The most live + idle bytes there have been: what the pool may fill without raising the resident peak. */
+    private static long peakBytes;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -60,11 +68,15 @@ final class NativeMemory {
         long address = size >= POOLED ? reuse(size) : 0;
         if (address == 0) {
             if (size >= POOLED) {
-                // A size nobody freed: the model has moved on to other shapes (the next resolution), so blocks
-                // waiting for the old ones would only add to the peak.
-                trim();
+                makeRoom(size);
             }
             address = fresh(size, size >= HUGE ? HUGE : align);
+            if (size >= POOLED) {
+                synchronized (NativeMemory.class) {
+                    liveBytes += size;
+                    peakBytes = Math.max(peakBytes, liveBytes + idleBytes);
+                }
+            }
         }
         long block = address;
         return MemorySegment.ofAddress(address).reinterpret(bytes, arena, s -> release(block, size));
@@ -76,21 +88,47 @@ final class NativeMemory {
         return Math.max(align, (bytes + unit - 1) / unit * unit);
     }
 
+    /** The most recently released idle block of exactly this size (its pages likeliest in cache), or 0. */
     private static synchronized long reuse(long size) {
-        ArrayDeque<Long> free = IDLE.get(size);
-        if (free == null || free.isEmpty()) {
-            return 0;
+        for (int i = IDLE.size() - 1; i >= 0; i--) {
+            if (IDLE.get(i)[1] == size) {
+                idleBytes -= size;
+                liveBytes += size;
+                return IDLE.remove(i)[0];
+            }
         }
-        idleBytes -= size;
-        return free.pop();
+        return 0;
+    }
+
+    /**
+     * Frees the longest-idle blocks until a fresh block of {@code size} fits under the peak: a size nobody freed
+     * means the model has moved on to other shapes, and blocks waiting for the old ones may stay only while they
+     * cost no resident memory beyond what the run has already needed at once.
+     */
+    private static void makeRoom(long size) {
+        List<long[]> evicted = new ArrayList<>();
+        synchronized (NativeMemory.class) {
+            while (!IDLE.isEmpty() && liveBytes + idleBytes + size > peakBytes) {
+                long[] oldest = IDLE.removeFirst();
+                idleBytes -= oldest[1];
+                evicted.add(oldest);
+            }
+        }
+        if (!evicted.isEmpty()) {
+            evicted.forEach(b -> free(b[0]));
+            trimHeap();
+        }
     }
 
     private static void release(long address, long size) {
         synchronized (NativeMemory.class) {
-            if (size >= POOLED && idleBytes + size <= idleLimit) {
-                IDLE.computeIfAbsent(size, k -> new ArrayDeque<>()).push(address);
-                idleBytes += size;
-                return;
+            if (size >= POOLED) {
+                liveBytes -= size;
+                if (idleBytes + size <= idleLimit) {
+                    IDLE.add(new long[]{address, size});
+                    idleBytes += size;
+                    return;
+                }
             }
         }
         free(address);
@@ -125,6 +163,10 @@ final class NativeMemory {
         return p.address();
     }
 
+    static synchronized long idleBytes() {
+        return idleBytes;
+    }
+
     /** Sets the idle limit (and frees what is idle now): returns the previous limit, for restoring it. */
     static synchronized long limitIdle(long bytes) {
         long old = idleLimit;
@@ -133,15 +175,20 @@ final class NativeMemory {
         return old;
     }
 
-    /** Frees every idle block. */
+    /** Frees every idle block, and counts the peak the pool may fill from what is live now. */
     static void trim() {
-        Map<Long, ArrayDeque<Long>> all;
+        List<long[]> all;
         synchronized (NativeMemory.class) {
-            all = new HashMap<>(IDLE);
+            all = new ArrayList<>(IDLE);
             IDLE.clear();
             idleBytes = 0;
+            peakBytes = liveBytes;
         }
-        all.values().forEach(q -> q.forEach(NativeMemory::free));
+        all.forEach(b -> free(b[0]));
+        trimHeap();
+    }
+
+    private static void trimHeap() {
         // Blocks under glibc's mmap threshold (which rises to 32 MiB as large blocks are freed) are carved from
         // its heaps, and free() leaves their pages resident: a tiled decode that frees a tile's blocks and
         // allocates the next shape's grew 125 MB per tile row that way. malloc_trim gives the free pages back.

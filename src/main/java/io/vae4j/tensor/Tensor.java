@@ -53,7 +53,8 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * Gives the idle blocks kept for reuse back to the C allocator: for callers that have just finished with a
-     * set of activation sizes they will not ask for again, and count their resident memory.
+     * set of activation sizes they will not ask for again, and count their resident memory. The pool then keeps
+     * idle blocks only up to the peak reached from here on.
      */
     public static void releaseIdle() {
         NativeMemory.trim();

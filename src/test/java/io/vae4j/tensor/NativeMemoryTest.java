@@ -1,0 +1,67 @@
+package io.vae4j.tensor;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class NativeMemoryTest {
+    private static final long MIB = 1L << 20;
+
+    @BeforeEach
+    void emptyPool() {
+        NativeMemory.trim();
+    }
+
+    private static long addressOf(long bytes, Arena arena) {
+        return NativeMemory.allocate(bytes, 64, arena).address();
+    }
+
+    @Test
+    void blocksOfEverySizeLiveTogetherAreReusedWhenTheSameShapesComeAgain() {
+        long big, small;
+        try (Arena a = Arena.ofConfined(); Arena b = Arena.ofConfined()) {
+            big = addressOf(32 * MIB, a);
+            small = addressOf(8 * MIB, b);
+        }
+        // A second run of the same model: the small shape first, then the big one, as a decoder's stages go.
+        try (Arena a = Arena.ofConfined(); Arena b = Arena.ofConfined()) {
+            assertEquals(small, addressOf(8 * MIB, a));
+            assertEquals(big, addressOf(32 * MIB, b));
+        }
+    }
+
+    @Test
+    void idleBlocksNeverRaiseThePeakOfLiveMemory() {
+        try (Arena a = Arena.ofConfined()) {
+            addressOf(32 * MIB, a);
+        }
+        assertEquals(32 * MIB, NativeMemory.idleBytes());
+        // Keeping the idle 32 MiB beside a fresh 48 MiB would make 80 MiB resident where 48 were ever needed at once.
+        try (Arena a = Arena.ofConfined()) {
+            addressOf(48 * MIB, a);
+            assertEquals(0, NativeMemory.idleBytes(), "the 32 MiB block should have gone back for the 48");
+        }
+        assertEquals(48 * MIB, NativeMemory.idleBytes());
+    }
+
+    @Test
+    void trimForgetsThePeakSoLaterIdleBlocksFitTheNewWork() {
+        try (Arena a = Arena.ofConfined(); Arena b = Arena.ofConfined()) {
+            addressOf(64 * MIB, a);
+            addressOf(64 * MIB, b);
+        }
+        NativeMemory.trim();
+        try (Arena a = Arena.ofConfined()) {
+            addressOf(4 * MIB, a);
+        }
+        // The peak counts from the trim (4 MiB), not from the 128 MiB before it: a fresh 8 MiB may not sit beside
+        // the idle 4 MiB block, which goes back.
+        try (Arena a = Arena.ofConfined()) {
+            addressOf(8 * MIB, a);
+            assertEquals(0, NativeMemory.idleBytes());
+        }
+    }
+}
