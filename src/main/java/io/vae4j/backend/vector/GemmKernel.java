@@ -93,6 +93,95 @@ final class GemmKernel {
         }
     }
 
+    /**
+     * C = A·B for rows [0, rows) (a multiple of 8) and NR columns of B (its rows NR floats apart), where A is packed
+     * in panels of 8 rows: A[i][k] at aOff + (i / 8)·8·kCount + 8·k + i % 8, so the 8 values each k step broadcasts
+     * share one cache line.
+     */
+    static void multiplyPacked(MemorySegment a, long aOff, int rows, int kCount, MemorySegment b, long bBase,
+                               MemorySegment c, long cOff, long ldc) {
+        for (int i = 0; i < rows; i += 8) {
+            block8x3Packed(a, (aOff + (long) i * kCount) * 4, kCount, b, bBase, c, cOff + i * ldc, ldc);
+        }
+    }
+
+    /** block8x3 for A packed in 8-row panels (a0 in bytes) and B rows NR floats apart: no offset table. */
+    private static void block8x3Packed(MemorySegment a, long a0, int kCount, MemorySegment b, long bCol,
+                                       MemorySegment c, long cPos, long ldc) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c02 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00;
+        FloatVector c50 = c00, c51 = c00, c52 = c00;
+        FloatVector c60 = c00, c61 = c00, c62 = c00;
+        FloatVector c70 = c00, c71 = c00, c72 = c00;
+        for (int k = 0; k < kCount; k++) {
+            long bp = (bCol + (long) k * NR) * 4;
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE);
+            FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE);
+            long ak = a0 + 32L * k;
+            FloatVector w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak));
+            c00 = w.fma(b0, c00);
+            c01 = w.fma(b1, c01);
+            c02 = w.fma(b2, c02);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 4));
+            c10 = w.fma(b0, c10);
+            c11 = w.fma(b1, c11);
+            c12 = w.fma(b2, c12);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 8));
+            c20 = w.fma(b0, c20);
+            c21 = w.fma(b1, c21);
+            c22 = w.fma(b2, c22);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 12));
+            c30 = w.fma(b0, c30);
+            c31 = w.fma(b1, c31);
+            c32 = w.fma(b2, c32);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 16));
+            c40 = w.fma(b0, c40);
+            c41 = w.fma(b1, c41);
+            c42 = w.fma(b2, c42);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 20));
+            c50 = w.fma(b0, c50);
+            c51 = w.fma(b1, c51);
+            c52 = w.fma(b2, c52);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 24));
+            c60 = w.fma(b0, c60);
+            c61 = w.fma(b1, c61);
+            c62 = w.fma(b2, c62);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 28));
+            c70 = w.fma(b0, c70);
+            c71 = w.fma(b1, c71);
+            c72 = w.fma(b2, c72);
+        }
+        long p = cPos * 4, row = ldc * 4, v = 4L * L;
+        c00.intoMemorySegment(c, p + 0 * row, LE);
+        c01.intoMemorySegment(c, p + 0 * row + v, LE);
+        c02.intoMemorySegment(c, p + 0 * row + 2 * v, LE);
+        c10.intoMemorySegment(c, p + 1 * row, LE);
+        c11.intoMemorySegment(c, p + 1 * row + v, LE);
+        c12.intoMemorySegment(c, p + 1 * row + 2 * v, LE);
+        c20.intoMemorySegment(c, p + 2 * row, LE);
+        c21.intoMemorySegment(c, p + 2 * row + v, LE);
+        c22.intoMemorySegment(c, p + 2 * row + 2 * v, LE);
+        c30.intoMemorySegment(c, p + 3 * row, LE);
+        c31.intoMemorySegment(c, p + 3 * row + v, LE);
+        c32.intoMemorySegment(c, p + 3 * row + 2 * v, LE);
+        c40.intoMemorySegment(c, p + 4 * row, LE);
+        c41.intoMemorySegment(c, p + 4 * row + v, LE);
+        c42.intoMemorySegment(c, p + 4 * row + 2 * v, LE);
+        c50.intoMemorySegment(c, p + 5 * row, LE);
+        c51.intoMemorySegment(c, p + 5 * row + v, LE);
+        c52.intoMemorySegment(c, p + 5 * row + 2 * v, LE);
+        c60.intoMemorySegment(c, p + 6 * row, LE);
+        c61.intoMemorySegment(c, p + 6 * row + v, LE);
+        c62.intoMemorySegment(c, p + 6 * row + 2 * v, LE);
+        c70.intoMemorySegment(c, p + 7 * row, LE);
+        c71.intoMemorySegment(c, p + 7 * row + v, LE);
+        c72.intoMemorySegment(c, p + 7 * row + 2 * v, LE);
+    }
+
     private static void block8x3(MemorySegment a, long aRow, long lda, int kCount,
                                  MemorySegment b, long bCol, long[] bRow,
                                  MemorySegment c, long cPos, long ldc) {
