@@ -104,6 +104,10 @@ final class ConvPlanes {
      * exists). Padding stays zero, as it is in the reference, which pads the normalised tensor.
      */
     void fill(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
+        if (stride == 4 && upsample == 1) {
+            fillQuarters(in, inOff, ci, planes, norm == null ? ChannelNorm.IDENTITY : norm);
+            return;
+        }
         int s = stride, u = upsample;
         int hu = inHeight * u, wu = inWidth * u;
         long plane = planeSize();
@@ -120,6 +124,44 @@ final class ConvPlanes {
                         fillRow(in, src + (long) (sy / u) * inWidth * 4, planes, row, px, wu, norm);
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * {@link #fill} for stride-4 planes of an input that is not upsampled (Winograd F(4x4)): the four column
+     * phases of a plane row come from one pass over the source row ({@link ChannelNorm#applyQuarters}), from the
+     * first plane column whose four source columns 4x - pad .. 4x - pad + 3 are all at or right of the row's
+     * start; the columns before it are done one by one, zero where they fall in the padding.
+     */
+    private void fillQuarters(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
+        int pl = g.padLeft();
+        int xa = Math.min(wq, ceilDiv(pl, 4));
+        long src = (inOff + (long) ci * inHeight * inWidth) * 4;
+        long[] to = new long[4];
+        for (int py = 0; py < 4; py++) {
+            for (int y = 0; y < rows; y++) {
+                int sy = (rowFrom + y) * 4 + py - g.padTop();
+                for (int px = 0; px < 4; px++) {
+                    to[px] = (planeOffset(py * 4 + px, ci) + (long) y * wq) * 4;
+                }
+                if (sy < 0 || sy >= inHeight) {
+                    for (long row : to) {
+                        planes.asSlice(row, wq * 4L).fill((byte) 0);
+                    }
+                    continue;
+                }
+                long srcRow = src + (long) sy * inWidth * 4;
+                for (int px = 0; px < 4; px++) {
+                    for (int x = 0; x < xa; x++) {
+                        int sx = 4 * x + px - pl;
+                        float v = sx < 0 || sx >= inWidth ? 0f : norm.apply(in.get(DType.FLOAT, srcRow + sx * 4L));
+                        planes.set(DType.FLOAT, to[px] + x * 4L, v);
+                    }
+                    to[px] += xa * 4L;
+                }
+                int first = 4 * xa - pl;
+                norm.applyQuarters(in, srcRow + first * 4L, inWidth - first, planes, to, wq - xa);
             }
         }
     }
