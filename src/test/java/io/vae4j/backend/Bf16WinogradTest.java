@@ -27,7 +27,7 @@ class Bf16WinogradTest {
     private static OneDnnProducts products;
     private static VectorBackend bf16;
 
-    /** The Winograd kernel itself, in bf16 at every channel count (the backends use it from 256 channels). */
+    /** The Winograd kernel itself, in bf16 at every channel count (whatever -Dvae4j.bf16.winogradMinChannels). */
     private static synchronized VectorBackend bf16() {
         assumeTrue(OneDnn.hasBf16Kernels(), () -> "bf16 Winograd not tested: " + (OneDnn.available()
                 ? OneDnn.describe() + " has no avx512_core_bf16 kernels" : OneDnn.unavailableReason()));
@@ -47,7 +47,7 @@ class Bf16WinogradTest {
         }
     }
 
-    /** The oneDNN backend in bf16 runs 3x3 convolutions of 256+ channels so, the others in float32 Winograd. */
+    /** The oneDNN backend in bf16 runs stride-1 3x3 convolutions so. */
     @Test
     void oneDnnBackendUsesIt() {
         bf16();

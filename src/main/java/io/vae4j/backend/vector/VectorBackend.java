@@ -70,8 +70,9 @@ public final class VectorBackend implements Backend {
     }
 
     /**
-     * A bf16 backend: stride-1 3x3 convolutions of 256+ input channels run as Winograd F(4x4) whose 36 products
-     * {@code products} computes in bf16 ({@link Winograd4x4Bf16}); everything else stays float32. The owner of
+     * A bf16 backend: stride-1 3x3 convolutions (of {@link Winograd4x4Bf16#MIN_CHANNELS}+ input channels) run as
+     * Winograd F(4x4) whose 36 products {@code products} computes in bf16 ({@link Winograd4x4Bf16}); everything
+     * else stays float32. The owner of
      * {@code products} closes it.
      */
     public VectorBackend(int threads, WinogradProducts products) {

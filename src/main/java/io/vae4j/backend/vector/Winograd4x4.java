@@ -205,7 +205,7 @@ final class Winograd4x4 {
     }
 
     /** (Bᵀ·d)·B: row i of tmp into V[6·i + j] at byte offset row + (6·i + j)·step. */
-    private static void inputRows(MemorySegment v, long tmp, long row, long step) {
+    static void inputRows(MemorySegment v, long tmp, long row, long step) {
         long lb = 4L * L;
         for (int r = 0; r < 6; r++) {
             long o = tmp + 6 * r * lb;

@@ -34,13 +34,14 @@ final class Winograd4x4Bf16 {
      */
     static final int BAND_TILES = Integer.getInteger("vae4j.bf16.bandTiles", 512);
     /**
-     * The fewest input channels for which the bf16 products pay. Per convolution (ConvProbe, 1 thread, CPU time,
-     * against float32 F(4x4)): 512 channels 1.6-1.7x faster, 256 channels 1.35-1.45x, 128 channels (512x512)
-     * 0.9-1.1x: there the transforms, which scale with channels where the products scale with their square, are
-     * most of the time and cost more here than in the float32 kernel. So those run in float32.
-     * -Dvae4j.bf16.winogradMinChannels for measuring.
+     * The fewest input channels for which the backends use the bf16 products (0: always). Per convolution
+     * (ConvProbe, 1 thread, CPU time, loaded machine, against float32 F(4x4)): 512 channels at 64x64 and 128x128
+     * 1.8-1.9x faster, 256 at 256x256 1.5x, 128 at 512x512 only 1.05-1.1x (the transforms, which scale with the
+     * channels where the products scale with their square, are most of the time there). Still, the SD decode
+     * measured faster with every such convolution in bf16 (DecodeCpuProbe, 1 thread: 9.16 s CPU) than from 256
+     * channels (9.64 s; float32 12.93 s). -Dvae4j.bf16.winogradMinChannels for measuring.
      */
-    static final int MIN_CHANNELS = Integer.getInteger("vae4j.bf16.winogradMinChannels", 256);
+    static final int MIN_CHANNELS = Integer.getInteger("vae4j.bf16.winogradMinChannels", 0);
     /** Output channels per output-transform task. */
     private static final int OUT_BLOCK = 16;
 
@@ -90,9 +91,10 @@ final class Winograd4x4Bf16 {
         int bandRows = Math.max(1, Math.min(tilesY, VectorBackend.ceilDiv(BAND_TILES, wq)));
         int tiles = VectorBackend.roundUp(bandRows * wq, L);
         ConvPlanes first = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, 0, bandRows);
+        long vStride = (long) cin * tiles, mStride = (long) cout * tiles;
         try (Tensor planes = VectorBackend.bandBuffer(first.floats + tiles);
-             Tensor v = VectorBackend.bandBuffer((36L * cin * tiles + 1) / 2);
-             Tensor m = VectorBackend.bandBuffer(36L * cout * tiles)) {
+             Tensor v = VectorBackend.bandBuffer((36L * vStride + 1) / 2);
+             Tensor m = VectorBackend.bandBuffer(36L * mStride)) {
             MemorySegment pl = planes.data(), vb = v.data(), mb = m.data();
             // Columns past a band's last tile are never written; zero them once so that the product reads numbers.
             vb.fill((byte) 0);
@@ -111,7 +113,7 @@ final class Winograd4x4Bf16 {
                 pl.asSlice(p.filled * 4).fill((byte) 0);
                 parallel.forEach(cin, ci -> {
                     p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]);
-                    transformChannel(pl, ci * channelStride, tap, used, vb, (long) ci * tiles, (long) cin * tiles);
+                    transformChannel(pl, ci * channelStride, tap, used, vb, (long) ci * tiles, vStride);
                 });
                 products.multiplyBf16(36, cout, cin, tiles, ub.data(), vb, mb);
                 int bandFrom = ty0;
@@ -119,7 +121,7 @@ final class Winograd4x4Bf16 {
                 parallel.forEach(blocks, blk -> {
                     int oc = blk * OUT_BLOCK, rows = Math.min(OUT_BLOCK, cout - oc);
                     MemorySegment t = Scratch.floats(36L * L);
-                    Winograd4x4.transformOutput(mb, (long) oc * tiles, tiles, (long) cout * tiles * 4, used, t, 0,
+                    Winograd4x4.transformOutput(mb, (long) oc * tiles, tiles, mStride * 4, used, t, 0,
                             rows, oc, bias, 0, flat, p.wq, bandFrom, tilesX, outH, outW, out.data(), outOff,
                             residual);
                 });
@@ -133,33 +135,24 @@ final class Winograd4x4Bf16 {
      */
     private static void transformChannel(MemorySegment pl, long base, long[] tap, int used, MemorySegment v,
                                          long vBase, long step) {
-        MemorySegment tmp = Scratch.floats(36L * L);
+        MemorySegment tmp = Scratch.floats(72L * L);
+        long lb = 4L * L;
         for (int t = 0; t < used; t += L) {
             Winograd4x4.inputColumns(pl, (base + t) * 4, tap, tmp, 0);
-            inputRows(tmp, v, (vBase + t) * 2, step * 2);
+            Winograd4x4.inputRows(tmp, 0, 36 * lb, lb);
+            toBf16Rows(tmp, 36 * lb, v, (vBase + t) * 2, step * 2);
         }
     }
 
-    /** (Bᵀ·d)·B as in {@link Winograd4x4}, row i of tmp into V[6·i + j] at byte offset row + (6·i + j)·step. */
-    private static void inputRows(MemorySegment tmp, MemorySegment v, long row, long step) {
+    /**
+     * The 36 transformed vectors of L tiles (floats from byte offset {@code from} of tmp, one vector after the
+     * other) rounded to bf16 into V rows {@code step} bytes apart from byte offset {@code row}. A pass of its own,
+     * not fused into the row transform: fused, the method grew past what C2 inlines and the vectors were boxed.
+     */
+    private static void toBf16Rows(MemorySegment tmp, long from, MemorySegment v, long row, long step) {
         long lb = 4L * L;
-        for (int r = 0; r < 6; r++) {
-            long o = 6 * r * lb;
-            FloatVector d0 = FloatVector.fromMemorySegment(S, tmp, o, LE);
-            FloatVector d1 = FloatVector.fromMemorySegment(S, tmp, o + lb, LE);
-            FloatVector d2 = FloatVector.fromMemorySegment(S, tmp, o + 2 * lb, LE);
-            FloatVector d3 = FloatVector.fromMemorySegment(S, tmp, o + 3 * lb, LE);
-            FloatVector d4 = FloatVector.fromMemorySegment(S, tmp, o + 4 * lb, LE);
-            FloatVector d5 = FloatVector.fromMemorySegment(S, tmp, o + 5 * lb, LE);
-            FloatVector evenP = d2.mul(-Winograd4x4.Q2).add(d4), oddP = d3.mul(Winograd4x4.PF).sub(d1.mul(Winograd4x4.PQ2));
-            FloatVector evenQ = d2.mul(-Winograd4x4.P2).add(d4), oddQ = d3.mul(Winograd4x4.QF).sub(d1.mul(Winograd4x4.P2Q));
-            long dst = row + 6 * r * step;
-            storeBf16(d0.mul(Winograd4x4.P2Q2).sub(d2.mul(Winograd4x4.P2_PLUS_Q2)).add(d4), v, dst);
-            storeBf16(evenP.add(oddP), v, dst + step);
-            storeBf16(evenP.sub(oddP), v, dst + 2 * step);
-            storeBf16(evenQ.add(oddQ), v, dst + 3 * step);
-            storeBf16(evenQ.sub(oddQ), v, dst + 4 * step);
-            storeBf16(d1.mul(Winograd4x4.P2Q2).sub(d3.mul(Winograd4x4.P2_PLUS_Q2)).add(d5), v, dst + 5 * step);
+        for (int x = 0; x < 36; x++) {
+            storeBf16(FloatVector.fromMemorySegment(S, tmp, from + x * lb, LE), v, row + x * step);
         }
     }
 }
