@@ -6,10 +6,12 @@ import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
@@ -58,8 +60,8 @@ final class Winograd4x4Bf16 {
             storeBf16(FloatVector.fromMemorySegment(S, src, i * 4, LE), dst, i * 2);
         }
         for (; i < count; i++) {
-            dst.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, i * 2,
-                    bf16(src.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4)));
+            dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2,
+                    bf16(src.get(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4)));
         }
         return b;
     }
@@ -73,8 +75,8 @@ final class Winograd4x4Bf16 {
     /** L floats rounded to bf16 and stored as L shorts at byte offset {@code at}. */
     static void storeBf16(FloatVector v, MemorySegment dst, long at) {
         IntVector bits = v.reinterpretAsInts();
-        IntVector odd = bits.lanewise(jdk.incubator.vector.VectorOperators.LSHR, 16).and(1);
-        IntVector rounded = bits.add(odd).add(0x7FFF).lanewise(jdk.incubator.vector.VectorOperators.LSHR, 16);
+        IntVector odd = bits.lanewise(VectorOperators.LSHR, 16).and(1);
+        IntVector rounded = bits.add(odd).add(0x7FFF).lanewise(VectorOperators.LSHR, 16);
         ((ShortVector) rounded.castShape(HALF, 0)).intoMemorySegment(dst, at, LE);
     }
 
