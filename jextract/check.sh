@@ -32,7 +32,7 @@ sed -n 's/^    private static final int \([A-Za-z0-9_]*\) = (int) \(-\{0,1\}[0-9
 cat >"$tmp/Sizes.java" <<'JAVA'
 public class Sizes {
     public static void main(String[] a) throws Exception {
-        for (String t : new String[]{"dnnl_memory_desc_t", "dnnl_convolution_desc_t", "dnnl_exec_arg_t", "dnnl_version_t"}) {
+        for (String t : new String[]{"dnnl_memory_desc_t", "dnnl_convolution_desc_t", "dnnl_matmul_desc_t", "dnnl_exec_arg_t", "dnnl_version_t"}) {
             Object n = Class.forName("io.vae4j.backend.onednn.ffm." + t).getMethod("sizeof").invoke(null);
             System.out.println("sizeof(" + t + ") " + n);
         }

@@ -27,7 +27,8 @@ public final class Backends {
 
     /**
      * As {@link #create(String, int)}, computing the convolutions in {@code precision}. BF16 runs on oneDNN's
-     * avx512_core_bf16 kernels: "auto" picks them where they exist and otherwise logs that it falls back to fp32;
+     * avx512_core_bf16 kernels (its matmul for the Winograd products of 3x3 convolutions, its convolutions for the
+     * others; see {@link OneDnnBackend#BF16_WINOGRAD}): "auto" picks them where they exist and otherwise logs that it falls back to fp32;
      * asking for them by name ("onednn") where they do not exist, or with the java or scalar backends (which
      * compute in float32 only), is an error.
      */
@@ -56,6 +57,7 @@ public final class Backends {
         return switch (name) {
             case "auto" -> {
                 if (OneDnn.hasBf16Kernels()) {
+                    logBf16Choice();
                     yield new OneDnnBackend(threads, Precision.BF16);
                 }
                 BackendLog.info("--precision bf16: " + (OneDnn.available() ? OneDnn.describe()
@@ -74,6 +76,19 @@ public final class Backends {
                     + " fp32 only; use --backend onednn or auto for bf16");
             default -> throw new VaeException("unknown backend '" + name + "' (expected one of: " + NAMES + ")");
         };
+    }
+
+    private static volatile boolean bf16Logged;
+
+    /** Which bf16 path "auto" runs, once per process. */
+    private static synchronized void logBf16Choice() {
+        if (!bf16Logged) {
+            bf16Logged = true;
+            BackendLog.info("--precision bf16: " + (OneDnnBackend.BF16_WINOGRAD
+                    ? "stride-1 3x3 convolutions as Winograd F(4x4) (Vector API) with bf16 products on oneDNN's"
+                    + " matmul, the other convolutions on oneDNN's bf16 kernels"
+                    : "every convolution on oneDNN's bf16 kernels") + " (" + OneDnn.describe() + ")");
+        }
     }
 
     /**

@@ -34,8 +34,9 @@ class Bf16TwinTest {
         assumeTrue(OneDnn.hasBf16Kernels(), () -> "bf16 convolutions not tested: " + (OneDnn.available()
                 ? OneDnn.describe() + " has no avx512_core_bf16 kernels" : OneDnn.unavailableReason()));
         if (bf16 == null) {
-            // Every convolution on oneDNN, whatever its channels: the kernels under test.
-            bf16 = new OneDnnBackend(2, OneDnnBackend.Options.DEFAULT, Precision.BF16, 0);
+            // Every convolution on oneDNN's direct bf16 kernels, whatever its channels: the kernels under test
+            // (Bf16WinogradTest tests the Winograd path).
+            bf16 = new OneDnnBackend(2, OneDnnBackend.Options.DEFAULT, Precision.BF16, 0, false);
         }
         return bf16;
     }

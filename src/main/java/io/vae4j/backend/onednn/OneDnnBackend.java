@@ -81,6 +81,8 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     private final Precision precision;
     private final int bf16MinChannels;
     private final VectorBackend vector;
+    /** bf16 Winograd: the products of the Vector API's Winograd F(4x4) on oneDNN's bf16 matmul (null: not used). */
+    private final OneDnnProducts products;
     private final MemorySegment engine;
     private final ConcurrentLinkedDeque<ExecContext> contexts = new ConcurrentLinkedDeque<>();
     private final boolean verbose = Boolean.getBoolean("vae4j.onednn.verbose");
@@ -118,6 +120,15 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
      *                        those with fewer run on the Vector API in float32 (0: every one on oneDNN)
      */
     public OneDnnBackend(int threads, Options options, Precision precision, int bf16MinChannels) {
+        this(threads, options, precision, bf16MinChannels, BF16_WINOGRAD);
+    }
+
+    /**
+     * @param bf16Winograd with BF16, run stride-1 3x3 convolutions as the Vector API's Winograd F(4x4) with bf16
+     *                     products on oneDNN's matmul (false: oneDNN's direct bf16 convolutions)
+     */
+    public OneDnnBackend(int threads, Options options, Precision precision, int bf16MinChannels,
+                         boolean bf16Winograd) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
@@ -137,7 +148,20 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
                     + " in fp32 on the Vector API");
         }
         this.engine = OneDnn.engine();
-        this.vector = new VectorBackend(threads);
+        this.products = precision == Precision.BF16 && bf16Winograd ? new OneDnnProducts(threads) : null;
+        this.vector = products != null ? new VectorBackend(threads, products) : new VectorBackend(threads);
+    }
+
+    /**
+     * In bf16, stride-1 3x3 convolutions run as the Vector API's Winograd F(4x4) with its 36 products on oneDNN's
+     * bf16 matmul (README, "Precision"); -Dvae4j.bf16.winograd=false runs them as oneDNN's direct bf16
+     * convolutions instead, for measuring.
+     */
+    public static final boolean BF16_WINOGRAD = !"false".equals(System.getProperty("vae4j.bf16.winograd"));
+
+    /** True when bf16 stride-1 3x3 convolutions run as Winograd with oneDNN matmul products. */
+    public boolean bf16Winograd() {
+        return products != null;
     }
 
     @Override
@@ -195,9 +219,18 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         return new OneDnnConv(this, params);
     }
 
-    /** False for the bf16 mode's convolutions that run faster as float32 on the Vector API. */
+    /**
+     * False for the bf16 mode's convolutions that the Vector API backend runs: Winograd ones (with bf16 products)
+     * and, below {@code bf16MinChannels}, the others in float32.
+     */
     boolean onOneDnn(PreparedConv conv) {
-        return precision == Precision.FP32 || conv.params().inChannels() >= bf16MinChannels;
+        if (precision == Precision.FP32) {
+            return true;
+        }
+        if (products != null && VectorBackend.winograd(conv.params())) {
+            return false;
+        }
+        return conv.params().inChannels() >= bf16MinChannels;
     }
 
     @Override
@@ -206,6 +239,15 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
             return vector.normConv2d(in, norm, ((OneDnnConv) conv).vectorConv(), residual);
         }
         return Backend.super.normConv2d(in, norm, conv, residual);
+    }
+
+    /** In place on the Vector API where it runs the convolution; the default (norm, then conv) on oneDNN. */
+    @Override
+    public Tensor normConv2dOverResidual(Tensor in, GroupNormSpec norm, PreparedConv conv, Tensor residual) {
+        if (!onOneDnn(conv)) {
+            return vector.normConv2dOverResidual(in, norm, ((OneDnnConv) conv).vectorConv(), residual);
+        }
+        return Backend.super.normConv2dOverResidual(in, norm, conv, residual);
     }
 
     @Override
@@ -309,6 +351,9 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
             c.close();
         }
         vector.parallel().close();
+        if (products != null) {
+            products.close();
+        }
     }
 
     static void log(String message) {

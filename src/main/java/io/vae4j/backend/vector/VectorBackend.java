@@ -5,6 +5,7 @@ import io.vae4j.backend.Checks;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.GroupNormSpec;
 import io.vae4j.backend.Parallel;
+import io.vae4j.backend.Precision;
 import io.vae4j.backend.PreparedConv;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.ScratchSpace;
@@ -51,6 +52,9 @@ public final class VectorBackend implements Backend {
 
     private final Parallel parallel;
     private final Winograd winograd;
+    /** Where the Winograd products run in bf16; null: everything in float32 here. */
+    private final WinogradProducts products;
+    private final int bf16MinChannels;
 
     public VectorBackend(int threads) {
         this(threads, WINOGRAD_DEFAULT);
@@ -62,8 +66,40 @@ public final class VectorBackend implements Backend {
     }
 
     public VectorBackend(int threads, Winograd winograd) {
+        this(threads, winograd, null, 0);
+    }
+
+    /**
+     * A bf16 backend: stride-1 3x3 convolutions (of {@link Winograd4x4Bf16#MIN_CHANNELS}+ input channels) run as
+     * Winograd F(4x4) whose 36 products {@code products} computes in bf16 ({@link Winograd4x4Bf16}); everything
+     * else stays float32. The owner of
+     * {@code products} closes it.
+     */
+    public VectorBackend(int threads, WinogradProducts products) {
+        this(threads, products, Winograd4x4Bf16.MIN_CHANNELS);
+    }
+
+    /** As {@link #VectorBackend(int, WinogradProducts)}, with bf16 products from {@code minChannels} input channels. */
+    public VectorBackend(int threads, WinogradProducts products, int minChannels) {
+        this(threads, Winograd.F4X4, java.util.Objects.requireNonNull(products), minChannels);
+    }
+
+    private VectorBackend(int threads, Winograd winograd, WinogradProducts products, int bf16MinChannels) {
         this.parallel = new Parallel(threads);
         this.winograd = winograd;
+        this.products = products;
+        this.bf16MinChannels = bf16MinChannels;
+    }
+
+    /** BF16 when the Winograd products run in bf16 (see {@link #VectorBackend(int, WinogradProducts)}). */
+    @Override
+    public Precision precision() {
+        return products == null ? Precision.FP32 : Precision.BF16;
+    }
+
+    /** Whether {@code conv} runs as Winograd here (stride-1 3x3 with at least 8 channels in and out). */
+    public static boolean winograd(ConvParams conv) {
+        return Winograd2x2.applies(conv.geometry(), conv.inChannels(), conv.outChannels());
     }
 
     @Override
@@ -143,11 +179,15 @@ public final class VectorBackend implements Backend {
         boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
         Winograd tile = Winograd2x2.applies(g, in.dim(1), out.dim(1)) ? winograd : Winograd.OFF;
-        Tensor u = tile == Winograd.OFF ? null : w.winogradForCall(tile == Winograd.F4X4);
+        boolean bf16 = products != null && tile != Winograd.OFF && in.dim(1) >= bf16MinChannels;
+        Tensor u = tile == Winograd.OFF ? null
+                : bf16 ? w.winogradBf16ForCall() : w.winogradForCall(tile == Winograd.F4X4);
         try {
             for (int n = 0; n < in.dim(0); n++) {
                 ChannelNorm[] norm = norms == null ? null : norms.apply(n);
-                if (tile == Winograd.F4X4) {
+                if (bf16) {
+                    Winograd4x4Bf16.convolve(parallel, products, in, n, u, w.bias(), residual, out, upsample, norm);
+                } else if (tile == Winograd.F4X4) {
                     Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
                 } else if (tile == Winograd.F2X2) {
                     Winograd2x2.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);

@@ -19,6 +19,7 @@ final class VectorConv implements PreparedConv {
     private volatile ConvWeightsF32 direct;
     private volatile Tensor winograd2x2;
     private volatile Tensor winograd4x4;
+    private volatile Tensor winograd4x4Bf16;
 
     VectorConv(ConvParams params) {
         this.params = params;
@@ -74,6 +75,34 @@ final class VectorConv implements PreparedConv {
         return u;
     }
 
+    /** The F(4x4) transform rounded to bf16 for {@link Winograd4x4Bf16} (half the float32 one's size). */
+    Tensor winograd4x4Bf16() {
+        Tensor u = winograd4x4Bf16;
+        if (u == null) {
+            synchronized (this) {
+                u = winograd4x4Bf16;
+                if (u == null) {
+                    winograd4x4Bf16 = u = ScratchSpace.inRam(this::bf16Transform);
+                }
+            }
+        }
+        return u;
+    }
+
+    /** As {@link #winogradForCall}, for the bf16 transform. */
+    Tensor winogradBf16ForCall() {
+        if (winograd4x4Bf16 != null || !ScratchSpace.inScope()) {
+            return winograd4x4Bf16();
+        }
+        return ScratchSpace.inRam(this::bf16Transform);
+    }
+
+    private Tensor bf16Transform() {
+        try (Tensor u = Winograd4x4.transformWeights(params.weight())) {
+            return Winograd4x4Bf16.toBf16(u);
+        }
+    }
+
     /**
      * The Winograd transform for one call: the cached one where it exists; else, inside a scratch run (exact
      * mode, memory first), a fresh one the caller closes, since caching F(4x4) transforms keeps 4x the weights
@@ -90,7 +119,7 @@ final class VectorConv implements PreparedConv {
 
     /** Whether {@code u} is this convolution's cached transform (else the caller made it for one call). */
     boolean cached(Tensor u) {
-        return u == winograd4x4 || u == winograd2x2;
+        return u == winograd4x4 || u == winograd2x2 || u == winograd4x4Bf16;
     }
 
     @Override
@@ -106,6 +135,10 @@ final class VectorConv implements PreparedConv {
         if (winograd4x4 != null) {
             winograd4x4.close();
             winograd4x4 = null;
+        }
+        if (winograd4x4Bf16 != null) {
+            winograd4x4Bf16.close();
+            winograd4x4Bf16 = null;
         }
     }
 }

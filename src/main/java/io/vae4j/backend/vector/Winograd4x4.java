@@ -47,14 +47,14 @@ final class Winograd4x4 {
     static final double Q = 2;
 
     // Coefficients of Bᵀ (rows: the products of (x - point) over the other finite points) and Aᵀ (powers of points).
-    private static final float P2Q2 = (float) (P * P * Q * Q);
-    private static final float P2_PLUS_Q2 = (float) (P * P + Q * Q);
-    private static final float P2 = (float) (P * P);
-    private static final float Q2 = (float) (Q * Q);
-    private static final float PQ2 = (float) (P * Q * Q);
-    private static final float P2Q = (float) (P * P * Q);
-    private static final float PF = (float) P;
-    private static final float QF = (float) Q;
+    static final float P2Q2 = (float) (P * P * Q * Q);
+    static final float P2_PLUS_Q2 = (float) (P * P + Q * Q);
+    static final float P2 = (float) (P * P);
+    static final float Q2 = (float) (Q * Q);
+    static final float PQ2 = (float) (P * Q * Q);
+    static final float P2Q = (float) (P * P * Q);
+    static final float PF = (float) P;
+    static final float QF = (float) Q;
     private static final float P3 = (float) (P * P * P);
     private static final float Q3 = (float) (Q * Q * Q);
 
@@ -177,8 +177,8 @@ final class Winograd4x4 {
                                     scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
                                     scratch, mBase + (long) xi * rows * TILES, TILES);
                         }
-                        transformOutput(scratch, mBase, tBase, rows, oc, bias, f0, flat, wq, bandFrom, tilesX, outH,
-                                outW, out.data(), outOff, residual);
+                        transformOutput(scratch, mBase, TILES, rows * TILES * 4L, TILES, scratch, tBase, rows, oc,
+                                bias, f0, flat, wq, bandFrom, tilesX, outH, outW, out.data(), outOff, residual);
                     }
                 });
             }
@@ -203,7 +203,7 @@ final class Winograd4x4 {
     }
 
     /** Bᵀ·d for L tiles: column c of the tiles at byte offset {@code at} into tmp[6·i + c]. */
-    private static void inputColumns(MemorySegment pl, long at, long[] tap, MemorySegment v, long tmp) {
+    static void inputColumns(MemorySegment pl, long at, long[] tap, MemorySegment v, long tmp) {
         long lb = 4L * L;
         for (int c = 0; c < 6; c++) {
             FloatVector d0 = FloatVector.fromMemorySegment(S, pl, at + tap[c] * 4, LE);
@@ -225,7 +225,7 @@ final class Winograd4x4 {
     }
 
     /** (Bᵀ·d)·B: row i of tmp into V[6·i + j] at byte offset row + (6·i + j)·step. */
-    private static void inputRows(MemorySegment v, long tmp, long row, long step) {
+    static void inputRows(MemorySegment v, long tmp, long row, long step) {
         long lb = 4L * L;
         for (int r = 0; r < 6; r++) {
             long o = tmp + 6 * r * lb;
@@ -249,25 +249,27 @@ final class Winograd4x4 {
 
     /**
      * Y = Aᵀ·M·A + bias (+ residual) for output channels [oc, oc + rows), written to the 4x4 output pixels of every
-     * real tile: columns of M into the buffer at tBase, then its rows, interleaved into pixel order in registers.
+     * real tile: columns of M into the buffer at tBase (of {@code t}), then its rows, interleaved into pixel order in
+     * registers. M's rows (one per output channel, from float mBase) are {@code ldm} floats apart, its products
+     * {@code step} bytes; {@code tiles} (a multiple of L) columns from flat tile index f0 are transformed.
      */
-    private static void transformOutput(MemorySegment m, long mBase, long tBase, int rows, int oc, float[] bias,
-                                        long f0, long flat, int wq, int bandFrom, int tilesX, int outH, int outW,
-                                        MemorySegment out, long outOff, Tensor residual) {
+    static void transformOutput(MemorySegment m, long mBase, long ldm, long step, int tiles, MemorySegment t,
+                                long tBase, int rows, int oc, float[] bias, long f0, long flat, int wq, int bandFrom,
+                                int tilesX, int outH, int outW, MemorySegment out, long outOff, Tensor residual) {
         float[] row = new float[4 * L];
-        long step = (long) rows * TILES * 4, tmp = tBase * 4;
+        long tmp = tBase * 4;
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (oc + o) * outH * outW;
-            for (int t = 0; t < TILES; t += L) {
-                outputColumns(m, (mBase + (long) o * TILES + t) * 4, step, tmp);
-                long first = f0 + t;
+            for (int tile = 0; tile < tiles; tile += L) {
+                outputColumns(m, (mBase + o * ldm + tile) * 4, step, t, tmp);
+                long first = f0 + tile;
                 int rowTy = bandFrom + (int) (first / wq), rowTx = (int) (first % wq);
                 // All L tiles whole and in one tile row: each output row is 4L pixels, interleaved in registers.
                 boolean whole = rowTx + L <= tilesX && 4 * rowTy + 3 < outH && 4 * (rowTx + L) <= outW
                         && first + L <= flat;
                 for (int r = 0; r < 4; r++) {
                     long idx = whole ? plane + (long) (4 * rowTy + r) * outW + 4L * rowTx : -1;
-                    outputRow(m, tmp + 6L * r * 4 * L, bias[oc + o], out, idx, residual, row);
+                    outputRow(t, tmp + 6L * r * 4 * L, bias[oc + o], out, idx, residual, row);
                     if (!whole) {
                         storeRuns(row, r, first, flat, wq, bandFrom, tilesX, outH, outW, out, plane, residual);
                     }
@@ -276,8 +278,8 @@ final class Winograd4x4 {
         }
     }
 
-    /** Aᵀ·M for L tiles: column c of M (at byte offset at, products ξ apart by step) into tmp[6·k + c]. */
-    private static void outputColumns(MemorySegment m, long at, long step, long tmp) {
+    /** Aᵀ·M for L tiles: column c of M (at byte offset at, products ξ apart by step) into t at tmp[6·k + c]. */
+    private static void outputColumns(MemorySegment m, long at, long step, MemorySegment t, long tmp) {
         long lb = 4L * L;
         for (int c = 0; c < 6; c++) {
             FloatVector m0 = FloatVector.fromMemorySegment(S, m, at + c * step, LE);
@@ -288,10 +290,10 @@ final class Winograd4x4 {
             FloatVector m5 = FloatVector.fromMemorySegment(S, m, at + (30 + c) * step, LE);
             FloatVector sp = m1.add(m2), dp = m1.sub(m2), sq = m3.add(m4), dq = m3.sub(m4);
             long dst = tmp + c * lb;
-            m0.add(sp).add(sq).intoMemorySegment(m, dst, LE);
-            dp.mul(PF).add(dq.mul(QF)).intoMemorySegment(m, dst + 6 * lb, LE);
-            sp.mul(P2).add(sq.mul(Q2)).intoMemorySegment(m, dst + 12 * lb, LE);
-            dp.mul(P3).add(dq.mul(Q3)).add(m5).intoMemorySegment(m, dst + 18 * lb, LE);
+            m0.add(sp).add(sq).intoMemorySegment(t, dst, LE);
+            dp.mul(PF).add(dq.mul(QF)).intoMemorySegment(t, dst + 6 * lb, LE);
+            sp.mul(P2).add(sq.mul(Q2)).intoMemorySegment(t, dst + 12 * lb, LE);
+            dp.mul(P3).add(dq.mul(Q3)).add(m5).intoMemorySegment(t, dst + 18 * lb, LE);
         }
     }
 

@@ -190,6 +190,17 @@ public final class dnnl_h {
         return dnnl_x;
     }
 
+    private static final int dnnl_abc = (int) 4L;
+
+    /**
+     * {@snippet lang=c :
+     * enum dnnl_format_tag_t.dnnl_abc = 4
+     * }
+     */
+    public static int dnnl_abc() {
+        return dnnl_abc;
+    }
+
     private static final int dnnl_nchw = (int) 5L;
 
     /**
@@ -990,6 +1001,30 @@ public final class dnnl_h {
         var mh$ = dnnl_deconvolution_forward_desc_init.HANDLE;
         try {
             return (int) mh$.invokeExact(deconv_desc, prop_kind, alg_kind, src_desc, weights_desc, bias_desc, dst_desc, strides, padding_l, padding_r);
+        } catch (Error | RuntimeException ex) {
+            throw ex;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class dnnl_matmul_desc_init {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER);
+        static final MemorySegment ADDR = LIBRARY.findOrThrow("dnnl_matmul_desc_init");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dnnl_status_t dnnl_matmul_desc_init(dnnl_matmul_desc_t *matmul_desc, const dnnl_memory_desc_t *src_desc,
+     *     const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc,
+     *     const dnnl_memory_desc_t *dst_desc);
+     * }
+     */
+    public static int dnnl_matmul_desc_init(MemorySegment matmul_desc, MemorySegment src_desc, MemorySegment weights_desc, MemorySegment bias_desc, MemorySegment dst_desc) {
+        var mh$ = dnnl_matmul_desc_init.HANDLE;
+        try {
+            return (int) mh$.invokeExact(matmul_desc, src_desc, weights_desc, bias_desc, dst_desc);
         } catch (Error | RuntimeException ex) {
             throw ex;
         } catch (Throwable ex$) {
