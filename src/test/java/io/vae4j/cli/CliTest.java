@@ -3,6 +3,7 @@ package io.vae4j.cli;
 import io.vae4j.backend.Random4;
 import io.vae4j.backend.onednn.OneDnn;
 import io.vae4j.format.npy.Npy;
+import io.vae4j.model.Bf16QualityTest;
 import io.vae4j.model.Fixtures;
 import io.vae4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -216,8 +217,10 @@ class CliTest {
                 p(image), "--raw", "--threads", "2", "--precision", "bf16", "--quiet");
         assertEquals(0, r.status(), r.err());
         try (Tensor got = Npy.read(image); Tensor want = Npy.read(dir.resolve("decode_b2_8x8.image.npy"))) {
-            // Plumbing only: Bf16QualityTest measures what bf16 costs (about 49 dB PSNR on this model).
-            assertTrue(Random4.maxAbsDiff(want, got) <= 0.1f);
+            // Plumbing only (the output is this model's decode): Bf16QualityTest measures what bf16 costs and holds
+            // each bf16 path to its own bound; the default (Winograd) path measures about 35 dB on this model.
+            double db = Bf16QualityTest.psnr(got, want, -1, 1);
+            assertTrue(db >= Bf16QualityTest.WG_KL_DECODE, "bf16 decode PSNR " + db + " dB");
         }
         r = run("encode", "--model", p(model), "--image", p(dir.resolve("encode_64x64.image.npy")), "--out", p(z),
                 "--raw", "--threads", "2", "--precision", "bf16", "--quiet");

@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * others on oneDNN's direct bf16 convolutions). The bounds are the values measured here
  * less a margin (README, "Precision"); a change that makes bf16 lose more than that fails.
  */
-class Bf16QualityTest {
+public class Bf16QualityTest {
     private static final VectorBackend FP32 = new VectorBackend(2);
     private static OneDnnBackend allBf16;
     private static OneDnnBackend hybrid;
@@ -69,7 +69,7 @@ class Bf16QualityTest {
     // points ±1, ±2). New bounds for a new path, not loosened old ones (README, "Precision").
     private static final double WG_TAEF2_DECODE = 38; // 43.88-55.15 on the 4 photos (direct: 56.8-65.8)
     private static final double WG_TAEF2_ENCODE = 46; // 51.42-53.34 (direct: 55.9-63.5)
-    private static final double WG_KL_DECODE = 29; // 34.66-35.37 (direct: 49.1-50.2)
+    public static final double WG_KL_DECODE = 29; // 34.66-35.37 (direct: 49.1-50.2)
     private static final double WG_KL_ENCODE = 35; // 40.55-40.79 (direct: 54.2-54.8)
     private static final double WG_SD_DECODE = 39; // 44.73 (direct: 60.3)
     private static final double WG_SD_ENCODE = 37; // 42.87 (direct: 58.7)
@@ -83,7 +83,7 @@ class Bf16QualityTest {
     }
 
     /** PSNR in dB of {@code image} against {@code reference}, both clamped to [lo, hi], peak hi - lo. */
-    static double psnr(Tensor image, Tensor reference, double lo, double hi) {
+    public static double psnr(Tensor image, Tensor reference, double lo, double hi) {
         assertArrayEquals(reference.shape(), image.shape());
         double se = 0;
         for (long i = 0; i < image.numel(); i++) {

@@ -98,7 +98,8 @@ final class VectorConv implements PreparedConv {
     }
 
     private Tensor bf16Transform() {
-        try (Tensor u = Winograd4x4.transformWeights(params.weight())) {
+        // oneDNN's matmul reads each product's weights as a plain row-major [out][in] matrix.
+        try (Tensor u = Winograd4x4.transformWeights(params.weight(), false)) {
             return Winograd4x4Bf16.toBf16(u);
         }
     }

@@ -89,9 +89,14 @@ final class Winograd4x4 {
 
     /**
      * U[ξ] = (G·g·Gᵀ)[ξ / 6][ξ % 6] for weights g [out][in][3][3] of any stored dtype: 36 matrices [out][in], each
-     * in 8-row panels ([out / 8][in][8]) when {@link #packed}.
+     * in 8-row panels ([out / 8][in][8]) when {@link #packed}, as {@link #convolve} reads them.
      */
     static Tensor transformWeights(Tensor w) {
+        return transformWeights(w, packed(w.dim(0)));
+    }
+
+    /** The same, with the 36 matrices plain row-major [out][in] unless {@code pack} (for other GEMM engines). */
+    static Tensor transformWeights(Tensor w, boolean pack) {
         int out = w.dim(0), in = w.dim(1);
         Tensor u = Tensor.uninitialized(36, out, in);
         MemorySegment dst = u.data();
@@ -112,7 +117,7 @@ final class Winograd4x4 {
                 for (int j = 0; j < 6; j++) {
                     double v = t[3 * i] * gm[j][0] + t[3 * i + 1] * gm[j][1] + t[3 * i + 2] * gm[j][2];
                     long o = oi / in, ci = oi % in;
-                    long at = (6L * i + j) * plane + (packed(out) ? (o / 8) * 8L * in + ci * 8 + o % 8 : oi);
+                    long at = (6L * i + j) * plane + (pack ? (o / 8) * 8L * in + ci * 8 + o % 8 : oi);
                     dst.set(DType.FLOAT, at * 4, (float) v);
                 }
             }
