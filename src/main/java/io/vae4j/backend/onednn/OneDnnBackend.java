@@ -197,7 +197,17 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
 
     /** False for the bf16 mode's convolutions that run faster as float32 on the Vector API. */
     boolean onOneDnn(PreparedConv conv) {
-        return precision == Precision.FP32 || conv.params().inChannels() >= bf16MinChannels;
+        return onOneDnn(conv.params().inChannels());
+    }
+
+    private boolean onOneDnn(int inChannels) {
+        return precision == Precision.FP32 || inChannels >= bf16MinChannels;
+    }
+
+    /** oneDNN keeps its packed weights in RAM; the convolutions routed to the Vector API keep theirs in scratch. */
+    @Override
+    public long scratchWeightBytes(ConvGeometry g, int in, int out) {
+        return onOneDnn(in) ? 0 : vector.scratchWeightBytes(g, in, out);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.vae4j.backend.vector;
 
 import io.vae4j.backend.Backend;
 import io.vae4j.backend.Checks;
+import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.GroupNormSpec;
 import io.vae4j.backend.Parallel;
@@ -35,6 +36,15 @@ public final class VectorBackend implements Backend {
 
         /** The fastest tile that keeps the conformance tolerances. */
         public static final Winograd BEST = F4X4;
+
+        /** Floats of the weight transform per (output, input) channel pair: one per point of the input tile. */
+        int transformFloats() {
+            return switch (this) {
+                case OFF -> 0;
+                case F2X2 -> 16;
+                case F4X4 -> 36;
+            };
+        }
 
         /** -Dvae4j.winograd=false|2x2|4x4 (for comparisons); anything else is {@link #BEST}. */
         static Winograd fromProperty(String value) {
@@ -83,7 +93,18 @@ public final class VectorBackend implements Backend {
 
     @Override
     public PreparedConv prepareConv(ConvParams params) {
-        return new VectorConv(params);
+        return new VectorConv(params, tile(params.geometry(), params.inChannels(), params.outChannels()));
+    }
+
+    /** How a convolution of this shape runs: by Winograd where it applies, else directly. */
+    private Winograd tile(ConvGeometry g, int in, int out) {
+        return Winograd2x2.applies(g, in, out) ? winograd : Winograd.OFF;
+    }
+
+    /** The Winograd transform, which a scratch run keeps in its space (see {@link VectorConv#winograd}). */
+    @Override
+    public long scratchWeightBytes(ConvGeometry g, int in, int out) {
+        return (long) tile(g, in, out).transformFloats() * out * in * Float.BYTES;
     }
 
     @Override
@@ -142,24 +163,18 @@ public final class VectorBackend implements Backend {
         var g = prepared.params().geometry();
         boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
-        Winograd tile = Winograd2x2.applies(g, in.dim(1), out.dim(1)) ? winograd : Winograd.OFF;
-        Tensor u = tile == Winograd.OFF ? null : w.winogradForCall(tile == Winograd.F4X4);
-        try {
-            for (int n = 0; n < in.dim(0); n++) {
-                ChannelNorm[] norm = norms == null ? null : norms.apply(n);
-                if (tile == Winograd.F4X4) {
-                    Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
-                } else if (tile == Winograd.F2X2) {
-                    Winograd2x2.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
-                } else if (direct) {
-                    pointwise(in, n, w, residual, out);
-                } else {
-                    planar(in, n, w, residual, out, upsample, norm);
-                }
-            }
-        } finally {
-            if (u != null && !w.cached(u)) {
-                u.close();
+        Winograd tile = w.tile();
+        Tensor u = tile == Winograd.OFF ? null : w.winograd();
+        for (int n = 0; n < in.dim(0); n++) {
+            ChannelNorm[] norm = norms == null ? null : norms.apply(n);
+            if (tile == Winograd.F4X4) {
+                Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
+            } else if (tile == Winograd.F2X2) {
+                Winograd2x2.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
+            } else if (direct) {
+                pointwise(in, n, w, residual, out);
+            } else {
+                planar(in, n, w, residual, out, upsample, norm);
             }
         }
         return out;

@@ -7,27 +7,39 @@ import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 
 /**
- * A convolution prepared for the Vector API backend. Both weight forms are made on first use, so a model used only
- * to decode never pays for its encoder's, and a convolution pays only for the form it runs with: float32 weights
- * for the direct path (the memory-mapped tensor itself when the file holds float32; a widened copy for F16/BF16)
- * or their Winograd transform (16/9 or 36/9 of the weights by tile, made straight from the stored dtype). Both in
- * RAM, also when first used inside a whole-image run's scratch scope: they outlive it.
+ * A convolution prepared for the Vector API backend, with the algorithm it runs by (direct or a Winograd tile),
+ * chosen once here. Its weight form is made on first use, so a model used only to decode never pays for its
+ * encoder's: float32 weights for the direct path (the memory-mapped tensor itself when the file holds float32; a
+ * widened copy for F16/BF16) in RAM, or the Winograd transform (16/9 or 36/9 of the weights by tile, made straight
+ * from the stored dtype). The transform is cached in RAM, except inside a whole-image run's scratch scope (exact
+ * mode, memory first): there it is kept in the scratch space, made once per space, since the F(4x4) transforms
+ * held in RAM are 4x the weights (about 790 MB for the SD decoder).
  */
 final class VectorConv implements PreparedConv {
     private final ConvParams params;
+    private final VectorBackend.Winograd tile;
     private final float[] bias;
     private volatile ConvWeightsF32 direct;
-    private volatile Tensor winograd2x2;
-    private volatile Tensor winograd4x4;
+    private volatile Tensor winograd;
 
-    VectorConv(ConvParams params) {
+    /** A key of this convolution's transform in a scratch space (a record, so that no two convolutions meet). */
+    private record Transform(VectorConv conv) {
+    }
+
+    VectorConv(ConvParams params, VectorBackend.Winograd tile) {
         this.params = params;
+        this.tile = tile;
         this.bias = params.biasValues();
     }
 
     @Override
     public ConvParams params() {
         return params;
+    }
+
+    /** How this convolution runs: {@link VectorBackend.Winograd#OFF} for the direct paths. */
+    VectorBackend.Winograd tile() {
+        return tile;
     }
 
     float[] bias() {
@@ -48,49 +60,39 @@ final class VectorConv implements PreparedConv {
         return w.weight();
     }
 
-    Tensor winograd2x2() {
-        Tensor u = winograd2x2;
-        if (u == null) {
-            synchronized (this) {
-                u = winograd2x2;
-                if (u == null) {
-                    winograd2x2 = u = ScratchSpace.inRam(() -> Winograd2x2.transformWeights(params.weight()));
-                }
-            }
-        }
-        return u;
-    }
-
-    Tensor winograd4x4() {
-        Tensor u = winograd4x4;
-        if (u == null) {
-            synchronized (this) {
-                u = winograd4x4;
-                if (u == null) {
-                    winograd4x4 = u = ScratchSpace.inRam(() -> Winograd4x4.transformWeights(params.weight()));
-                }
-            }
-        }
-        return u;
-    }
-
     /**
-     * The Winograd transform for one call: the cached one where it exists; else, inside a scratch run (exact
-     * mode, memory first), a fresh one the caller closes, since caching F(4x4) transforms keeps 4x the weights
-     * resident (about 790 MB for the SD decoder); else the cached one, made now.
+     * The Winograd transform of {@link #tile()}, owned by this convolution or by the scratch space in force (the
+     * caller never closes it): the one kept in that space when there is one, else the one cached in RAM.
      */
-    Tensor winogradForCall(boolean f4x4) {
-        Tensor cached = f4x4 ? winograd4x4 : winograd2x2;
-        if (cached != null || !ScratchSpace.inScope()) {
-            return f4x4 ? winograd4x4() : winograd2x2();
+    Tensor winograd() {
+        Tensor u = winograd;
+        if (u != null) {
+            return u;
         }
-        return ScratchSpace.inRam(() -> f4x4 ? Winograd4x4.transformWeights(params.weight())
-                : Winograd2x2.transformWeights(params.weight()));
+        Tensor kept = ScratchSpace.kept(new Transform(this), this::transform);
+        if (kept != null) {
+            return kept;
+        }
+        synchronized (this) {
+            u = winograd;
+            if (u == null) {
+                winograd = u = ScratchSpace.inRam(this::transform);
+            }
+        }
+        return u;
     }
 
-    /** Whether {@code u} is this convolution's cached transform (else the caller made it for one call). */
-    boolean cached(Tensor u) {
-        return u == winograd4x4 || u == winograd2x2;
+    /** Whether {@code u} is the transform cached in RAM (for tests). */
+    boolean cachedInRam(Tensor u) {
+        return u != null && u == winograd;
+    }
+
+    private Tensor transform() {
+        return switch (tile) {
+            case F4X4 -> Winograd4x4.transformWeights(params.weight());
+            case F2X2 -> Winograd2x2.transformWeights(params.weight());
+            case OFF -> throw new IllegalStateException(params.name() + " runs without Winograd");
+        };
     }
 
     @Override
@@ -99,13 +101,9 @@ final class VectorConv implements PreparedConv {
             direct.close();
             direct = null;
         }
-        if (winograd2x2 != null) {
-            winograd2x2.close();
-            winograd2x2 = null;
-        }
-        if (winograd4x4 != null) {
-            winograd4x4.close();
-            winograd4x4 = null;
+        if (winograd != null) {
+            winograd.close();
+            winograd = null;
         }
     }
 }
