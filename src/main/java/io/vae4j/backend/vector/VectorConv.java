@@ -13,7 +13,7 @@ import io.vae4j.tensor.Tensor;
  * widened copy for F16/BF16) in RAM, or the Winograd transform (16/9 or 36/9 of the weights by tile, made straight
  * from the stored dtype). The transform is cached in RAM, except inside a whole-image run's scratch scope (exact
  * mode, memory first): there it is kept in the scratch space, made once per space, since the F(4x4) transforms
- * held in RAM are 4x the weights (about 790 MB for the SD decoder).
+ * held in RAM are 4x the weights (771 MB for the SD decoder).
  */
 final class VectorConv implements PreparedConv {
     private final ConvParams params;
