@@ -22,6 +22,15 @@ public interface Backend extends AutoCloseable {
     /** Turns loaded weights into this backend's form; called once per convolution at model load. */
     PreparedConv prepareConv(ConvParams params);
 
+    /**
+     * Bytes of a convolution's weights, in the form this backend computes with, that a whole-image run keeps in
+     * its scratch space (made there once per run rather than held in RAM): part of the disk such a run needs, and
+     * made when the convolution first runs. None by default.
+     */
+    default long scratchWeightBytes(ConvGeometry g, int in, int out) {
+        return 0;
+    }
+
     /** conv(in) + bias, plus {@code residual} (same shape as the output) when it is not null. */
     Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual);
 

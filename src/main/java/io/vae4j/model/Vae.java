@@ -36,7 +36,8 @@ public interface Vae extends AutoCloseable {
 
     /**
      * The most activation bytes alive at once while one image of this size is decoded whole, including the
-     * output: the scratch space a whole-image run needs. Models without a closer figure give their rough one.
+     * output, plus the prepared weights the run keeps in scratch (Winograd transforms): the scratch space a
+     * whole-image run needs. Models without a closer figure give their rough one.
      */
     default long decodePeakBytes(int height, int width) {
         return decodeActivationBytes(height, width);

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -44,6 +45,8 @@ public final class ScratchSpace implements AutoCloseable {
     private final AtomicLong files = new AtomicLong();
     private final ResidentTrimmer trimmer;
     private final long poolLimit;
+    /** Tensors made once per space by {@link #kept}, closed with it. */
+    private final Map<Object, Tensor> kept = new ConcurrentHashMap<>();
     /** Idle native blocks kept for reuse while a scratch space is open: enough for a convolution's band buffer. */
     private static final long POOL_BYTES = 64L << 20;
 
@@ -99,11 +102,17 @@ public final class ScratchSpace implements AutoCloseable {
     }
 
     /**
-     * Whether this thread is inside a scratch run: a memory-first run, where caches that would stay resident
-     * (such as a convolution's transformed weights) are better made per call.
+     * The tensor kept under {@code key} in the scratch space in force on this thread, made by {@code make} (inside
+     * the space, so in a scratch file from its threshold up) the first time the key is asked for, and closed when
+     * the space closes; callers must not close it. For what every run in the space reads again but nobody needs
+     * resident between reads, such as a convolution's transformed weights: the trimmer releases its pages with
+     * the activations', and a kernel that reads them afterwards faults them back in from the page cache (or from
+     * the file, whose blocks were reserved when it was mapped). Outside a scratch run, null.
      */
-    public static boolean inScope() {
-        return current() != null;
+    public static Tensor kept(Object key, Supplier<Tensor> make) {
+        ScratchSpace s = current();
+        // computeIfAbsent makes each key once even when two threads ask at the same moment.
+        return s == null ? null : s.kept.computeIfAbsent(key, k -> make.get());
     }
 
     /** The scratch space in force on this thread, or null. */
@@ -181,6 +190,8 @@ public final class ScratchSpace implements AutoCloseable {
         if (active == this) {
             active = null;
         }
+        kept.values().forEach(Tensor::close);
+        kept.clear();
         if (trimmer != null) {
             trimmer.stop();
         }

@@ -10,6 +10,9 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,6 +52,39 @@ class ScratchSpaceTest {
             assertEquals(4L * 256 * 256 * 4, space.peakBytes());
             assertEquals(1, space.files());
         }
+        assertEquals(0, entries());
+    }
+
+    /**
+     * A kept tensor (a convolution's transform) is made once per space, in a scratch file; after the trimmer has
+     * released its pages, reading it just faults them back in with their contents; it is unmapped with the space.
+     */
+    @Test
+    void keptTensorsAreMadeOnceSurviveReleasesAndCloseWithTheSpace() throws IOException {
+        int[] made = {0};
+        Tensor kept;
+        try (ScratchSpace space = new ScratchSpace(dir, 1 << 20, 0)) {
+            assertNull(ScratchSpace.kept("u", () -> Tensor.uninitialized(4)), "outside a run");
+            kept = space.run(() -> ScratchSpace.kept("u", () -> {
+                made[0]++;
+                Tensor t = Tensor.uninitialized(16, 256, 256);
+                for (long i = 0; i < t.numel(); i++) {
+                    t.set(i, i % 997);
+                }
+                return t;
+            }));
+            assertSame(kept, space.run(() -> ScratchSpace.kept("u", () -> {
+                made[0]++;
+                return Tensor.uninitialized(16, 256, 256);
+            })));
+            assertEquals(1, made[0]);
+            assertEquals(kept.numel() * 4, space.liveBytes(), "in a scratch file");
+            space.releaseAll();
+            for (long i = 0; i < kept.numel(); i += 1021) {
+                assertEquals(i % 997, kept.get(i), "released pages fault back in with their contents");
+            }
+        }
+        assertFalse(kept.data().scope().isAlive(), "unmapped with the space");
         assertEquals(0, entries());
     }
 

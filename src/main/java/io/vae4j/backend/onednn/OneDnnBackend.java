@@ -224,13 +224,24 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
      * and, below {@code bf16MinChannels}, the others in float32.
      */
     boolean onOneDnn(PreparedConv conv) {
+        ConvParams p = conv.params();
+        return onOneDnn(p.geometry(), p.inChannels(), p.outChannels());
+    }
+
+    private boolean onOneDnn(ConvGeometry g, int in, int out) {
         if (precision == Precision.FP32) {
             return true;
         }
-        if (products != null && VectorBackend.winograd(conv.params())) {
+        if (products != null && VectorBackend.winograd(g, in, out)) {
             return false;
         }
-        return conv.params().inChannels() >= bf16MinChannels;
+        return in >= bf16MinChannels;
+    }
+
+    /** oneDNN keeps its packed weights in RAM; the convolutions routed to the Vector API keep theirs in scratch. */
+    @Override
+    public long scratchWeightBytes(ConvGeometry g, int in, int out) {
+        return onOneDnn(g, in, out) ? 0 : vector.scratchWeightBytes(g, in, out);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.vae4j.backend.vector;
 
 import io.vae4j.backend.Backend;
 import io.vae4j.backend.Checks;
+import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.GroupNormSpec;
 import io.vae4j.backend.Parallel;
@@ -36,6 +37,15 @@ public final class VectorBackend implements Backend {
 
         /** The fastest tile that keeps the conformance tolerances. */
         public static final Winograd BEST = F4X4;
+
+        /** Floats of the weight transform per (output, input) channel pair: one per point of the input tile. */
+        int transformFloats() {
+            return switch (this) {
+                case OFF -> 0;
+                case F2X2 -> 16;
+                case F4X4 -> 36;
+            };
+        }
 
         /** -Dvae4j.winograd=false|2x2|4x4 (for comparisons); anything else is {@link #BEST}. */
         static Winograd fromProperty(String value) {
@@ -99,7 +109,11 @@ public final class VectorBackend implements Backend {
 
     /** Whether {@code conv} runs as Winograd here (stride-1 3x3 with at least 8 channels in and out). */
     public static boolean winograd(ConvParams conv) {
-        return Winograd2x2.applies(conv.geometry(), conv.inChannels(), conv.outChannels());
+        return winograd(conv.geometry(), conv.inChannels(), conv.outChannels());
+    }
+
+    public static boolean winograd(ConvGeometry g, int in, int out) {
+        return Winograd2x2.applies(g, in, out);
     }
 
     @Override
@@ -119,7 +133,25 @@ public final class VectorBackend implements Backend {
 
     @Override
     public PreparedConv prepareConv(ConvParams params) {
-        return new VectorConv(params);
+        ConvGeometry g = params.geometry();
+        int in = params.inChannels(), out = params.outChannels();
+        return new VectorConv(params, tile(g, in, out), bf16(g, in, out));
+    }
+
+    /** Whether a convolution of this shape runs with its Winograd products in bf16 (on {@link #products}). */
+    private boolean bf16(ConvGeometry g, int in, int out) {
+        return products != null && tile(g, in, out) == Winograd.F4X4 && in >= bf16MinChannels;
+    }
+
+    /** How a convolution of this shape runs: by Winograd where it applies, else directly. */
+    private Winograd tile(ConvGeometry g, int in, int out) {
+        return Winograd2x2.applies(g, in, out) ? winograd : Winograd.OFF;
+    }
+
+    /** The Winograd transform, which a scratch run keeps in its space (see {@link VectorConv#winograd}). */
+    @Override
+    public long scratchWeightBytes(ConvGeometry g, int in, int out) {
+        return (long) tile(g, in, out).transformFloats() * out * in * (bf16(g, in, out) ? 2 : Float.BYTES);
     }
 
     @Override
@@ -178,28 +210,20 @@ public final class VectorBackend implements Backend {
         var g = prepared.params().geometry();
         boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
-        Winograd tile = Winograd2x2.applies(g, in.dim(1), out.dim(1)) ? winograd : Winograd.OFF;
-        boolean bf16 = products != null && tile != Winograd.OFF && in.dim(1) >= bf16MinChannels;
-        Tensor u = tile == Winograd.OFF ? null
-                : bf16 ? w.winogradBf16ForCall() : w.winogradForCall(tile == Winograd.F4X4);
-        try {
-            for (int n = 0; n < in.dim(0); n++) {
-                ChannelNorm[] norm = norms == null ? null : norms.apply(n);
-                if (bf16) {
-                    Winograd4x4Bf16.convolve(parallel, products, in, n, u, w.bias(), residual, out, upsample, norm);
-                } else if (tile == Winograd.F4X4) {
-                    Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
-                } else if (tile == Winograd.F2X2) {
-                    Winograd2x2.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
-                } else if (direct) {
-                    pointwise(in, n, w, residual, out);
-                } else {
-                    planar(in, n, w, residual, out, upsample, norm);
-                }
-            }
-        } finally {
-            if (u != null && !w.cached(u)) {
-                u.close();
+        Winograd tile = w.tile();
+        Tensor u = tile == Winograd.OFF ? null : w.winograd();
+        for (int n = 0; n < in.dim(0); n++) {
+            ChannelNorm[] norm = norms == null ? null : norms.apply(n);
+            if (w.bf16()) {
+                Winograd4x4Bf16.convolve(parallel, products, in, n, u, w.bias(), residual, out, upsample, norm);
+            } else if (tile == Winograd.F4X4) {
+                Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
+            } else if (tile == Winograd.F2X2) {
+                Winograd2x2.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
+            } else if (direct) {
+                pointwise(in, n, w, residual, out);
+            } else {
+                planar(in, n, w, residual, out, upsample, norm);
             }
         }
         return out;

@@ -7,28 +7,49 @@ import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 
 /**
- * A convolution prepared for the Vector API backend. Both weight forms are made on first use, so a model used only
- * to decode never pays for its encoder's, and a convolution pays only for the form it runs with: float32 weights
- * for the direct path (the memory-mapped tensor itself when the file holds float32; a widened copy for F16/BF16)
- * or their Winograd transform (16/9 or 36/9 of the weights by tile, made straight from the stored dtype). Both in
- * RAM, also when first used inside a whole-image run's scratch scope: they outlive it.
+ * A convolution prepared for the Vector API backend, with the algorithm it runs by (direct or a Winograd tile),
+ * chosen once here. Its weight form is made on first use, so a model used only to decode never pays for its
+ * encoder's: float32 weights for the direct path (the memory-mapped tensor itself when the file holds float32; a
+ * widened copy for F16/BF16) in RAM, or the Winograd transform (16/9 or 36/9 of the weights by tile, made straight
+ * from the stored dtype). The transform is cached in RAM, except inside a whole-image run's scratch scope (exact
+ * mode, memory first): there it is kept in the scratch space, made once per space, since the F(4x4) transforms
+ * held in RAM are 4x the weights (771 MB for the SD decoder).
  */
 final class VectorConv implements PreparedConv {
     private final ConvParams params;
+    private final VectorBackend.Winograd tile;
+    /** Whether it runs as {@link Winograd4x4Bf16} (F(4x4), products on oneDNN's bf16 matmul, transform in bf16). */
+    private final boolean bf16;
     private final float[] bias;
     private volatile ConvWeightsF32 direct;
-    private volatile Tensor winograd2x2;
-    private volatile Tensor winograd4x4;
-    private volatile Tensor winograd4x4Bf16;
+    private volatile Tensor winograd;
 
-    VectorConv(ConvParams params) {
+    /** A key of this convolution's transform in a scratch space (a record, so that no two convolutions meet). */
+    private record Transform(VectorConv conv) {
+    }
+
+    VectorConv(ConvParams params, VectorBackend.Winograd tile, boolean bf16) {
+        if (bf16 && tile != VectorBackend.Winograd.F4X4) {
+            throw new IllegalArgumentException(params.name() + ": bf16 products run on F(4x4) tiles only, not " + tile);
+        }
         this.params = params;
+        this.tile = tile;
+        this.bf16 = bf16;
         this.bias = params.biasValues();
     }
 
     @Override
     public ConvParams params() {
         return params;
+    }
+
+    /** How this convolution runs: {@link VectorBackend.Winograd#OFF} for the direct paths. */
+    VectorBackend.Winograd tile() {
+        return tile;
+    }
+
+    boolean bf16() {
+        return bf16;
     }
 
     float[] bias() {
@@ -49,78 +70,45 @@ final class VectorConv implements PreparedConv {
         return w.weight();
     }
 
-    Tensor winograd2x2() {
-        Tensor u = winograd2x2;
-        if (u == null) {
-            synchronized (this) {
-                u = winograd2x2;
-                if (u == null) {
-                    winograd2x2 = u = ScratchSpace.inRam(() -> Winograd2x2.transformWeights(params.weight()));
-                }
-            }
-        }
-        return u;
-    }
-
-    Tensor winograd4x4() {
-        Tensor u = winograd4x4;
-        if (u == null) {
-            synchronized (this) {
-                u = winograd4x4;
-                if (u == null) {
-                    winograd4x4 = u = ScratchSpace.inRam(() -> Winograd4x4.transformWeights(params.weight()));
-                }
-            }
-        }
-        return u;
-    }
-
-    /** The F(4x4) transform rounded to bf16 for {@link Winograd4x4Bf16} (half the float32 one's size). */
-    Tensor winograd4x4Bf16() {
-        Tensor u = winograd4x4Bf16;
-        if (u == null) {
-            synchronized (this) {
-                u = winograd4x4Bf16;
-                if (u == null) {
-                    winograd4x4Bf16 = u = ScratchSpace.inRam(this::bf16Transform);
-                }
-            }
-        }
-        return u;
-    }
-
-    /** As {@link #winogradForCall}, for the bf16 transform. */
-    Tensor winogradBf16ForCall() {
-        if (winograd4x4Bf16 != null || !ScratchSpace.inScope()) {
-            return winograd4x4Bf16();
-        }
-        return ScratchSpace.inRam(this::bf16Transform);
-    }
-
-    private Tensor bf16Transform() {
-        // oneDNN's matmul reads each product's weights as a plain row-major [out][in] matrix.
-        try (Tensor u = Winograd4x4.transformWeights(params.weight(), false)) {
-            return Winograd4x4Bf16.toBf16(u);
-        }
-    }
-
     /**
-     * The Winograd transform for one call: the cached one where it exists; else, inside a scratch run (exact
-     * mode, memory first), a fresh one the caller closes, since caching F(4x4) transforms keeps 4x the weights
-     * resident (about 790 MB for the SD decoder); else the cached one, made now.
+     * The Winograd transform of {@link #tile()}, owned by this convolution or by the scratch space in force (the
+     * caller never closes it): the one kept in that space when there is one, else the one cached in RAM.
      */
-    Tensor winogradForCall(boolean f4x4) {
-        Tensor cached = f4x4 ? winograd4x4 : winograd2x2;
-        if (cached != null || !ScratchSpace.inScope()) {
-            return f4x4 ? winograd4x4() : winograd2x2();
+    Tensor winograd() {
+        Tensor u = winograd;
+        if (u != null) {
+            return u;
         }
-        return ScratchSpace.inRam(() -> f4x4 ? Winograd4x4.transformWeights(params.weight())
-                : Winograd2x2.transformWeights(params.weight()));
+        Tensor kept = ScratchSpace.kept(new Transform(this), this::transform);
+        if (kept != null) {
+            return kept;
+        }
+        synchronized (this) {
+            u = winograd;
+            if (u == null) {
+                winograd = u = ScratchSpace.inRam(this::transform);
+            }
+        }
+        return u;
     }
 
-    /** Whether {@code u} is this convolution's cached transform (else the caller made it for one call). */
-    boolean cached(Tensor u) {
-        return u == winograd4x4 || u == winograd2x2 || u == winograd4x4Bf16;
+    /** Whether {@code u} is the transform cached in RAM (for tests). */
+    boolean cachedInRam(Tensor u) {
+        return u != null && u == winograd;
+    }
+
+    private Tensor transform() {
+        if (bf16) {
+            // oneDNN's matmul reads each product's weights as a plain row-major [out][in] matrix.
+            try (Tensor u = Winograd4x4.transformWeights(params.weight(), false)) {
+                return Winograd4x4Bf16.toBf16(u);
+            }
+        }
+        return switch (tile) {
+            case F4X4 -> Winograd4x4.transformWeights(params.weight());
+            case F2X2 -> Winograd2x2.transformWeights(params.weight());
+            case OFF -> throw new IllegalStateException(params.name() + " runs without Winograd");
+        };
     }
 
     @Override
@@ -129,17 +117,9 @@ final class VectorConv implements PreparedConv {
             direct.close();
             direct = null;
         }
-        if (winograd2x2 != null) {
-            winograd2x2.close();
-            winograd2x2 = null;
-        }
-        if (winograd4x4 != null) {
-            winograd4x4.close();
-            winograd4x4 = null;
-        }
-        if (winograd4x4Bf16 != null) {
-            winograd4x4Bf16.close();
-            winograd4x4Bf16 = null;
+        if (winograd != null) {
+            winograd.close();
+            winograd = null;
         }
     }
 }

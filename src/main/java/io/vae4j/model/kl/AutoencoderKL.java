@@ -104,12 +104,17 @@ public final class AutoencoderKL implements Vae {
 
     @Override
     public long decodePeakBytes(int height, int width) {
-        return 4 * new KlLiveSet(config).decode(height / downscale(), width / downscale());
+        return 4 * liveSet().decode(height / downscale(), width / downscale());
     }
 
     @Override
     public long encodePeakBytes(int height, int width) {
-        return 4 * new KlLiveSet(config).encode(height, width);
+        return 4 * liveSet().encode(height, width);
+    }
+
+    /** The live set with the weight transforms this backend keeps in a whole-image run's scratch. */
+    private KlLiveSet liveSet() {
+        return new KlLiveSet(config, (in, out) -> backend.scratchWeightBytes(ConvGeometry.same3x3(), in, out) / 4);
     }
 
     @Override

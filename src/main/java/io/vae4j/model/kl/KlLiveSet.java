@@ -4,14 +4,26 @@ package io.vae4j.model.kl;
  * The most floats alive at once in a whole-image run of the graph {@link KlGraph} builds, found by walking its
  * layers with the tensors each one holds while it makes its output (the Vector API backend's kernels: GroupNorm
  * fused into 3x3 convolutions, attention with three transposed copies of its operands). The run's input stays
- * alive throughout, as the caller holds it.
+ * alive throughout, as the caller holds it; so do the weight transforms the run keeps in scratch, each made when
+ * its convolution first runs, and counted here from the block that runs it on.
  */
 final class KlLiveSet {
+    /** Floats a whole-image run keeps for a stride-1 3x3 convolution of in to out channels (its transform). */
+    interface Kept {
+        long floats(int in, int out);
+
+        Kept NONE = (in, out) -> 0;
+    }
+
     private final KlConfig c;
+    private final Kept kept;
+    /** Floats of the transforms made so far. */
+    private long transforms;
     private long peak;
 
-    KlLiveSet(KlConfig c) {
+    KlLiveSet(KlConfig c, Kept kept) {
         this.c = c;
+        this.kept = kept;
     }
 
     /** Floats alive at the peak of decoding a latent of h x w. */
@@ -25,6 +37,7 @@ final class KlLiveSet {
             held += z * area;
         }
         int in = ch[c.levels() - 1];
+        conv3x3(z, in);
         peak(held, in * area);
         mid(held, in, area, c.decoderMidAttention());
         for (int i = c.levels() - 1; i >= 0; i--) {
@@ -33,10 +46,12 @@ final class KlLiveSet {
                 in = ch[i];
             }
             if (i != 0) {
+                conv3x3(in, in);
                 peak(held, in * area + in * area * 4);
                 area *= 4;
             }
         }
+        conv3x3(in, c.imageChannels());
         peak(held, in * area + (long) c.imageChannels() * area);
         return peak;
     }
@@ -45,6 +60,7 @@ final class KlLiveSet {
     long encode(long h, long w) {
         int[] ch = c.levelChannels();
         long held = (long) c.imageChannels() * h * w;
+        conv3x3(c.imageChannels(), ch[0]);
         peak(held, ch[0] * h * w);
         int in = ch[0];
         for (int i = 0; i < c.levels(); i++) {
@@ -61,6 +77,7 @@ final class KlLiveSet {
         }
         mid(held, in, h * w, c.encoderMidAttention());
         long moments = 2L * c.latentChannels() * h * w;
+        conv3x3(in, 2 * c.latentChannels());
         peak(held, in * h * w + moments);
         if (c.quantConv()) {
             peak(held, 2 * moments);
@@ -81,10 +98,17 @@ final class KlLiveSet {
 
     /** Input, first convolution's output, the shortcut when channels change, and the block's output. */
     private void resnet(long held, int in, int out, long area) {
+        conv3x3(in, out);
+        conv3x3(out, out);
         peak(held, in * area + (in == out ? 2L : 3L) * out * area);
     }
 
+    /** A stride-1 3x3 convolution runs: its transform, if the run keeps one, is alive from now on. */
+    private void conv3x3(int in, int out) {
+        transforms += kept.floats(in, out);
+    }
+
     private void peak(long held, long layer) {
-        peak = Math.max(peak, held + layer);
+        peak = Math.max(peak, held + transforms + layer);
     }
 }

@@ -12,33 +12,75 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Inside a scratch run (exact mode) a convolution's Winograd transform is made per call and freed, not cached:
- * the same result, without 4x the weights staying resident. Outside one it is cached as usual.
+ * Inside a scratch run (exact mode) a convolution's Winograd transform is made once per scratch space and kept in
+ * it (here, with threshold 0, in a scratch file), not cached in RAM: the same values, so the same result. Outside
+ * one it is cached in RAM as usual.
  */
 class ScratchRunWeightsTest {
+    private static final VectorBackend.Winograd[] TILES = {VectorBackend.Winograd.F2X2, VectorBackend.Winograd.F4X4};
+
+    private static ConvParams conv(Random4 r) {
+        return new ConvParams("conv", r.normal(0.2f, 16, 24, 3, 3), r.normal(0.5f, 16), ConvGeometry.same3x3());
+    }
 
     @Test
-    void transformsAreMadePerCallInsideAScratchRunAndCachedOutside(@TempDir Path dir) {
+    void theTransformKeptInScratchIsTheOneMadeInRamAndIsMadeOncePerSpace(@TempDir Path dir) {
         Random4 r = new Random4(3);
-        ConvParams p = new ConvParams("conv", r.normal(0.2f, 16, 16, 3, 3), r.normal(0.5f, 16),
-                ConvGeometry.same3x3());
-        for (VectorBackend.Winograd tile : new VectorBackend.Winograd[]{VectorBackend.Winograd.F2X2,
-                VectorBackend.Winograd.F4X4}) {
-            try (VectorBackend b = new VectorBackend(2, tile); Tensor in = r.normal(1f, 1, 16, 19, 21);
-                 ScratchSpace space = new ScratchSpace(dir, 0, 0)) {
+        ConvParams p = conv(r);
+        for (VectorBackend.Winograd tile : TILES) {
+            try (VectorBackend b = new VectorBackend(2, tile); Tensor in = r.normal(1f, 1, 24, 19, 21)) {
                 VectorConv c = (VectorConv) b.prepareConv(p);
-                Tensor inScratch = space.run(() -> b.conv2d(in, c, null));
-                boolean f4 = tile == VectorBackend.Winograd.F4X4;
-                Tensor u = space.run(() -> c.winogradForCall(f4));
-                assertFalse(c.cached(u), tile + ": not cached inside a scratch run");
-                u.close();
-                Tensor outside = b.conv2d(in, c, null);
-                assertTrue(c.cached(c.winogradForCall(f4)), tile + ": cached outside");
-                assertEquals(0f, Random4.maxAbsDiff(outside, inScratch), tile.toString());
+                long bytes = b.scratchWeightBytes(ConvGeometry.same3x3(), 24, 16);
+                assertEquals((tile == VectorBackend.Winograd.F4X4 ? 36 : 16) * 16 * 24 * 4L, bytes);
+                try (ScratchSpace space = new ScratchSpace(dir, 0, 0)) {
+                    Tensor inScratch = space.run(() -> b.conv2d(in, c, null));
+                    Tensor u = space.run(c::winograd);
+                    assertEquals(bytes, u.data().byteSize(), tile + ": what the estimate counts is what is kept");
+                    long files = space.files();
+                    Tensor again = space.run(() -> b.conv2d(in, c, null));
+                    assertEquals(files + 1, space.files(), tile + ": a later call maps only its output");
+                    assertSame(u, space.run(c::winograd), tile + ": made once per space");
+                    assertFalse(c.cachedInRam(u), tile + ": kept in the space, not cached in RAM");
+                    assertEquals(0f, Random4.maxAbsDiff(inScratch, again), tile.toString());
+
+                    Tensor first = b.conv2d(in, c, null);
+                    Tensor ram = c.winograd();
+                    assertTrue(c.cachedInRam(ram), tile + ": cached in RAM outside");
+                    assertNotSame(u, ram);
+                    assertEquals(0f, Random4.maxAbsDiff(u, ram), tile + ": scratch transform = RAM transform");
+                    assertEquals(0f, Random4.maxAbsDiff(first, inScratch), tile.toString());
+                    first.close();
+                    inScratch.close();
+                    again.close();
+                }
+                c.close();
             }
+        }
+    }
+
+    @Test
+    void eachScratchSpaceKeepsItsOwnTransformAndClosesItWithItself(@TempDir Path dir) {
+        Random4 r = new Random4(5);
+        try (VectorBackend b = new VectorBackend(1, VectorBackend.Winograd.F4X4)) {
+            VectorConv c = (VectorConv) b.prepareConv(conv(r));
+            Tensor u;
+            try (ScratchSpace one = new ScratchSpace(dir, 0, 0)) {
+                u = one.run(c::winograd);
+                assertEquals(b.scratchWeightBytes(ConvGeometry.same3x3(), 24, 16), one.liveBytes(),
+                        "the transform is the space's one mapping");
+            }
+            try (ScratchSpace two = new ScratchSpace(dir, 0, 0)) {
+                Tensor v = two.run(c::winograd);
+                assertNotSame(u, v);
+                assertTrue(v.data().scope().isAlive());
+            }
+            assertFalse(u.data().scope().isAlive(), "closed with its space");
+            c.close();
         }
     }
 }
