@@ -148,7 +148,8 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
                     + " in fp32 on the Vector API");
         }
         this.engine = OneDnn.engine();
-        this.products = precision == Precision.BF16 && bf16Winograd ? new OneDnnProducts(threads) : null;
+        // One OpenMP thread per call: Winograd4x4Bf16 splits the products over the Java threads itself.
+        this.products = precision == Precision.BF16 && bf16Winograd ? new OneDnnProducts(1) : null;
         this.vector = products != null ? new VectorBackend(threads, products) : new VectorBackend(threads);
     }
 

@@ -47,6 +47,9 @@ final class Winograd4x4Bf16 {
     /** Output channels per output-transform task. */
     private static final int OUT_BLOCK = 16;
 
+    /** Batches the 36 products are cut into (a divisor of 36): enough for two threads to share evenly. */
+    private static final int PRODUCT_CHUNKS = 6;
+
     private Winograd4x4Bf16() {
     }
 
@@ -117,7 +120,12 @@ final class Winograd4x4Bf16 {
                     p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]);
                     transformChannel(pl, ci * channelStride, tap, used, vb, (long) ci * tiles, vStride);
                 });
-                products.multiplyBf16(36, cout, cin, tiles, ub.data(), vb, mb);
+                // The 36 products in PRODUCT_CHUNKS batches, one oneDNN call each on the Java threads: OpenMP
+                // teams between the Java-threaded transforms left one of the two cores idle or spinning.
+                int per = 36 / PRODUCT_CHUNKS;
+                parallel.forEach(PRODUCT_CHUNKS, c -> products.multiplyBf16(per, cout, cin, tiles,
+                        ub.data().asSlice(2L * c * per * cout * cin), vb.asSlice(2L * c * per * vStride),
+                        mb.asSlice(4L * c * per * mStride)));
                 int bandFrom = ty0;
                 int blocks = VectorBackend.ceilDiv(cout, OUT_BLOCK);
                 parallel.forEach(blocks, blk -> {
