@@ -221,8 +221,10 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     }
 
     /**
-     * False for the bf16 mode's convolutions that the Vector API backend runs: Winograd ones (with bf16 products)
-     * and, below {@code bf16MinChannels}, the others in float32.
+     * False for the bf16 mode's convolutions that the Vector API backend runs: Winograd ones (with bf16 products),
+     * 1x1 ones (in float32: on oneDNN their NHWC reorders cost more than bf16 saved, and at 1024x1024 their buffers
+     * were hundreds of MB; measured encode 512 on one thread 6.8 -> 5.4 s of CPU), and below
+     * {@code bf16MinChannels} the others, in float32.
      */
     boolean onOneDnn(PreparedConv conv) {
         ConvParams p = conv.params();
@@ -233,7 +235,7 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         if (precision == Precision.FP32) {
             return true;
         }
-        if (products != null && VectorBackend.winograd(g, in, out)) {
+        if (products != null && (VectorBackend.winograd(g, in, out) || g.kernel() == 1)) {
             return false;
         }
         return in >= bf16MinChannels;
