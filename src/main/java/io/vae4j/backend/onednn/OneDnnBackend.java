@@ -14,7 +14,6 @@ import io.vae4j.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Locale;
-import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
  * Convolutions by oneDNN (through the FFM bindings in {@code ffm/}), everything else by an internal
@@ -84,9 +83,8 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     /** bf16 Winograd: the products of the Vector API's Winograd F(4x4) on oneDNN's bf16 matmul (null: not used). */
     private final OneDnnProducts products;
     private final MemorySegment engine;
-    private final ConcurrentLinkedDeque<ExecContext> contexts = new ConcurrentLinkedDeque<>();
+    private final ExecContexts contexts;
     private final boolean verbose = Boolean.getBoolean("vae4j.onednn.verbose");
-    private volatile boolean closed;
 
     public OneDnnBackend(int threads) {
         this(threads, Options.fromSystemProperties());
@@ -148,6 +146,7 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
                     + " in fp32 on the Vector API");
         }
         this.engine = OneDnn.engine();
+        this.contexts = new ExecContexts(engine, "onednn backend");
         // One OpenMP thread per call: Winograd4x4Bf16 splits the products over the Java threads itself.
         this.products = precision == Precision.BF16 && bf16Winograd ? new OneDnnProducts(1) : null;
         this.vector = products != null ? new VectorBackend(threads, products) : new VectorBackend(threads);
@@ -194,19 +193,11 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     }
 
     ExecContext borrow() {
-        if (closed) {
-            throw new IllegalStateException("onednn backend closed");
-        }
-        ExecContext c = contexts.pollFirst();
-        return c != null ? c : new ExecContext(engine);
+        return contexts.borrow();
     }
 
     void giveBack(ExecContext c) {
-        if (closed) {
-            c.close();
-        } else {
-            contexts.offerFirst(c);
-        }
+        contexts.giveBack(c);
     }
 
     void logPlan(ConvPlan plan) {
@@ -357,13 +348,10 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) {
+        if (contexts.closed()) {
             return;
         }
-        closed = true;
-        for (ExecContext c; (c = contexts.pollFirst()) != null; ) {
-            c.close();
-        }
+        contexts.close();
         vector.parallel().close();
         if (products != null) {
             products.close();

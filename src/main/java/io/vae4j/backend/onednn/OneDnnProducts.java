@@ -6,7 +6,6 @@ import io.vae4j.backend.vector.WinogradProducts;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
  * The Winograd products of the Vector API backend's bf16 mode on oneDNN's matmul (AVX512_BF16 dot products): one
@@ -20,9 +19,8 @@ public final class OneDnnProducts implements WinogradProducts, AutoCloseable {
     private final int threads;
     private final MemorySegment engine;
     private final ConcurrentHashMap<Shape, OneDnnMatmul> matmuls = new ConcurrentHashMap<>();
-    private final ConcurrentLinkedDeque<ExecContext> contexts = new ConcurrentLinkedDeque<>();
+    private final ExecContexts contexts;
     private final boolean verbose = Boolean.getBoolean("vae4j.onednn.verbose");
-    private volatile boolean closed;
 
     public OneDnnProducts(int threads) {
         if (!OneDnn.available()) {
@@ -30,6 +28,7 @@ public final class OneDnnProducts implements WinogradProducts, AutoCloseable {
         }
         this.threads = threads;
         this.engine = OneDnn.engine();
+        this.contexts = new ExecContexts(engine, "oneDNN products");
     }
 
     @Override
@@ -41,9 +40,7 @@ public final class OneDnnProducts implements WinogradProducts, AutoCloseable {
     /** As {@link #multiplyBf16}, or with float32 u and v when {@code bf16} is false (for comparisons). */
     public void multiply(boolean bf16, int batch, int rows, int inner, int cols, MemorySegment u, MemorySegment v,
                          MemorySegment m) {
-        if (closed) {
-            throw new IllegalStateException("oneDNN products closed");
-        }
+        ExecContext ctx = contexts.borrow();
         OneDnn.limitThreads(threads);
         OneDnnMatmul mm = matmuls.computeIfAbsent(new Shape(bf16, batch, rows, inner, cols), s -> {
             OneDnnMatmul made = new OneDnnMatmul(engine, s.bf16, s.batch, s.m, s.k, s.n);
@@ -52,18 +49,10 @@ public final class OneDnnProducts implements WinogradProducts, AutoCloseable {
             }
             return made;
         });
-        ExecContext ctx = contexts.pollFirst();
-        if (ctx == null) {
-            ctx = new ExecContext(engine);
-        }
         try {
             mm.run(ctx, u, v, m);
         } finally {
-            if (closed) {
-                ctx.close();
-            } else {
-                contexts.offerFirst(ctx);
-            }
+            contexts.giveBack(ctx);
         }
     }
 
@@ -74,13 +63,10 @@ public final class OneDnnProducts implements WinogradProducts, AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) {
+        if (contexts.closed()) {
             return;
         }
-        closed = true;
-        for (ExecContext c; (c = contexts.pollFirst()) != null; ) {
-            c.close();
-        }
+        contexts.close();
         matmuls.values().forEach(OneDnnMatmul::close);
         matmuls.clear();
     }
