@@ -75,6 +75,30 @@ final class ConvPlanes {
         this.floats = filled + GemmKernel.NR + 2L * k + 64;
     }
 
+    /**
+     * Winograd F(m x m, 3x3)'s (m + 2)-wide tiles at stride m as a convolution geometry: the padded image of
+     * m·tiles + 2 rows and columns, one zero border before, the rest after.
+     */
+    static ConvGeometry winogradTiles(int m, int outH, int outW) {
+        int tilesY = (outH + m - 1) / m, tilesX = (outW + m - 1) / m;
+        return new ConvGeometry(m + 2, m, 1, 1, m * tilesY + 1 - outH, m * tilesX + 1 - outW);
+    }
+
+    /**
+     * For kernel-sized tiles read from these planes (Winograd's, stride m): the offset of tile element (r, c), at
+     * kernel·r + c, from the tile's flat index in channel 0.
+     */
+    long[] tileTaps() {
+        int k = g.kernel(), s = stride;
+        long[] tap = new long[k * k];
+        for (int r = 0; r < k; r++) {
+            for (int c = 0; c < k; c++) {
+                tap[k * r + c] = planeOffset((r % s) * s + c % s, 0) + (long) (r / s) * wq + c / s;
+            }
+        }
+        return tap;
+    }
+
     /** Flat output positions of the band: outRows rows of wq columns. */
     long flatOut() {
         return (long) outRows * wq;

@@ -77,8 +77,7 @@ final class Winograd2x2 {
         int cin = in.dim(1), cout = out.dim(1);
         int outH = out.dim(2), outW = out.dim(3);
         int tilesY = (outH + 1) / 2, tilesX = (outW + 1) / 2;
-        // Padded image of 2·tiles + 2 rows and columns: one zero border before, the rest after.
-        ConvGeometry g = new ConvGeometry(4, 2, 1, 1, 2 * tilesY + 1 - outH, 2 * tilesX + 1 - outW);
+        ConvGeometry g = ConvPlanes.winogradTiles(2, outH, outW);
         long inOff = (long) n * cin * in.dim(2) * in.dim(3);
         long outOff = (long) n * cout * outH * outW;
         ConvPlanes first = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, 0,
@@ -94,12 +93,7 @@ final class Winograd2x2 {
                 long flat = p.flatOut();
                 pl.asSlice(p.filled * 4).fill((byte) 0);
                 parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
-                long[] tapOffset = new long[16];
-                for (int r = 0; r < 4; r++) {
-                    for (int c = 0; c < 4; c++) {
-                        tapOffset[4 * r + c] = p.planeOffset((r % 2) * 2 + c % 2, 0) + (long) (r / 2) * wq + c / 2;
-                    }
-                }
+                long[] tapOffset = p.tileTaps();
                 int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
                 int groups = blocks >= 4 * parallel.threads() ? 1
                         : Math.max(1, Math.min(VectorBackend.ceilDiv(4 * parallel.threads(), blocks), cout / 8));

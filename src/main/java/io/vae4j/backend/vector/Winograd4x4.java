@@ -131,7 +131,7 @@ final class Winograd4x4 {
         int cin = in.dim(1), cout = out.dim(1);
         int outH = out.dim(2), outW = out.dim(3);
         int tilesY = (outH + 3) / 4, tilesX = (outW + 3) / 4;
-        ConvGeometry g = tileGeometry(outH, outW);
+        ConvGeometry g = ConvPlanes.winogradTiles(4, outH, outW);
         long inOff = (long) n * cin * in.dim(2) * in.dim(3);
         long outOff = (long) n * cout * outH * outW;
         ConvPlanes first = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, 0,
@@ -147,7 +147,7 @@ final class Winograd4x4 {
                 long flat = p.flatOut();
                 pl.asSlice(p.filled * 4).fill((byte) 0);
                 parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
-                long[] tapOffset = taps(p);
+                long[] tapOffset = p.tileTaps();
                 int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
                 int groups = blocks >= 4 * parallel.threads() ? 1
                         : Math.max(1, Math.min(VectorBackend.ceilDiv(4 * parallel.threads(), blocks), cout / 8));
@@ -182,26 +182,6 @@ final class Winograd4x4 {
                 });
             }
         }
-    }
-
-    /**
-     * The 6x6 tiles at stride 4 as a convolution geometry over the padded image of 4·tiles + 2 rows and columns:
-     * one zero border before, the rest after.
-     */
-    static ConvGeometry tileGeometry(int outH, int outW) {
-        int tilesY = (outH + 3) / 4, tilesX = (outW + 3) / 4;
-        return new ConvGeometry(6, 4, 1, 1, 4 * tilesY + 1 - outH, 4 * tilesX + 1 - outW);
-    }
-
-    /** Offset of tile element (r, c), at 6·r + c, from the tile's flat index in channel 0 of the planes. */
-    static long[] taps(ConvPlanes p) {
-        long[] tap = new long[36];
-        for (int r = 0; r < 6; r++) {
-            for (int c = 0; c < 6; c++) {
-                tap[6 * r + c] = p.planeOffset((r % 4) * 4 + c % 4, 0) + (long) (r / 4) * p.wq + c / 4;
-            }
-        }
-        return tap;
     }
 
     /**

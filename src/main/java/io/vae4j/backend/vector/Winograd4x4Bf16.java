@@ -89,7 +89,7 @@ final class Winograd4x4Bf16 {
         int cin = in.dim(1), cout = out.dim(1);
         int outH = out.dim(2), outW = out.dim(3);
         int tilesY = (outH + 3) / 4, tilesX = (outW + 3) / 4;
-        ConvGeometry g = Winograd4x4.tileGeometry(outH, outW);
+        ConvGeometry g = ConvPlanes.winogradTiles(4, outH, outW);
         long inOff = (long) n * cin * in.dim(2) * in.dim(3);
         long outOff = (long) n * cout * outH * outW;
         int wq = tilesX + 1;
@@ -109,7 +109,7 @@ final class Winograd4x4Bf16 {
                 long channelStride = p.planeOffset(0, 1);
                 long flat = p.flatOut();
                 int used = VectorBackend.roundUp((int) flat, L);
-                long[] tap = Winograd4x4.taps(p);
+                long[] tap = p.tileTaps();
                 pl.asSlice(p.filled * 4).fill((byte) 0);
                 parallel.forEach(cin, ci -> {
                     p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]);
