@@ -77,34 +77,13 @@ record ChannelNorm(float scale, float shift, boolean silu) {
         }
     }
 
-    /** dst[0..n) = f(src[0, 4, 8, ...]): every fourth column of a row, for stride-4 phase planes. */
-    void applyEveryFourth(MemorySegment src, long from, MemorySegment dst, long to, int n) {
-        int j = 0;
-        FloatVector a = FloatVector.broadcast(S, scale), b = FloatVector.broadcast(S, shift);
-        // Each vector step reads 4L source floats; keep it inside the 4n - 3 that belong to this row.
-        for (; j + L <= n && 4 * (j + L) <= 4 * n - 3; j += L) {
-            long at = from + 16L * j;
-            FloatVector v0 = FloatVector.fromMemorySegment(S, src, at, LE);
-            FloatVector v1 = FloatVector.fromMemorySegment(S, src, at + 4L * L, LE);
-            FloatVector v2 = FloatVector.fromMemorySegment(S, src, at + 8L * L, LE);
-            FloatVector v3 = FloatVector.fromMemorySegment(S, src, at + 12L * L, LE);
-            FloatVector y = v0.rearrange(EVEN, v1).rearrange(EVEN, v2.rearrange(EVEN, v3)).fma(a, b);
-            if (silu) {
-                y = y.div(y.neg().lanewise(VectorOperators.EXP).add(1f));
-            }
-            y.intoMemorySegment(dst, to + 4L * j, LE);
-        }
-        for (; j < n; j++) {
-            dst.set(DType.FLOAT, to + 4L * j, apply(src.get(DType.FLOAT, from + 16L * j)));
-        }
-    }
-
     /**
      * The four stride-4 phases of one row at once: dst_q[j] = f(src[4j + q]) for j in [0, n) and q = 0..3, where
      * dst_q is at {@code to[q]}, and 0 where 4j + q is past the {@code valid} source floats (the row's right
      * padding, which the reference pads after normalising). Four loads feed all four phases through two rounds of
-     * even/odd selection (8 two-table permutes for 4 vectors, where {@link #applyEveryFourth} needs 16 loads and
-     * 12 permutes), and the ragged end is one masked step rather than a scalar loop with a scalar exp per value.
+     * even/odd selection (8 two-table permutes for 4 vectors; picking every fourth column phase by phase took 16
+     * loads and 12 permutes), and the ragged end goes through the same vector step ({@link #quartersTail}) rather
+     * than a scalar loop with a scalar exp per value.
      */
     void applyQuarters(MemorySegment src, long from, int valid, MemorySegment dst, long[] to, int n) {
         int whole = Math.max(0, Math.min(n, valid / 4) / L * L);

@@ -216,9 +216,6 @@ final class ConvPlanes {
             // Stride twice the upsampling (F(2x2) planes without it, F(4x4) planes with it): every other source column.
             norm = norm == null ? ChannelNorm.IDENTITY : norm;
             norm.applyEveryOther(in, srcRow + (long) Math.floorDiv(x0 * s + px - pl, u) * 4, planes, dst, n);
-        } else if (s == 4 && u == 1) {
-            norm = norm == null ? ChannelNorm.IDENTITY : norm;
-            norm.applyEveryFourth(in, srcRow + (long) (4 * x0 + px - pl) * 4, planes, dst, n);
         } else {
             for (int x = x0; x < x1; x++) {
                 float v = in.get(DType.FLOAT, srcRow + (long) ((x * s + px - pl) / u) * 4);
