@@ -107,11 +107,7 @@ public final class VectorBackend implements Backend {
         return products == null ? Precision.FP32 : Precision.BF16;
     }
 
-    /** Whether {@code conv} runs as Winograd here (stride-1 3x3 with at least 8 channels in and out). */
-    public static boolean winograd(ConvParams conv) {
-        return winograd(conv.geometry(), conv.inChannels(), conv.outChannels());
-    }
-
+    /** Whether a convolution of this shape runs as Winograd here (stride-1 3x3, at least 8 channels in and out). */
     public static boolean winograd(ConvGeometry g, int in, int out) {
         return Winograd2x2.applies(g, in, out);
     }
