@@ -26,8 +26,10 @@ public interface Backend extends AutoCloseable {
      * Bytes of a convolution's weights, in the form this backend computes with, that a whole-image run keeps in
      * its scratch space (made there once per run rather than held in RAM): part of the disk such a run needs, and
      * made when the convolution first runs. None by default.
+     *
+     * @param upsampled whether the convolution runs on a nearest-2x-upsampled input ({@link #upsampleConv2d})
      */
-    default long scratchWeightBytes(ConvGeometry g, int in, int out) {
+    default long scratchWeightBytes(ConvGeometry g, int in, int out, boolean upsampled) {
         return 0;
     }
 

@@ -234,8 +234,8 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
 
     /** oneDNN keeps its packed weights in RAM; the convolutions routed to the Vector API keep theirs in scratch. */
     @Override
-    public long scratchWeightBytes(ConvGeometry g, int in, int out) {
-        return onOneDnn(g, in, out) ? 0 : vector.scratchWeightBytes(g, in, out);
+    public long scratchWeightBytes(ConvGeometry g, int in, int out, boolean upsampled) {
+        return onOneDnn(g, in, out) ? 0 : vector.scratchWeightBytes(g, in, out, upsampled);
     }
 
     @Override

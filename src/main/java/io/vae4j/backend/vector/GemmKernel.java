@@ -99,14 +99,17 @@ final class GemmKernel {
      * share one cache line.
      */
     static void multiplyPacked(MemorySegment a, long aOff, int rows, int kCount, MemorySegment b, long bBase,
-                               MemorySegment c, long cOff, long ldc) {
+                               int cols, MemorySegment c, long cOff, long ldc) {
         for (int i = 0; i < rows; i += 8) {
-            block8x3Packed(a, (aOff + (long) i * kCount) * 4, kCount, b, bBase, c, cOff + i * ldc, ldc);
+            for (int j = 0; j < cols; j += NR) {
+                block8x3Packed(a, (aOff + (long) i * kCount) * 4, kCount, b, bBase + j, cols, c,
+                        cOff + i * ldc + j, ldc);
+            }
         }
     }
 
     /** block8x3 for A packed in 8-row panels (a0 in bytes) and B rows NR floats apart: no offset table. */
-    private static void block8x3Packed(MemorySegment a, long a0, int kCount, MemorySegment b, long bCol,
+    private static void block8x3Packed(MemorySegment a, long a0, int kCount, MemorySegment b, long bCol, long ldb,
                                        MemorySegment c, long cPos, long ldc) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c02 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00;
@@ -117,7 +120,7 @@ final class GemmKernel {
         FloatVector c60 = c00, c61 = c00, c62 = c00;
         FloatVector c70 = c00, c71 = c00, c72 = c00;
         for (int k = 0; k < kCount; k++) {
-            long bp = (bCol + (long) k * NR) * 4;
+            long bp = (bCol + k * ldb) * 4;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
             FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE);
             FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE);

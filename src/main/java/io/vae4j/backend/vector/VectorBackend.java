@@ -146,8 +146,13 @@ public final class VectorBackend implements Backend {
 
     /** The Winograd transform, which a scratch run keeps in its space (see {@link VectorConv#winograd}). */
     @Override
-    public long scratchWeightBytes(ConvGeometry g, int in, int out) {
-        return (long) tile(g, in, out).transformFloats() * out * in * (bf16(g, in, out) ? 2 : Float.BYTES);
+    public long scratchWeightBytes(ConvGeometry g, int in, int out, boolean upsampled) {
+        Winograd tile = tile(g, in, out);
+        boolean bf16 = bf16(g, in, out);
+        if (upsampled && VectorConv.upsampledWinograd(tile, bf16, out)) {
+            return (long) Winograd4x4Upsample.TRANSFORM_FLOATS * out * in * Float.BYTES;
+        }
+        return (long) tile.transformFloats() * out * in * (bf16 ? 2 : Float.BYTES);
     }
 
     @Override
@@ -207,10 +212,13 @@ public final class VectorBackend implements Backend {
         boolean direct = g.kernel() == 1 && g.stride() == 1 && upsample == 1
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
         Winograd tile = w.tile();
-        Tensor u = tile == Winograd.OFF ? null : w.winograd();
+        boolean upsampled = upsample == 2 && residual == null && w.upsampledWinograd();
+        Tensor u = tile == Winograd.OFF ? null : w.winograd(upsampled);
         for (int n = 0; n < in.dim(0); n++) {
             ChannelNorm[] norm = norms == null ? null : norms.apply(n);
-            if (w.bf16()) {
+            if (upsampled) {
+                Winograd4x4Upsample.convolve(parallel, in, n, u, w.bias(), out, norm);
+            } else if (w.bf16()) {
                 Winograd4x4Bf16.convolve(parallel, products, in, n, u, w.bias(), residual, out, upsample, norm);
             } else if (tile == Winograd.F4X4) {
                 Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);

@@ -16,6 +16,8 @@ import io.vae4j.tensor.Tensor;
  * held in RAM are 4x the weights (771 MB for the SD decoder).
  */
 final class VectorConv implements PreparedConv {
+    /** -Dvae4j.winograd.upsampled=false runs upsampling convolutions as F(4x4, 3x3) on the upsampled planes. */
+    private static final boolean UPSAMPLED = !"false".equals(System.getProperty("vae4j.winograd.upsampled"));
     private final ConvParams params;
     private final VectorBackend.Winograd tile;
     /** Whether it runs as {@link Winograd4x4Bf16} (F(4x4), products on oneDNN's bf16 matmul, transform in bf16). */
@@ -23,9 +25,11 @@ final class VectorConv implements PreparedConv {
     private final float[] bias;
     private volatile ConvWeightsF32 direct;
     private volatile Tensor winograd;
+    /** The transform of {@link Winograd4x4Upsample}, for a convolution that runs on nearest-upsampled input. */
+    private volatile Tensor upsampled;
 
     /** A key of this convolution's transform in a scratch space (a record, so that no two convolutions meet). */
-    private record Transform(VectorConv conv) {
+    private record Transform(VectorConv conv, boolean upsampled) {
     }
 
     VectorConv(ConvParams params, VectorBackend.Winograd tile, boolean bf16) {
@@ -75,18 +79,41 @@ final class VectorConv implements PreparedConv {
      * caller never closes it): the one kept in that space when there is one, else the one cached in RAM.
      */
     Tensor winograd() {
-        Tensor u = winograd;
+        return winograd(false);
+    }
+
+    /**
+     * Whether this convolution runs on a nearest-2x-upsampled input by {@link Winograd4x4Upsample} (float32 F(4x4)
+     * with a multiple of 8 output channels), with its own transform ({@link #winograd(boolean)}).
+     */
+    boolean upsampledWinograd() {
+        return upsampledWinograd(tile, bf16, params.outChannels());
+    }
+
+    /** {@link #upsampledWinograd()} for a convolution of this tile, precision and output channels. */
+    static boolean upsampledWinograd(VectorBackend.Winograd tile, boolean bf16, int out) {
+        return UPSAMPLED && !bf16 && tile == VectorBackend.Winograd.F4X4 && Winograd4x4Upsample.applies(out);
+    }
+
+    /** {@link #winograd()}, or with {@code upsampled} the transform {@link Winograd4x4Upsample} reads. */
+    Tensor winograd(boolean upsampled) {
+        Tensor u = upsampled ? this.upsampled : winograd;
         if (u != null) {
             return u;
         }
-        Tensor kept = ScratchSpace.kept(new Transform(this), this::transform);
+        Tensor kept = ScratchSpace.kept(new Transform(this, upsampled), () -> transform(upsampled));
         if (kept != null) {
             return kept;
         }
         synchronized (this) {
-            u = winograd;
+            u = upsampled ? this.upsampled : winograd;
             if (u == null) {
-                winograd = u = ScratchSpace.inRam(this::transform);
+                u = ScratchSpace.inRam(() -> transform(upsampled));
+                if (upsampled) {
+                    this.upsampled = u;
+                } else {
+                    winograd = u;
+                }
             }
         }
         return u;
@@ -94,10 +121,13 @@ final class VectorConv implements PreparedConv {
 
     /** Whether {@code u} is the transform cached in RAM (for tests). */
     boolean cachedInRam(Tensor u) {
-        return u != null && u == winograd;
+        return u != null && (u == winograd || u == upsampled);
     }
 
-    private Tensor transform() {
+    private Tensor transform(boolean upsampled) {
+        if (upsampled) {
+            return Winograd4x4Upsample.transformWeights(params.weight());
+        }
         if (bf16) {
             // oneDNN's matmul reads each product's weights as a plain row-major [out][in] matrix.
             try (Tensor u = Winograd4x4.transformWeights(params.weight(), false)) {
@@ -120,6 +150,10 @@ final class VectorConv implements PreparedConv {
         if (winograd != null) {
             winograd.close();
             winograd = null;
+        }
+        if (upsampled != null) {
+            upsampled.close();
+            upsampled = null;
         }
     }
 }

@@ -32,10 +32,11 @@ final class Winograd4x4 {
     private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
     private static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final VectorShuffle<Float> LOW = VectorShuffle.fromOp(S, i -> i % 2 == 0 ? i / 2 : i / 2 - L);
-    private static final VectorShuffle<Float> HIGH = VectorShuffle.fromOp(S,
+    /** Interleave the low (high) halves of two vectors: a[0], b[0], a[1], b[1], ... */
+    static final VectorShuffle<Float> LOW = VectorShuffle.fromOp(S, i -> i % 2 == 0 ? i / 2 : i / 2 - L);
+    static final VectorShuffle<Float> HIGH = VectorShuffle.fromOp(S,
             i -> i % 2 == 0 ? L / 2 + i / 2 : L / 2 + i / 2 - L);
-    private static final int TILES = GemmKernel.NR;
+    private static final int TILES = Integer.getInteger("vae4j.wg.tiles", 1) * GemmKernel.NR;
     /** Output channels transformed back together: bounds the per-thread buffer of products (36·64·TILES floats). */
     private static final int OUT_BLOCK = 64;
 
@@ -168,7 +169,7 @@ final class Winograd4x4 {
                         for (int xi = 0; xi < 36; xi++) {
                             if (packed(cout)) {
                                 GemmKernel.multiplyPacked(u.data(), ((long) xi * cout + oc) * cin, rows, cin,
-                                        scratch, vBase + (long) xi * cin * TILES,
+                                        scratch, vBase + (long) xi * cin * TILES, TILES,
                                         scratch, mBase + (long) xi * rows * TILES, TILES);
                                 continue;
                             }
@@ -270,7 +271,8 @@ final class Winograd4x4 {
                     long idx = whole ? plane + (long) (4 * rowTy + r) * outW + 4L * rowTx : -1;
                     outputRow(t, tmp + 6L * r * 4 * L, bias[oc + o], out, idx, residual, row);
                     if (!whole) {
-                        storeRuns(row, r, first, flat, wq, bandFrom, tilesX, outH, outW, out, plane, residual);
+                        storeRuns(row, 4, 4, r, first, flat, wq, bandFrom, tilesX, outH, outW, out, plane,
+                                residual);
                     }
                 }
             }
@@ -340,26 +342,29 @@ final class Winograd4x4 {
     }
 
     /**
-     * The edge case of {@link #transformOutput}: output row r of L tiles, in pixel order in {@code row}, where the
-     * tiles span two tile rows, or reach junk tiles or the image edge. Each run of real tiles in one tile row is
-     * still one contiguous stretch of output pixels.
+     * The edge case of {@link #transformOutput}: one output row of L tiles, in pixel order in {@code row} ({@code px}
+     * pixels per tile), where the tiles span two tile rows, or reach junk tiles or the image edge. The row is
+     * {@code rowInTile} of the {@code tileRows} output rows each tile row covers. Each run of real tiles in one tile
+     * row is still one contiguous stretch of output pixels.
      */
-    private static void storeRuns(float[] row, int r, long first, long flat, int wq, int bandFrom, int tilesX,
-                                  int outH, int outW, MemorySegment out, long plane, Tensor residual) {
+    static void storeRuns(float[] row, int px, int tileRows, int rowInTile, long first, long flat, int wq,
+                          int bandFrom, int tilesX, int outH, int outW, MemorySegment out, long plane,
+                          Tensor residual) {
         int lane = 0;
         while (lane < L && first + lane < flat) {
             long f = first + lane;
             int ty = bandFrom + (int) (f / wq), tx = (int) (f % wq);
             int count = Math.min(Math.min(L - lane, tilesX - tx), (int) (flat - f));
-            if (count <= 0 || 4 * ty + r >= outH) {
+            int y = tileRows * ty + rowInTile;
+            if (count <= 0 || y >= outH) {
                 lane += Math.max(1, count);
                 continue;
             }
-            int width = Math.min(4 * count, outW - 4 * tx);
-            long idx = plane + (long) (4 * ty + r) * outW + 4L * tx;
+            int width = Math.min(px * count, outW - px * tx);
+            long idx = plane + (long) y * outW + (long) px * tx;
             for (int j = 0; j < width; j += L) {
                 VectorMask<Float> m = S.indexInRange(j, width);
-                FloatVector v = FloatVector.fromArray(S, row, 4 * lane + j, m);
+                FloatVector v = FloatVector.fromArray(S, row, px * lane + j, m);
                 if (residual != null) {
                     v = v.add(FloatVector.fromMemorySegment(S, residual.data(), (idx + j) * 4, LE, m));
                 }

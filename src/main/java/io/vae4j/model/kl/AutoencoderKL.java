@@ -114,7 +114,8 @@ public final class AutoencoderKL implements Vae {
 
     /** The live set with the weight transforms this backend keeps in a whole-image run's scratch. */
     private KlLiveSet liveSet() {
-        return new KlLiveSet(config, (in, out) -> backend.scratchWeightBytes(ConvGeometry.same3x3(), in, out) / 4);
+        return new KlLiveSet(config, (in, out, upsampled) ->
+                backend.scratchWeightBytes(ConvGeometry.same3x3(), in, out, upsampled) / 4);
     }
 
     @Override

@@ -8,11 +8,14 @@ package io.vae4j.model.kl;
  * its convolution first runs, and counted here from the block that runs it on.
  */
 final class KlLiveSet {
-    /** Floats a whole-image run keeps for a stride-1 3x3 convolution of in to out channels (its transform). */
+    /**
+     * Floats a whole-image run keeps for a stride-1 3x3 convolution of in to out channels (its transform), which may
+     * run on a nearest-upsampled input.
+     */
     interface Kept {
-        long floats(int in, int out);
+        long floats(int in, int out, boolean upsampled);
 
-        Kept NONE = (in, out) -> 0;
+        Kept NONE = (in, out, upsampled) -> 0;
     }
 
     private final KlConfig c;
@@ -37,7 +40,7 @@ final class KlLiveSet {
             held += z * area;
         }
         int in = ch[c.levels() - 1];
-        conv3x3(z, in);
+        conv3x3(z, in, false);
         peak(held, in * area);
         mid(held, in, area, c.decoderMidAttention());
         for (int i = c.levels() - 1; i >= 0; i--) {
@@ -46,12 +49,12 @@ final class KlLiveSet {
                 in = ch[i];
             }
             if (i != 0) {
-                conv3x3(in, in);
+                conv3x3(in, in, true);
                 peak(held, in * area + in * area * 4);
                 area *= 4;
             }
         }
-        conv3x3(in, c.imageChannels());
+        conv3x3(in, c.imageChannels(), false);
         peak(held, in * area + (long) c.imageChannels() * area);
         return peak;
     }
@@ -60,7 +63,7 @@ final class KlLiveSet {
     long encode(long h, long w) {
         int[] ch = c.levelChannels();
         long held = (long) c.imageChannels() * h * w;
-        conv3x3(c.imageChannels(), ch[0]);
+        conv3x3(c.imageChannels(), ch[0], false);
         peak(held, ch[0] * h * w);
         int in = ch[0];
         for (int i = 0; i < c.levels(); i++) {
@@ -77,7 +80,7 @@ final class KlLiveSet {
         }
         mid(held, in, h * w, c.encoderMidAttention());
         long moments = 2L * c.latentChannels() * h * w;
-        conv3x3(in, 2 * c.latentChannels());
+        conv3x3(in, 2 * c.latentChannels(), false);
         peak(held, in * h * w + moments);
         if (c.quantConv()) {
             peak(held, 2 * moments);
@@ -98,14 +101,14 @@ final class KlLiveSet {
 
     /** Input, first convolution's output, the shortcut when channels change, and the block's output. */
     private void resnet(long held, int in, int out, long area) {
-        conv3x3(in, out);
-        conv3x3(out, out);
+        conv3x3(in, out, false);
+        conv3x3(out, out, false);
         peak(held, in * area + (in == out ? 2L : 3L) * out * area);
     }
 
     /** A stride-1 3x3 convolution runs: its transform, if the run keeps one, is alive from now on. */
-    private void conv3x3(int in, int out) {
-        transforms += kept.floats(in, out);
+    private void conv3x3(int in, int out, boolean upsampled) {
+        transforms += kept.floats(in, out, upsampled);
     }
 
     private void peak(long held, long layer) {

@@ -35,7 +35,7 @@ class ScratchRunWeightsTest {
         for (VectorBackend.Winograd tile : TILES) {
             try (VectorBackend b = new VectorBackend(2, tile); Tensor in = r.normal(1f, 1, 24, 19, 21)) {
                 VectorConv c = (VectorConv) b.prepareConv(p);
-                long bytes = b.scratchWeightBytes(ConvGeometry.same3x3(), 24, 16);
+                long bytes = b.scratchWeightBytes(ConvGeometry.same3x3(), 24, 16, false);
                 assertEquals((tile == VectorBackend.Winograd.F4X4 ? 36 : 16) * 16 * 24 * 4L, bytes);
                 try (ScratchSpace space = new ScratchSpace(dir, 0, 0)) {
                     Tensor inScratch = space.run(() -> b.conv2d(in, c, null));
@@ -71,7 +71,7 @@ class ScratchRunWeightsTest {
             Tensor u;
             try (ScratchSpace one = new ScratchSpace(dir, 0, 0)) {
                 u = one.run(c::winograd);
-                assertEquals(b.scratchWeightBytes(ConvGeometry.same3x3(), 24, 16), one.liveBytes(),
+                assertEquals(b.scratchWeightBytes(ConvGeometry.same3x3(), 24, 16, false), one.liveBytes(),
                         "the transform is the space's one mapping");
             }
             try (ScratchSpace two = new ScratchSpace(dir, 0, 0)) {
@@ -80,6 +80,29 @@ class ScratchRunWeightsTest {
                 assertTrue(v.data().scope().isAlive());
             }
             assertFalse(u.data().scope().isAlive(), "closed with its space");
+            c.close();
+        }
+    }
+
+    @Test
+    void anUpsamplingConvolutionKeepsItsOwnTransformOfTheEstimatedSize(@TempDir Path dir) {
+        Random4 r = new Random4(7);
+        try (VectorBackend b = new VectorBackend(2, VectorBackend.Winograd.F4X4);
+             Tensor in = r.normal(1f, 1, 24, 9, 11)) {
+            VectorConv c = (VectorConv) b.prepareConv(conv(r));
+            long bytes = b.scratchWeightBytes(ConvGeometry.same3x3(), 24, 16, true);
+            assertEquals(Winograd4x4Upsample.TRANSFORM_FLOATS * 16 * 24 * 4L, bytes);
+            try (ScratchSpace space = new ScratchSpace(dir, 0, 0)) {
+                Tensor inScratch = space.run(() -> b.upsampleConv2d(in, c));
+                Tensor u = space.run(() -> c.winograd(true));
+                assertEquals(bytes, u.data().byteSize(), "what the estimate counts is what is kept");
+                assertFalse(c.cachedInRam(u));
+                Tensor ram = b.upsampleConv2d(in, c);
+                assertTrue(c.cachedInRam(c.winograd(true)), "cached in RAM outside");
+                assertEquals(0f, Random4.maxAbsDiff(ram, inScratch));
+                inScratch.close();
+                ram.close();
+            }
             c.close();
         }
     }
