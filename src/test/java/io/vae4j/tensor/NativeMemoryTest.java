@@ -64,4 +64,28 @@ class NativeMemoryTest {
             assertEquals(0, NativeMemory.idleBytes());
         }
     }
+
+    @Test
+    void atTheIdleLimitTheLongestIdleBlockMakesWayForTheOneJustReleased() {
+        long saved = NativeMemory.limitIdle(48 * MIB);
+        try {
+            try (Arena b = Arena.ofConfined()) {
+                try (Arena a = Arena.ofConfined()) {
+                    addressOf(16 * MIB, a);
+                    addressOf(40 * MIB, b);
+                }
+                assertEquals(16 * MIB, NativeMemory.idleBytes());
+            }
+            assertEquals(40 * MIB, NativeMemory.idleBytes(), "the 16 MiB block went back for the 40");
+            long kept;
+            try (Arena a = Arena.ofConfined()) {
+                kept = addressOf(40 * MIB, a);
+            }
+            try (Arena a = Arena.ofConfined()) {
+                assertEquals(kept, addressOf(40 * MIB, a));
+            }
+        } finally {
+            NativeMemory.limitIdle(saved);
+        }
+    }
 }
