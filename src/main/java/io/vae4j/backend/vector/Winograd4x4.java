@@ -36,7 +36,7 @@ final class Winograd4x4 {
     static final VectorShuffle<Float> LOW = VectorShuffle.fromOp(S, i -> i % 2 == 0 ? i / 2 : i / 2 - L);
     static final VectorShuffle<Float> HIGH = VectorShuffle.fromOp(S,
             i -> i % 2 == 0 ? L / 2 + i / 2 : L / 2 + i / 2 - L);
-    private static final int TILES = Integer.getInteger("vae4j.wg.tiles", 1) * GemmKernel.NR;
+    private static final int TILES = GemmKernel.NR;
     /** Output channels transformed back together: bounds the per-thread buffer of products (36·64·TILES floats). */
     private static final int OUT_BLOCK = 64;
 
