@@ -90,8 +90,21 @@ record ChannelNorm(float scale, float shift, boolean silu) {
         for (int j = 0; j < whole; j += L) {
             quarters(src, from + 16L * j, dst, to[0] + 4L * j, to[1] + 4L * j, to[2] + 4L * j, to[3] + 4L * j);
         }
-        if (whole < n) {
-            quartersTail(src, from, valid, dst, to, n, whole);
+        int j = whole;
+        if (n - j == L && from + 16L * j + 16L * L <= src.byteSize()) {
+            // The usual ragged end (every SD size): one whole step that reads a few floats past the row (the next
+            // row's, harmless), then zeros over the columns those made.
+            quarters(src, from + 16L * j, dst, to[0] + 4L * j, to[1] + 4L * j, to[2] + 4L * j, to[3] + 4L * j);
+            long avail = Math.max(0, valid - 4L * j);
+            for (int q = 0; q < 4; q++) {
+                for (long c = Math.clamp((avail + 3 - q) / 4, 0, L); c < L; c++) {
+                    dst.set(DType.FLOAT, to[q] + 4L * (j + c), 0f);
+                }
+            }
+            return;
+        }
+        if (j < n) {
+            quartersTail(src, from, valid, dst, to, n, j);
         }
     }
 
