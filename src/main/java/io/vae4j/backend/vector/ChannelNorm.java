@@ -140,7 +140,7 @@ record ChannelNorm(float scale, float shift, boolean silu) {
      * it outgrew C1's register allocator, which left it boxed and a bf16 decode 3x slower.
      */
     private void quartersTail(MemorySegment src, long from, int valid, MemorySegment dst, long[] to, int n, int j0) {
-        MemorySegment stage = MemorySegment.ofArray(new float[8 * L]);
+        MemorySegment stage = Scratch.stage(8L * L);
         long out = 16L * L;
         for (int j = j0; j < n; j += L) {
             int rem = Math.min(L, n - j), avail = Math.clamp(valid - 4L * j, 0, 4 * rem);

@@ -164,7 +164,7 @@ final class Winograd4x4Upsample {
         int block = Math.min(OUT_BLOCK, o1 - o0);
         long vStep = (long) XI * cin * TILES, mBase = 2 * vStep, mStep = (long) XI * block * TILES;
         long tBase = mBase + 2 * mStep;
-        MemorySegment scratch = Scratch.floats(tBase + 48L * L);
+        MemorySegment scratch = Scratch.floats(tBase + 56L * L);
         for (int a = 0; a < 2; a++) {
             transformInput(pl, channelStride, cin, f0, tap, a, scratch, vStep, tBase);
             for (int oc = o0; oc < o1; oc += block) {
@@ -250,7 +250,7 @@ final class Winograd4x4Upsample {
                                         int rows, int oc, long f0, int a, Band band) {
         float[] row = new float[8 * L];
         long lb = 4L * L;
-        long tmp0 = tBase * 4, tmp1 = tmp0 + 20 * lb, pix = tmp1 + 20 * lb;
+        long tmp0 = tBase * 4, tmp1 = tmp0 + 20 * lb, pix = tmp1 + 20 * lb, stage = pix + 8 * lb;
         int outH = band.outH, outW = band.outW;
         for (int o = 0; o < rows; o++) {
             long plane = band.outOff + (long) (oc + o) * outH * outW;
@@ -267,8 +267,11 @@ final class Winograd4x4Upsample {
                     long idx = whole ? plane + (long) (8 * rowTy + 2 * r + a) * outW + 8L * rowTx : -1;
                     outputRow(t, tmp0 + 5L * r * lb, 0, bias, pix);
                     outputRow(t, tmp1 + 5L * r * lb, 1, bias, pix);
-                    interleave(t, pix, band.out, idx, row);
+                    interleave(t, pix, idx < 0 ? t : band.out, idx < 0 ? stage : idx * 4);
                     if (!whole) {
+                        for (int k = 0; k < 8; k++) {
+                            FloatVector.fromMemorySegment(S, t, stage + k * lb, LE).intoArray(row, k * L);
+                        }
                         Winograd4x4.storeRuns(row, 8, 8, 2 * r + a, first, band.flat, band.wq, band.tyFrom,
                                 band.tilesX, outH, outW, band.out, plane, null);
                     }
@@ -315,11 +318,11 @@ final class Winograd4x4Upsample {
     }
 
     /**
-     * Pixel 8·t + k = v_k[t] for the L tiles t, from the eight vectors v_k at byte offset src of t: stored at float
-     * index idx of out when idx ≥ 0, else into {@code row} for {@link Winograd4x4#storeRuns}. Three rounds of pairing
-     * lanes (k distance 4, 2, then 1 apart) leave tiles 2q and 2q + 1 in the q-th result.
+     * Pixel 8·t + k = v_k[t] for the L tiles t, from the eight vectors v_k at byte offset src of t, stored from byte
+     * offset {@code at} of {@code to}. Three rounds of pairing lanes (k distance 4, 2, then 1 apart) leave tiles 2q
+     * and 2q + 1 in the q-th result.
      */
-    private static void interleave(MemorySegment t, long src, MemorySegment out, long idx, float[] row) {
+    private static void interleave(MemorySegment t, long src, MemorySegment to, long at) {
         long lb = 4L * L;
         var lo = Winograd4x4.LOW;
         var hi = Winograd4x4.HIGH;
@@ -341,8 +344,6 @@ final class Winograd4x4Upsample {
         FloatVector o0 = x1.rearrange(lo, x3), o1 = x1.rearrange(hi, x3);
         FloatVector e2 = y0.rearrange(lo, y2), e3 = y0.rearrange(hi, y2);
         FloatVector o2 = y1.rearrange(lo, y3), o3 = y1.rearrange(hi, y3);
-        MemorySegment to = idx < 0 ? MemorySegment.ofArray(row) : out;
-        long at = idx < 0 ? 0 : idx * 4;
         e0.rearrange(lo, o0).intoMemorySegment(to, at, LE);
         e0.rearrange(hi, o0).intoMemorySegment(to, at + lb, LE);
         e1.rearrange(lo, o1).intoMemorySegment(to, at + 2 * lb, LE);
