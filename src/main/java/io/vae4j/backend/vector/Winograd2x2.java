@@ -3,7 +3,6 @@ package io.vae4j.backend.vector;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.Parallel;
 import io.vae4j.tensor.DType;
-import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
@@ -32,7 +31,7 @@ final class Winograd2x2 {
     private static final VectorShuffle<Float> HIGH = VectorShuffle.fromOp(S,
             i -> i % 2 == 0 ? L / 2 + i / 2 : L / 2 + i / 2 - L);
     /** Tiles per task: one register block of columns for the 16 products. */
-    private static final int TILES = GemmKernel.NR;
+    private static final int TILES = WinogradBands.TILES;
 
     private Winograd2x2() {
     }
@@ -76,50 +75,22 @@ final class Winograd2x2 {
                          int upsample, ChannelNorm[] norm) {
         int cin = in.dim(1), cout = out.dim(1);
         int outH = out.dim(2), outW = out.dim(3);
-        int tilesY = (outH + 1) / 2, tilesX = (outW + 1) / 2;
-        ConvGeometry g = ConvPlanes.winogradTiles(2, outH, outW);
-        long inOff = (long) n * cin * in.dim(2) * in.dim(3);
+        int tilesX = (outW + 1) / 2;
         long outOff = (long) n * cout * outH * outW;
-        ConvPlanes first = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, 0,
-                VectorBackend.bandRows(4L * cin, tilesX + 1, tilesY));
         long[] vRows = VectorBackend.rows(cin, TILES);
-        try (Tensor planes = VectorBackend.bandBuffer(first.floats + TILES)) {
-            MemorySegment pl = planes.data();
-            for (int ty0 = 0; ty0 < tilesY; ty0 += first.outRows) {
-                ConvPlanes p = ty0 == 0 ? first
-                        : new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, ty0, first.outRows);
-                int wq = p.wq;
-                long channelStride = p.planeOffset(0, 1);
-                long flat = p.flatOut();
-                pl.asSlice(p.filled * 4).fill((byte) 0);
-                parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
-                long[] tapOffset = p.tileTaps();
-                int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
-                int groups = blocks >= 4 * parallel.threads() ? 1
-                        : Math.max(1, Math.min(VectorBackend.ceilDiv(4 * parallel.threads(), blocks), cout / 8));
-                int groupSize = VectorBackend.roundUp(VectorBackend.ceilDiv(cout, groups), 8);
-                int bandFrom = ty0;
-                parallel.forEach(blocks * groups, task -> {
-                    long f0 = (long) (task / groups) * TILES;
-                    int o0 = (task % groups) * groupSize, o1 = Math.min(cout, o0 + groupSize);
-                    if (o0 >= o1) {
-                        return;
-                    }
-                    int rows = o1 - o0;
-                    MemorySegment scratch = Scratch.floats(16L * TILES * (cin + rows));
-                    long vBase = 0, mBase = 16L * cin * TILES;
-                    transformInput(pl, channelStride, cin, f0, tapOffset, scratch, vBase);
-                    for (int xi = 0; xi < 16; xi++) {
-                        GemmKernel.multiply(u.data(), ((long) xi * cout + o0) * cin, cin, 0, rows, cin,
-                                scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
-                                scratch, mBase + (long) xi * rows * TILES, TILES);
-                    }
-                    transformOutput(scratch, mBase, rows, o0, bias, f0, flat, wq, bandFrom, tilesX, outH, outW,
-                            out.data(), outOff, residual);
-                });
-                ScratchSpace.checkpoint();
+        WinogradBands.run(parallel, in, n, 2, outH, outW, upsample, cout, norm, (p, pl, tap, f0, o0, o1) -> {
+            int rows = o1 - o0;
+            MemorySegment scratch = Scratch.floats(16L * TILES * (cin + rows));
+            long vBase = 0, mBase = 16L * cin * TILES;
+            transformInput(pl, p.planeOffset(0, 1), cin, f0, tap, scratch, vBase);
+            for (int xi = 0; xi < 16; xi++) {
+                GemmKernel.multiply(u.data(), ((long) xi * cout + o0) * cin, cin, 0, rows, cin,
+                        scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
+                        scratch, mBase + (long) xi * rows * TILES, TILES);
             }
-        }
+            transformOutput(scratch, mBase, rows, o0, bias, f0, p.flatOut(), p.wq, p.rowFrom, tilesX, outH, outW,
+                    out.data(), outOff, residual);
+        });
     }
 
     /**

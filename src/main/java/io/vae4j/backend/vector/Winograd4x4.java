@@ -1,6 +1,5 @@
 package io.vae4j.backend.vector;
 
-import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.Parallel;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
@@ -36,7 +35,7 @@ final class Winograd4x4 {
     static final VectorShuffle<Float> LOW = VectorShuffle.fromOp(S, i -> i % 2 == 0 ? i / 2 : i / 2 - L);
     static final VectorShuffle<Float> HIGH = VectorShuffle.fromOp(S,
             i -> i % 2 == 0 ? L / 2 + i / 2 : L / 2 + i / 2 - L);
-    private static final int TILES = GemmKernel.NR;
+    private static final int TILES = WinogradBands.TILES;
     /** Output channels transformed back together: bounds the per-thread buffer of products (36·64·TILES floats). */
     private static final int OUT_BLOCK = 64;
 
@@ -131,58 +130,31 @@ final class Winograd4x4 {
                          int upsample, ChannelNorm[] norm) {
         int cin = in.dim(1), cout = out.dim(1);
         int outH = out.dim(2), outW = out.dim(3);
-        int tilesY = (outH + 3) / 4, tilesX = (outW + 3) / 4;
-        ConvGeometry g = ConvPlanes.winogradTiles(4, outH, outW);
-        long inOff = (long) n * cin * in.dim(2) * in.dim(3);
+        int tilesX = (outW + 3) / 4;
         long outOff = (long) n * cout * outH * outW;
-        ConvPlanes first = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, 0,
-                VectorBackend.bandRows(16L * cin, tilesX + 1, tilesY));
         long[] vRows = VectorBackend.rows(cin, TILES);
-        try (Tensor planes = VectorBackend.bandBuffer(first.floats + TILES)) {
-            MemorySegment pl = planes.data();
-            for (int ty0 = 0; ty0 < tilesY; ty0 += first.outRows) {
-                ConvPlanes p = ty0 == 0 ? first
-                        : new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, ty0, first.outRows);
-                int wq = p.wq;
-                long channelStride = p.planeOffset(0, 1);
-                long flat = p.flatOut();
-                pl.asSlice(p.filled * 4).fill((byte) 0);
-                parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
-                long[] tapOffset = p.tileTaps();
-                int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
-                int groups = blocks >= 4 * parallel.threads() ? 1
-                        : Math.max(1, Math.min(VectorBackend.ceilDiv(4 * parallel.threads(), blocks), cout / 8));
-                int groupSize = VectorBackend.roundUp(VectorBackend.ceilDiv(cout, groups), 8);
-                int bandFrom = ty0;
-                parallel.forEach(blocks * groups, task -> {
-                    long f0 = (long) (task / groups) * TILES;
-                    int o0 = (task % groups) * groupSize, o1 = Math.min(cout, o0 + groupSize);
-                    if (o0 >= o1) {
-                        return;
+        WinogradBands.run(parallel, in, n, 4, outH, outW, upsample, cout, norm, (p, pl, tap, f0, o0, o1) -> {
+            int block = Math.min(OUT_BLOCK, o1 - o0);
+            long vBase = 0, mBase = 36L * cin * TILES, tBase = mBase + 36L * block * TILES;
+            MemorySegment scratch = Scratch.floats(tBase + 36L * L);
+            transformInput(pl, p.planeOffset(0, 1), cin, f0, tap, scratch, vBase, tBase);
+            for (int oc = o0; oc < o1; oc += block) {
+                int rows = Math.min(block, o1 - oc);
+                for (int xi = 0; xi < 36; xi++) {
+                    if (packed(cout)) {
+                        GemmKernel.multiplyPacked(u.data(), ((long) xi * cout + oc) * cin, rows, cin,
+                                scratch, vBase + (long) xi * cin * TILES, TILES,
+                                scratch, mBase + (long) xi * rows * TILES, TILES);
+                        continue;
                     }
-                    int block = Math.min(OUT_BLOCK, o1 - o0);
-                    long vBase = 0, mBase = 36L * cin * TILES, tBase = mBase + 36L * block * TILES;
-                    MemorySegment scratch = Scratch.floats(tBase + 36L * L);
-                    transformInput(pl, channelStride, cin, f0, tapOffset, scratch, vBase, tBase);
-                    for (int oc = o0; oc < o1; oc += block) {
-                        int rows = Math.min(block, o1 - oc);
-                        for (int xi = 0; xi < 36; xi++) {
-                            if (packed(cout)) {
-                                GemmKernel.multiplyPacked(u.data(), ((long) xi * cout + oc) * cin, rows, cin,
-                                        scratch, vBase + (long) xi * cin * TILES, TILES,
-                                        scratch, mBase + (long) xi * rows * TILES, TILES);
-                                continue;
-                            }
-                            GemmKernel.multiply(u.data(), ((long) xi * cout + oc) * cin, cin, 0, rows, cin,
-                                    scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
-                                    scratch, mBase + (long) xi * rows * TILES, TILES);
-                        }
-                        transformOutput(scratch, mBase, TILES, rows * TILES * 4L, TILES, scratch, tBase, rows, oc,
-                                bias, f0, flat, wq, bandFrom, tilesX, outH, outW, out.data(), outOff, residual);
-                    }
-                });
+                    GemmKernel.multiply(u.data(), ((long) xi * cout + oc) * cin, cin, 0, rows, cin,
+                            scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
+                            scratch, mBase + (long) xi * rows * TILES, TILES);
+                }
+                transformOutput(scratch, mBase, TILES, rows * TILES * 4L, TILES, scratch, tBase, rows, oc, bias, f0,
+                        p.flatOut(), p.wq, p.rowFrom, tilesX, outH, outW, out.data(), outOff, residual);
             }
-        }
+        });
     }
 
     /**

@@ -1,6 +1,5 @@
 package io.vae4j.backend.vector;
 
-import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.Parallel;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
@@ -29,7 +28,7 @@ final class Winograd4x4Upsample {
     private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
     private static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int TILES = GemmKernel.NR;
+    private static final int TILES = WinogradBands.TILES;
     /** Output channels transformed back together: bounds the per-thread buffer of products (2·25·64·TILES floats). */
     private static final int OUT_BLOCK = 64;
     /** Products per phase: the 5x5 transformed tile. */
@@ -123,34 +122,11 @@ final class Winograd4x4Upsample {
         int cin = in.dim(1), cout = out.dim(1);
         int h = in.dim(2), w = in.dim(3);
         int outH = out.dim(2), outW = out.dim(3);
-        int tilesY = (h + 3) / 4, tilesX = (w + 3) / 4;
-        ConvGeometry g = ConvPlanes.winogradTiles(4, h, w);
-        long inOff = (long) n * cin * h * w;
+        int tilesX = (w + 3) / 4;
         long outOff = (long) n * cout * outH * outW;
-        ConvPlanes first = new ConvPlanes(g, cin, h, w, 1, 0, VectorBackend.bandRows(16L * cin, tilesX + 1, tilesY));
-        try (Tensor planes = VectorBackend.bandBuffer(first.floats + TILES)) {
-            MemorySegment pl = planes.data();
-            for (int ty0 = 0; ty0 < tilesY; ty0 += first.outRows) {
-                ConvPlanes p = ty0 == 0 ? first : new ConvPlanes(g, cin, h, w, 1, ty0, first.outRows);
-                long channelStride = p.planeOffset(0, 1);
-                long flat = p.flatOut();
-                pl.asSlice(p.filled * 4).fill((byte) 0);
-                parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
-                long[] tap = p.tileTaps();
-                int blocks = (int) VectorBackend.ceilDiv(flat, TILES);
-                int groups = blocks >= 4 * parallel.threads() ? 1
-                        : Math.max(1, Math.min(VectorBackend.ceilDiv(4 * parallel.threads(), blocks), cout / 8));
-                int groupSize = VectorBackend.roundUp(VectorBackend.ceilDiv(cout, groups), 8);
-                Band band = new Band(p.wq, ty0, tilesX, flat, outH, outW, out.data(), outOff, bias);
-                parallel.forEach(blocks * groups, task -> {
-                    long f0 = (long) (task / groups) * TILES;
-                    int o0 = (task % groups) * groupSize, o1 = Math.min(cout, o0 + groupSize);
-                    if (o0 < o1) {
-                        block(pl, channelStride, cin, cout, f0, tap, u, o0, o1, band);
-                    }
-                });
-            }
-        }
+        WinogradBands.run(parallel, in, n, 4, h, w, 1, cout, norm, (p, pl, tap, f0, o0, o1) ->
+                block(pl, p.planeOffset(0, 1), cin, cout, f0, tap, u, o0, o1,
+                        new Band(p.wq, p.rowFrom, tilesX, p.flatOut(), outH, outW, out.data(), outOff, bias)));
     }
 
     /** What the output transform needs to know of the band: where its tiles' pixels go. */
