@@ -94,6 +94,8 @@ class Bf16WinogradTest {
             "128, 128, 33, 130, 1, false, true",
             "16, 16, 70, 150, 1, true, false",
             "8, 8, 40, 75, 2, false, false",
+            "16, 24, 70, 150, 2, false, false",
+            "12, 20, 23, 41, 2, false, false",
     })
     void matchesFloat32(int cin, int cout, int h, int w, int up, boolean residual, boolean norm) {
         VectorBackend b = bf16();

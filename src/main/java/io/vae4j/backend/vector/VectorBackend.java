@@ -149,8 +149,8 @@ public final class VectorBackend implements Backend {
     public long scratchWeightBytes(ConvGeometry g, int in, int out, boolean upsampled) {
         Winograd tile = tile(g, in, out);
         boolean bf16 = bf16(g, in, out);
-        if (upsampled && VectorConv.upsampledWinograd(tile, bf16, out)) {
-            return (long) Winograd4x4Upsample.TRANSFORM_FLOATS * out * in * Float.BYTES;
+        if (upsampled && VectorConv.upsampledWinograd(tile, out)) {
+            return (long) Winograd4x4Upsample.TRANSFORM_FLOATS * out * in * (bf16 ? 2 : Float.BYTES);
         }
         return (long) tile.transformFloats() * out * in * (bf16 ? 2 : Float.BYTES);
     }
@@ -216,7 +216,9 @@ public final class VectorBackend implements Backend {
         Tensor u = tile == Winograd.OFF ? null : w.winograd(upsampled);
         for (int n = 0; n < in.dim(0); n++) {
             ChannelNorm[] norm = norms == null ? null : norms.apply(n);
-            if (upsampled) {
+            if (upsampled && w.bf16()) {
+                Winograd4x4UpsampleBf16.convolve(parallel, products, in, n, u, w.bias(), out, norm);
+            } else if (upsampled) {
                 Winograd4x4Upsample.convolve(parallel, in, n, u, w.bias(), out, norm);
             } else if (w.bf16()) {
                 Winograd4x4Bf16.convolve(parallel, products, in, n, u, w.bias(), residual, out, upsample, norm);

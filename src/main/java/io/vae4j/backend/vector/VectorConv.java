@@ -83,16 +83,17 @@ final class VectorConv implements PreparedConv {
     }
 
     /**
-     * Whether this convolution runs on a nearest-2x-upsampled input by {@link Winograd4x4Upsample} (float32 F(4x4)
-     * with a multiple of 8 output channels), with its own transform ({@link #winograd(boolean)}).
+     * Whether this convolution runs on a nearest-2x-upsampled input by {@link Winograd4x4Upsample} (F(4x4) with a
+     * multiple of 8 output channels; {@link Winograd4x4UpsampleBf16} in bf16), with its own transform
+     * ({@link #winograd(boolean)}).
      */
     boolean upsampledWinograd() {
-        return upsampledWinograd(tile, bf16, params.outChannels());
+        return upsampledWinograd(tile, params.outChannels());
     }
 
-    /** {@link #upsampledWinograd()} for a convolution of this tile, precision and output channels. */
-    static boolean upsampledWinograd(VectorBackend.Winograd tile, boolean bf16, int out) {
-        return UPSAMPLED && !bf16 && tile == VectorBackend.Winograd.F4X4 && Winograd4x4Upsample.applies(out);
+    /** {@link #upsampledWinograd()} for a convolution of this tile and output channels. */
+    static boolean upsampledWinograd(VectorBackend.Winograd tile, int out) {
+        return UPSAMPLED && tile == VectorBackend.Winograd.F4X4 && Winograd4x4Upsample.applies(out);
     }
 
     /** {@link #winograd()}, or with {@code upsampled} the transform {@link Winograd4x4Upsample} reads. */
@@ -126,7 +127,8 @@ final class VectorConv implements PreparedConv {
 
     private Tensor transform(boolean upsampled) {
         if (upsampled) {
-            return Winograd4x4Upsample.transformWeights(params.weight());
+            return bf16 ? Winograd4x4UpsampleBf16.transformWeights(params.weight())
+                    : Winograd4x4Upsample.transformWeights(params.weight());
         }
         if (bf16) {
             // oneDNN's matmul reads each product's weights as a plain row-major [out][in] matrix.

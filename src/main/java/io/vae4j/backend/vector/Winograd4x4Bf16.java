@@ -145,18 +145,18 @@ final class Winograd4x4Bf16 {
         for (int t = 0; t < used; t += L) {
             Winograd4x4.inputColumns(pl, (base + t) * 4, tap, tmp, 0);
             Winograd4x4.inputRows(tmp, 0, 36 * lb, lb);
-            toBf16Rows(tmp, 36 * lb, v, (vBase + t) * 2, step * 2);
+            toBf16Rows(tmp, 36 * lb, 36, v, (vBase + t) * 2, step * 2);
         }
     }
 
     /**
-     * The 36 transformed vectors of L tiles (floats from byte offset {@code from} of tmp, one vector after the
+     * The {@code count} transformed vectors of L tiles (floats from byte offset {@code from} of tmp, one vector after the
      * other) rounded to bf16 into V rows {@code step} bytes apart from byte offset {@code row}. A pass of its own,
      * not fused into the row transform: fused, the method grew past what C2 inlines and the vectors were boxed.
      */
-    private static void toBf16Rows(MemorySegment tmp, long from, MemorySegment v, long row, long step) {
+    static void toBf16Rows(MemorySegment tmp, long from, int count, MemorySegment v, long row, long step) {
         long lb = 4L * L;
-        for (int x = 0; x < 36; x++) {
+        for (int x = 0; x < count; x++) {
             storeBf16(FloatVector.fromMemorySegment(S, tmp, from + x * lb, LE), v, row + x * step);
         }
     }

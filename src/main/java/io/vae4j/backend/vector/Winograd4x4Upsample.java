@@ -69,8 +69,13 @@ final class Winograd4x4Upsample {
      * [out][in][3][3] (any stored dtype): 100 matrices [out][in], each in 8-row panels ([out / 8][in][8]).
      */
     static Tensor transformWeights(Tensor w) {
+        return transformWeights(w, true);
+    }
+
+    /** The same, with the 100 matrices plain row-major [out][in] unless {@code pack} (for oneDNN's matmul). */
+    static Tensor transformWeights(Tensor w, boolean pack) {
         int out = w.dim(0), in = w.dim(1);
-        if (!applies(out)) {
+        if (pack && !applies(out)) {
             throw new IllegalArgumentException("upsampling Winograd needs a multiple of 8 output channels, not " + out);
         }
         Tensor u = Tensor.uninitialized(TRANSFORM_FLOATS, out, in);
@@ -85,7 +90,7 @@ final class Winograd4x4Upsample {
                 k[j] = w.get(oi * 9 + j);
             }
             long o = oi / in, ci = oi % in;
-            long packedAt = (o / 8) * 8L * in + ci * 8 + o % 8;
+            long packedAt = pack ? (o / 8) * 8L * in + ci * 8 + o % 8 : oi;
             for (int a = 0; a < 2; a++) {
                 for (int b = 0; b < 2; b++) {
                     for (int ty = 0; ty < 2; ty++) {
@@ -130,8 +135,8 @@ final class Winograd4x4Upsample {
     }
 
     /** What the output transform needs to know of the band: where its tiles' pixels go. */
-    private record Band(int wq, int tyFrom, int tilesX, long flat, int outH, int outW, MemorySegment out,
-                        long outOff, float[] bias) {
+    record Band(int wq, int tyFrom, int tilesX, long flat, int outH, int outW, MemorySegment out,
+                long outOff, float[] bias) {
     }
 
     /** The TILES tiles from flat index f0, output channels [o0, o1): both row phases, one after the other. */
@@ -152,7 +157,7 @@ final class Winograd4x4Upsample {
                                 scratch, mBase + b * mStep + (long) xi * rows * TILES, TILES);
                     }
                 }
-                transformOutput(scratch, mBase, mBase + mStep, rows * TILES * 4L, scratch, tBase,
+                transformOutput(scratch, mBase, mBase + mStep, TILES, rows * TILES * 4L, TILES, scratch, tBase,
                         rows, oc, f0, a, band);
             }
         }
@@ -177,7 +182,7 @@ final class Winograd4x4Upsample {
     }
 
     /** Bᵀ·d for L tiles: window rows a .. a + 4 of all six window columns c into tmp[6·i + c]. */
-    private static void inputColumns(MemorySegment pl, long at, long[] tap, int a, MemorySegment v, long tmp) {
+    static void inputColumns(MemorySegment pl, long at, long[] tap, int a, MemorySegment v, long tmp) {
         long lb = 4L * L;
         int r0 = 6 * a;
         for (int c = 0; c < 6; c++) {
@@ -198,7 +203,7 @@ final class Winograd4x4Upsample {
     }
 
     /** (Bᵀ·d)·B for column phase b: columns b .. b + 4 of each row i of tmp into V[5·i + j] at row + (5·i + j)·step. */
-    private static void inputRows(MemorySegment v, long tmp, int b, long row, long step) {
+    static void inputRows(MemorySegment v, long tmp, int b, long row, long step) {
         long lb = 4L * L;
         for (int i = 0; i < 5; i++) {
             long o = tmp + (6L * i + b) * lb;
@@ -222,8 +227,8 @@ final class Winograd4x4Upsample {
      * float m0, M_1 at m1, rows TILES floats apart and products {@code step} bytes), written to the output rows
      * 8·ty + 2·r + a of every real tile.
      */
-    private static void transformOutput(MemorySegment m, long m0, long m1, long step, MemorySegment t, long tBase,
-                                        int rows, int oc, long f0, int a, Band band) {
+    static void transformOutput(MemorySegment m, long m0, long m1, long ldm, long step, int tiles, MemorySegment t,
+                                long tBase, int rows, int oc, long f0, int a, Band band) {
         float[] row = new float[8 * L];
         long lb = 4L * L;
         long tmp0 = tBase * 4, tmp1 = tmp0 + 20 * lb, pix = tmp1 + 20 * lb, stage = pix + 8 * lb;
@@ -231,9 +236,9 @@ final class Winograd4x4Upsample {
         for (int o = 0; o < rows; o++) {
             long plane = band.outOff + (long) (oc + o) * outH * outW;
             float bias = band.bias[oc + o];
-            for (int tile = 0; tile < TILES; tile += L) {
-                outputColumns(m, (m0 + (long) o * TILES + tile) * 4, step, t, tmp0);
-                outputColumns(m, (m1 + (long) o * TILES + tile) * 4, step, t, tmp1);
+            for (int tile = 0; tile < tiles; tile += L) {
+                outputColumns(m, (m0 + o * ldm + tile) * 4, step, t, tmp0);
+                outputColumns(m, (m1 + o * ldm + tile) * 4, step, t, tmp1);
                 long first = f0 + tile;
                 int rowTy = band.tyFrom + (int) (first / band.wq), rowTx = (int) (first % band.wq);
                 // All L tiles whole and in one tile row: each output row is 8L pixels, interleaved in registers.
