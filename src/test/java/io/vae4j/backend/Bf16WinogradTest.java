@@ -4,11 +4,15 @@ import io.vae4j.backend.onednn.OneDnn;
 import io.vae4j.backend.onednn.OneDnnBackend;
 import io.vae4j.backend.onednn.OneDnnProducts;
 import io.vae4j.backend.vector.VectorBackend;
+import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -135,6 +139,22 @@ class Bf16WinogradTest {
             try (Tensor actual = b.normConv2dOverResidual(in, gn, c, own)) {
                 check("32->32 19x23 norm over residual", expected, actual);
             }
+        }
+    }
+
+    /** The upsampling phases' transform in bf16 (100 per channel pair, 2 bytes each) is what a scratch run keeps. */
+    @Test
+    void theUpsamplingTransformKeptInScratchIsWhatTheEstimateCounts(@TempDir Path dir) {
+        VectorBackend b = bf16();
+        Random4 r = new Random4(5);
+        ConvParams p = new ConvParams("conv", r.normal(0.1f, 16, 24, 3, 3), r.normal(0.5f, 16),
+                ConvGeometry.same3x3());
+        long bytes = b.scratchWeightBytes(ConvGeometry.same3x3(), 24, 16, true);
+        assertEquals(100L * 16 * 24 * 2, bytes);
+        try (Tensor in = r.normal(1f, 1, 24, 9, 11); PreparedConv c = b.prepareConv(p);
+             ScratchSpace space = new ScratchSpace(dir, 0, 0)) {
+            space.run(() -> b.upsampleConv2d(in, c)).close();
+            assertEquals(bytes, space.liveBytes(), "the transform is the space's one mapping left");
         }
     }
 }
