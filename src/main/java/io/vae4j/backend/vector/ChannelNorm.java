@@ -82,29 +82,26 @@ record ChannelNorm(float scale, float shift, boolean silu) {
      * dst_q is at {@code to[q]}, and 0 where 4j + q is past the {@code valid} source floats (the row's right
      * padding, which the reference pads after normalising). Four loads feed all four phases through two rounds of
      * even/odd selection (8 two-table permutes for 4 vectors; picking every fourth column phase by phase took 16
-     * loads and 12 permutes), and the ragged end goes through the same vector step ({@link #quartersTail}) rather
-     * than a scalar loop with a scalar exp per value.
+     * loads and 12 permutes), and the ragged end goes through the same vector step rather than a scalar loop with
+     * a scalar exp per value: one more whole step, zeros written over its padding columns after, when that step
+     * stays inside the tensor and ends the row (every SD size), else {@link #quartersTail}.
      */
     void applyQuarters(MemorySegment src, long from, int valid, MemorySegment dst, long[] to, int n) {
         int whole = Math.max(0, Math.min(n, valid / 4) / L * L);
-        for (int j = 0; j < whole; j += L) {
+        // The one more step reads a few floats past the row: the next row's, harmless, as they are zeroed after.
+        boolean overRead = n - whole == L && from + 16L * whole + 16L * L <= src.byteSize();
+        for (int j = 0; j < (overRead ? n : whole); j += L) {
             quarters(src, from + 16L * j, dst, to[0] + 4L * j, to[1] + 4L * j, to[2] + 4L * j, to[3] + 4L * j);
         }
-        int j = whole;
-        if (n - j == L && from + 16L * j + 16L * L <= src.byteSize()) {
-            // The usual ragged end (every SD size): one whole step that reads a few floats past the row (the next
-            // row's, harmless), then zeros over the columns those made.
-            quarters(src, from + 16L * j, dst, to[0] + 4L * j, to[1] + 4L * j, to[2] + 4L * j, to[3] + 4L * j);
-            long avail = Math.max(0, valid - 4L * j);
+        if (overRead) {
+            long avail = Math.max(0, valid - 4L * whole);
             for (int q = 0; q < 4; q++) {
                 for (long c = Math.clamp((avail + 3 - q) / 4, 0, L); c < L; c++) {
-                    dst.set(DType.FLOAT, to[q] + 4L * (j + c), 0f);
+                    dst.set(DType.FLOAT, to[q] + 4L * (whole + c), 0f);
                 }
             }
-            return;
-        }
-        if (j < n) {
-            quartersTail(src, from, valid, dst, to, n, j);
+        } else if (whole < n) {
+            quartersTail(src, from, valid, dst, to, n, whole);
         }
     }
 

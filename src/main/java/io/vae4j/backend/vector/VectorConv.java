@@ -20,7 +20,10 @@ final class VectorConv implements PreparedConv {
     private static final boolean UPSAMPLED = !"false".equals(System.getProperty("vae4j.winograd.upsampled"));
     private final ConvParams params;
     private final VectorBackend.Winograd tile;
-    /** Whether it runs as {@link Winograd4x4Bf16} (F(4x4), products on oneDNN's bf16 matmul, transform in bf16). */
+    /**
+     * Whether its Winograd products run in bf16 on oneDNN's matmul ({@link Winograd4x4Bf16}, or
+     * {@link Winograd4x4UpsampleBf16} on an upsampled input), its transform rounded to bf16.
+     */
     private final boolean bf16;
     private final float[] bias;
     private volatile ConvWeightsF32 direct;

@@ -191,7 +191,8 @@ final class Winograd4x4Upsample {
             FloatVector d2 = FloatVector.fromMemorySegment(S, pl, at + tap[r0 + 12 + c] * 4, LE);
             FloatVector d3 = FloatVector.fromMemorySegment(S, pl, at + tap[r0 + 18 + c] * 4, LE);
             FloatVector d4 = FloatVector.fromMemorySegment(S, pl, at + tap[r0 + 24 + c] * 4, LE);
-            // The five rows of Bᵀ·d, six vectors apart (one tmp row per i).
+            // The five rows of Bᵀ·d, six vectors apart (one tmp row per i). Written out here and in inputRows: a
+            // shared helper taking the five vectors was not inlined, and its boxed vectors cost 5% of the layer.
             long o = tmp + c * lb, step = 6 * lb;
             FloatVector d32 = d3.sub(d2), d31 = d3.sub(d1);
             d0.sub(d2).mul(2f).add(d31).intoMemorySegment(v, o, LE);

@@ -88,7 +88,7 @@ final class Winograd4x4UpsampleBf16 {
      */
     private static void transformChannel(MemorySegment pl, long base, long[] tap, int a, int used, MemorySegment v,
                                          long vBase, long step) {
-        MemorySegment tmp = Scratch.stage(80L * L);
+        MemorySegment tmp = Scratch.floats(55L * L);
         long lb = 4L * L;
         for (int t = 0; t < used; t += L) {
             Winograd4x4Upsample.inputColumns(pl, (base + t) * 4, tap, a, tmp, 0);
