@@ -7,7 +7,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Uninitialised off-heap memory from the C allocator, with large blocks kept for reuse.
@@ -19,11 +21,16 @@ import java.util.List;
  * emptied the pool). A model allocates the same few activation sizes over and over, so freed blocks of 1 MiB and
  * more wait here (up to {@link #IDLE_LIMIT} bytes) for the next request of their size.
  *
- * <p>Idle blocks must not raise the peak: a request that finds no idle block of its size first frees the
- * longest-idle blocks until live + idle + the request fits under the largest live + idle seen so far. The resident
- * peak therefore stays the peak of live memory, as if nothing were pooled, while a model run again at the same size
- * (a bench, a server) finds last run's blocks of the late, large shapes still waiting. Blocks of 2 MiB and more ask
- * for transparent huge pages: 512 times fewer faults and TLB entries.
+ * <p>Idle blocks must not raise the peak of a single run: a request that finds no idle block of its size first
+ * frees the longest-idle blocks until live + idle + the request fits under the largest live + idle seen so far, so
+ * a one-off decode stays at the peak of its live memory, as if nothing were pooled. A run repeated at the same size
+ * (a bench, a server) is different: its early and late stages' blocks cannot both fit under that peak, so the
+ * rule would make each run give up the blocks the next stage of the next run asks for again. A size asked for
+ * again after its block was given up is therefore marked recurring, and recurring blocks are exempt from the peak
+ * rule while they keep at most {@link #RECURRING_SLACK} bytes above the peak of live memory and fit the idle limit: from the third run
+ * on, every stage finds its blocks waiting. When they do not fit, keeping part of them would cost resident memory
+ * and spare few faults, so the peak rule holds for all again. {@link #trim} forgets the marks. Blocks of 2 MiB
+ * and more ask for transparent huge pages: 512 times fewer faults and TLB entries.
  */
 final class NativeMemory {
     private static final MethodHandle ALIGNED_ALLOC;
@@ -46,6 +53,15 @@ final class NativeMemory {
     private static long liveBytes;
     /** The most live + idle bytes there have been: what the pool may fill without raising the resident peak. */
     private static long peakBytes;
+    /** The most live bytes there have been: what the run needed at once. */
+    private static long livePeakBytes;
+    /** Sizes whose idle blocks the peak rule gave up, and those of them asked for again since (see above). */
+    private static final Set<Long> GIVEN_UP = new HashSet<>();
+    private static final Set<Long> RECURRING = new HashSet<>();
+    /** How far recurring idle blocks may raise the resident peak; -Dvae4j.pool.slack overrides. */
+    static final long RECURRING_SLACK = Long.getLong("vae4j.pool.slack", 512L << 20);
+    /** Set when the recurring blocks did not fit (the slack or the idle limit): the peak rule for all, until trim. */
+    private static boolean recurringOff;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -73,7 +89,11 @@ final class NativeMemory {
             address = fresh(size, size >= HUGE ? HUGE : align);
             if (size >= POOLED) {
                 synchronized (NativeMemory.class) {
+                    if (!recurringOff && GIVEN_UP.contains(size)) {
+                        RECURRING.add(size);
+                    }
                     liveBytes += size;
+                    livePeakBytes = Math.max(livePeakBytes, liveBytes);
                     peakBytes = Math.max(peakBytes, liveBytes + idleBytes);
                 }
             }
@@ -94,6 +114,7 @@ final class NativeMemory {
             if (IDLE.get(i)[1] == size) {
                 idleBytes -= size;
                 liveBytes += size;
+                livePeakBytes = Math.max(livePeakBytes, liveBytes);
                 return IDLE.remove(i)[0];
             }
         }
@@ -101,23 +122,46 @@ final class NativeMemory {
     }
 
     /**
-     * Frees the longest-idle blocks until a fresh block of {@code size} fits under the peak: a size nobody freed
-     * means the model has moved on to other shapes, and blocks waiting for the old ones may stay only while they
-     * cost no resident memory beyond what the run has already needed at once.
+     * Frees the longest-idle blocks not of a recurring size until a fresh block of {@code size} fits under the
+     * peak: a size nobody freed means the model has moved on to other shapes, and blocks waiting for the old ones
+     * may stay only while they cost no resident memory beyond what the run has already needed at once.
      */
     private static void makeRoom(long size) {
         List<long[]> evicted = new ArrayList<>();
         synchronized (NativeMemory.class) {
-            while (!IDLE.isEmpty() && liveBytes + idleBytes + size > peakBytes) {
-                long[] oldest = IDLE.removeFirst();
-                idleBytes -= oldest[1];
-                evicted.add(oldest);
+            evictUnderPeak(size, evicted);
+            long needed = Math.max(livePeakBytes, liveBytes + size);
+            if (liveBytes + idleBytes + size > needed + RECURRING_SLACK) {
+                stopRecurring();
+                peakBytes = needed;
+                evictUnderPeak(size, evicted);
             }
         }
         if (!evicted.isEmpty()) {
             evicted.forEach(b -> free(b[0]));
             trimHeap();
         }
+    }
+
+    private static void evictUnderPeak(long size, List<long[]> evicted) {
+        for (var it = IDLE.iterator(); it.hasNext() && liveBytes + idleBytes + size > peakBytes; ) {
+            long[] block = it.next();
+            if (!RECURRING.contains(block[1])) {
+                it.remove();
+                idleBytes -= block[1];
+                GIVEN_UP.add(block[1]);
+                evicted.add(block);
+            }
+        }
+    }
+
+    /**
+     * The blocks of a repeated run do not fit (a 1024x1024 decode's in the default limits): keeping some of them
+     * would raise the resident peak without sparing the faults, so the peak rule applies to all again.
+     */
+    private static void stopRecurring() {
+        recurringOff = true;
+        RECURRING.clear();
     }
 
     /**
@@ -133,6 +177,9 @@ final class NativeMemory {
                 if (size <= idleLimit) {
                     while (idleBytes + size > idleLimit) {
                         long[] oldest = IDLE.removeFirst();
+                        if (RECURRING.contains(oldest[1])) {
+                            stopRecurring();
+                        }
                         idleBytes -= oldest[1];
                         evicted.add(oldest);
                     }
@@ -189,14 +236,18 @@ final class NativeMemory {
         return old;
     }
 
-    /** Frees every idle block, and counts the peak the pool may fill from what is live now. */
+    /** Frees every idle block, forgets the recurring sizes, and counts the peak from what is live now. */
     static void trim() {
         List<long[]> all;
         synchronized (NativeMemory.class) {
             all = new ArrayList<>(IDLE);
             IDLE.clear();
+            GIVEN_UP.clear();
+            RECURRING.clear();
+            recurringOff = false;
             idleBytes = 0;
             peakBytes = liveBytes;
+            livePeakBytes = liveBytes;
         }
         all.forEach(b -> free(b[0]));
         trimHeap();

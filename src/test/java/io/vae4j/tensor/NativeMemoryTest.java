@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.Arena;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class NativeMemoryTest {
     private static final long MIB = 1L << 20;
@@ -45,6 +46,49 @@ class NativeMemoryTest {
             assertEquals(0, NativeMemory.idleBytes(), "the 32 MiB block should have gone back for the 48");
         }
         assertEquals(48 * MIB, NativeMemory.idleBytes());
+    }
+
+    @Test
+    void aSizeAskedForAgainAfterItsBlockWasGivenUpStaysAbovePeakFromThenOn() {
+        // Two runs of a model whose early and late stages cannot both stay under the peak: each run's first stage
+        // gives up the last stage's block, whose size is then asked for again and marked recurring.
+        long late = 0;
+        for (int run = 0; run < 3; run++) {
+            try (Arena a = Arena.ofConfined()) {
+                addressOf(32 * MIB, a);
+            }
+            try (Arena a = Arena.ofConfined()) {
+                late = addressOf(48 * MIB, a);
+            }
+        }
+        assertEquals(80 * MIB, NativeMemory.idleBytes(), "both stages' blocks wait for the next run");
+        try (Arena a = Arena.ofConfined(); Arena b = Arena.ofConfined()) {
+            addressOf(32 * MIB, a);
+            assertEquals(late, addressOf(48 * MIB, b), "the late stage finds its block from the run before");
+        }
+        NativeMemory.trim();
+        try (Arena a = Arena.ofConfined()) {
+            addressOf(32 * MIB, a);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            addressOf(48 * MIB, a);
+            assertEquals(0, NativeMemory.idleBytes(), "trim forgets which sizes recur");
+        }
+    }
+
+    @Test
+    void recurringBlocksThatWouldKeepMoreThanTheSlackAbovePeakFallBackToThePeakRule() {
+        // Three stages, each alone the peak: keeping all three idle would hold twice the peak and more beyond it.
+        long[] stages = {330 * MIB, 340 * MIB, 350 * MIB};
+        assertTrue(stages[0] + stages[1] + stages[2] - stages[2] > NativeMemory.RECURRING_SLACK);
+        for (int run = 0; run < 3; run++) {
+            for (long bytes : stages) {
+                try (Arena a = Arena.ofConfined()) {
+                    addressOf(bytes, a);
+                }
+            }
+        }
+        assertEquals(350 * MIB, NativeMemory.idleBytes(), "only the last stage's block may stay, as if none recurred");
     }
 
     @Test
