@@ -18,7 +18,7 @@ record ChannelNorm(float scale, float shift, boolean silu) {
     static final ChannelNorm IDENTITY = new ChannelNorm(1f, 0f, false);
 
     private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
-    private static final int L = S.length();
+    static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Lane i takes lane 2i of the pair (a, b): lanes below L from a, the rest (exceptional indexes) from b. */
     private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i < L ? 2 * i : 2 * i - 2 * L);

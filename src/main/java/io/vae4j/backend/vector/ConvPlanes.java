@@ -176,6 +176,23 @@ final class ConvPlanes {
                     continue;
                 }
                 long srcRow = src + (long) sy * inWidth * 4;
+                if (pl == 1 && srcRow >= 4) {
+                    // The usual one-column pad: whole vector steps from one float before the row (the previous
+                    // row's last, or whatever lies before it), the padding column they filled zeroed after, and
+                    // the last few columns (one at SD sizes) one by one.
+                    int head = Math.min(wq, (inWidth + 1) / 4) / ChannelNorm.L * ChannelNorm.L;
+                    norm.applyQuarters(in, srcRow - 4, inWidth + 1, planes, to, head);
+                    planes.set(DType.FLOAT, to[0], 0f);
+                    for (int px = 0; px < 4; px++) {
+                        for (int x = head; x < wq; x++) {
+                            int sx = 4 * x + px - 1;
+                            float v = sx < 0 || sx >= inWidth ? 0f
+                                    : norm.apply(in.get(DType.FLOAT, srcRow + sx * 4L));
+                            planes.set(DType.FLOAT, to[px] + x * 4L, v);
+                        }
+                    }
+                    continue;
+                }
                 for (int px = 0; px < 4; px++) {
                     for (int x = 0; x < xa; x++) {
                         int sx = 4 * x + px - pl;
