@@ -95,6 +95,9 @@ class BackendTwinTest {
             "3,1,1,1,1,1, 40,32, 21,35, 2,false",
             "3,1,1,1,1,1, 64,8, 4,4, 2,false",
             "3,1,1,1,1,1, 8,16, 1,2, 2,false",
+            // Tile rows of 15 and 31 tiles: vectors of one tile row each, the last with a junk lane.
+            "3,1,1,1,1,1, 16,16, 20,60, 1,true",
+            "3,1,1,1,1,1, 16,8, 9,124, 2,false",
     };
 
     static Stream<Arguments> convCases() {

@@ -100,6 +100,9 @@ class Bf16WinogradTest {
             "8, 8, 40, 75, 2, false, false",
             "16, 24, 70, 150, 2, false, false",
             "12, 20, 23, 41, 2, false, false",
+            "16, 16, 200, 64, 1, true, true",
+            "16, 16, 9, 60, 2, false, false",
+            "16, 8, 30, 124, 1, false, false",
     })
     void matchesFloat32(int cin, int cout, int h, int w, int up, boolean residual, boolean norm) {
         VectorBackend b = bf16();

@@ -78,32 +78,32 @@ final class Winograd2x2 {
         int tilesX = (outW + 1) / 2;
         long outOff = (long) n * cout * outH * outW;
         long[] vRows = VectorBackend.rows(cin, TILES);
-        WinogradBands.run(parallel, in, n, 2, outH, outW, upsample, cout, norm, (p, pl, tap, f0, o0, o1) -> {
+        WinogradBands.run(parallel, in, n, 2, outH, outW, upsample, cout, norm, (p, pl, tap, starts, o0, o1) -> {
             int rows = o1 - o0;
             MemorySegment scratch = Scratch.floats(16L * TILES * (cin + rows));
             long vBase = 0, mBase = 16L * cin * TILES;
-            transformInput(pl, p.planeOffset(0, 1), cin, f0, tap, scratch, vBase);
+            transformInput(pl, p.planeOffset(0, 1), cin, starts, tap, scratch, vBase);
             for (int xi = 0; xi < 16; xi++) {
                 GemmKernel.multiply(u.data(), ((long) xi * cout + o0) * cin, cin, 0, rows, cin,
                         scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
                         scratch, mBase + (long) xi * rows * TILES, TILES);
             }
-            transformOutput(scratch, mBase, rows, o0, bias, f0, p.flatOut(), p.wq, p.rowFrom, tilesX, outH, outW,
-                    out.data(), outOff, residual);
+            transformOutput(scratch, mBase, rows, o0, bias, starts, p.flatOut(), p.wq, p.rowFrom, tilesX, outH,
+                    outW, out.data(), outOff, residual);
         });
     }
 
     /**
-     * V[ξ][ci][t] = (Bᵀ·d·B)[ξ] for the TILES tiles from flat index f0, every input channel. Written out with one
-     * local per tile element: vectors kept in arrays or passed to methods the JIT does not inline get boxed.
+     * V[ξ][ci][t] = (Bᵀ·d·B)[ξ] for the block's tiles (vectors of L from starts), every input channel. Written out
+     * with one local per tile element: vectors kept in arrays or passed to methods the JIT does not inline get boxed.
      */
-    private static void transformInput(MemorySegment pl, long channelStride, int cin, long f0, long[] tap,
+    private static void transformInput(MemorySegment pl, long channelStride, int cin, long[] starts, long[] tap,
                                        MemorySegment v, long vBase) {
         long step = (long) cin * TILES * 4;
         for (int ci = 0; ci < cin; ci++) {
-            long base = ci * channelStride + f0;
+            long base = ci * channelStride;
             for (int t = 0; t < TILES; t += L) {
-                long at = (base + t) * 4;
+                long at = (base + WinogradBands.readAt(starts[t / L])) * 4;
                 FloatVector d00 = FloatVector.fromMemorySegment(S, pl, at + tap[0] * 4, LE);
                 FloatVector d10 = FloatVector.fromMemorySegment(S, pl, at + tap[4] * 4, LE);
                 FloatVector d20 = FloatVector.fromMemorySegment(S, pl, at + tap[8] * 4, LE);
@@ -150,16 +150,19 @@ final class Winograd2x2 {
     }
 
     /** Y = Aᵀ·M·A + bias (+ residual), written to the 2x2 output pixels of every real tile. */
-    private static void transformOutput(MemorySegment m, long mBase, int rows, int o0, float[] bias, long f0,
+    private static void transformOutput(MemorySegment m, long mBase, int rows, int o0, float[] bias, long[] starts,
                                         long flat, int wq, int bandFrom, int tilesX, int outH, int outW,
-                                        MemorySegment out,
-                                        long outOff, Tensor residual) {
+                                        MemorySegment out, long outOff, Tensor residual) {
         float[] y = new float[4 * L];
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (o0 + o) * outH * outW;
             FloatVector b = FloatVector.broadcast(S, bias[o0 + o]);
             long step = (long) rows * TILES * 4;
             for (int t = 0; t < TILES; t += L) {
+                long first = starts[t / L];
+                if (first < 0) {
+                    continue;
+                }
                 long at = (mBase + (long) o * TILES + t) * 4;
                 FloatVector s0 = FloatVector.fromMemorySegment(S, m, at + 0 * step, LE);
                 FloatVector s1 = FloatVector.fromMemorySegment(S, m, at + 1 * step, LE);
@@ -184,7 +187,6 @@ final class Winograd2x2 {
                 FloatVector e2 = s6.sub(s10).sub(s14), e3 = s7.sub(s11).sub(s15);
                 FloatVector y00 = a0.add(a1).add(a2).add(b), y01 = a1.sub(a2).sub(a3).add(b);
                 FloatVector y10 = e0.add(e1).add(e2).add(b), y11 = e1.sub(e2).sub(e3).add(b);
-                long first = f0 + t;
                 int rowTy = bandFrom + (int) (first / wq), rowTx = (int) (first % wq);
                 if (rowTx + L <= tilesX && 2 * rowTy + 1 < outH && 2 * (rowTx + L) <= outW && first + L <= flat) {
                     // All L tiles are whole and in one tile row: two rows of 2L pixels, interleaved in registers.
@@ -209,7 +211,7 @@ final class Winograd2x2 {
                 y10.intoArray(y, 2 * L);
                 y11.intoArray(y, 3 * L);
                 for (int lane = 0; lane < L; lane++) {
-                    long f = f0 + t + lane;
+                    long f = first + lane;
                     if (f >= flat) {
                         break;
                     }

@@ -10,6 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * Winograd F(4x4, 3x3) for stride-1, padding-1 3x3 convolutions: each 4x4 block of output costs 36 products per
@@ -133,11 +134,11 @@ final class Winograd4x4 {
         int tilesX = (outW + 3) / 4;
         long outOff = (long) n * cout * outH * outW;
         long[] vRows = VectorBackend.rows(cin, TILES);
-        WinogradBands.run(parallel, in, n, 4, outH, outW, upsample, cout, norm, (p, pl, tap, f0, o0, o1) -> {
+        WinogradBands.run(parallel, in, n, 4, outH, outW, upsample, cout, norm, (p, pl, tap, starts, o0, o1) -> {
             int block = Math.min(OUT_BLOCK, o1 - o0);
             long vBase = 0, mBase = 36L * cin * TILES, tBase = mBase + 36L * block * TILES;
             MemorySegment scratch = Scratch.floats(tBase + 36L * L);
-            transformInput(pl, p.planeOffset(0, 1), cin, f0, tap, scratch, vBase, tBase);
+            transformInput(pl, p.planeOffset(0, 1), cin, starts, tap, scratch, vBase, tBase);
             for (int oc = o0; oc < o1; oc += block) {
                 int rows = Math.min(block, o1 - oc);
                 for (int xi = 0; xi < 36; xi++) {
@@ -151,24 +152,24 @@ final class Winograd4x4 {
                             scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
                             scratch, mBase + (long) xi * rows * TILES, TILES);
                 }
-                transformOutput(scratch, mBase, TILES, rows * TILES * 4L, TILES, scratch, tBase, rows, oc, bias, f0,
+                transformOutput(scratch, mBase, TILES, rows * TILES * 4L, starts, scratch, tBase, rows, oc, bias,
                         p.flatOut(), p.wq, p.rowFrom, tilesX, outH, outW, out.data(), outOff, residual);
             }
         });
     }
 
     /**
-     * V[ξ][ci][t] = (Bᵀ·d·B)[ξ] for the TILES tiles from flat index f0, every input channel: columns of d into the
-     * buffer at tBase, then its rows into V. Each pass is a method of its own: in one method, C2 stops inlining the
-     * Vector API calls part way (node count) and boxes the rest.
+     * V[ξ][ci][t] = (Bᵀ·d·B)[ξ] for the block's tiles (vectors of L from {@code starts}), every input channel:
+     * columns of d into the buffer at tBase, then its rows into V. Each pass is a method of its own: in one method,
+     * C2 stops inlining the Vector API calls part way (node count) and boxes the rest.
      */
-    private static void transformInput(MemorySegment pl, long channelStride, int cin, long f0, long[] tap,
+    private static void transformInput(MemorySegment pl, long channelStride, int cin, long[] starts, long[] tap,
                                        MemorySegment v, long vBase, long tBase) {
         long step = (long) cin * TILES * 4;
         for (int ci = 0; ci < cin; ci++) {
-            long base = ci * channelStride + f0;
+            long base = ci * channelStride;
             for (int t = 0; t < TILES; t += L) {
-                inputColumns(pl, (base + t) * 4, tap, v, tBase * 4);
+                inputColumns(pl, (base + WinogradBands.readAt(starts[t / L])) * 4, tap, v, tBase * 4);
                 inputRows(v, tBase * 4, (vBase + (long) ci * TILES + t) * 4, step);
             }
         }
@@ -223,28 +224,34 @@ final class Winograd4x4 {
      * Y = Aᵀ·M·A + bias (+ residual) for output channels [oc, oc + rows), written to the 4x4 output pixels of every
      * real tile: columns of M into the buffer at tBase (of {@code t}), then its rows, interleaved into pixel order in
      * registers. M's rows (one per output channel, from float mBase) are {@code ldm} floats apart, its products
-     * {@code step} bytes; {@code tiles} (a multiple of L) columns from flat tile index f0 are transformed.
+     * {@code step} bytes; its columns are the vectors of L tiles from {@code starts} ({@link WinogradBands}).
      */
-    static void transformOutput(MemorySegment m, long mBase, long ldm, long step, int tiles, MemorySegment t,
-                                long tBase, int rows, int oc, float[] bias, long f0, long flat, int wq, int bandFrom,
+    static void transformOutput(MemorySegment m, long mBase, long ldm, long step, long[] starts, MemorySegment t,
+                                long tBase, int rows, int oc, float[] bias, long flat, int wq, int bandFrom,
                                 int tilesX, int outH, int outW, MemorySegment out, long outOff, Tensor residual) {
         float[] row = new float[4 * L];
         long tmp = tBase * 4;
+        // Where each vector of L tiles goes: one stretch of 4L pixels per output row (at the pixel offset in
+        // start[v]) when its tiles are whole, else the runs of its real tiles (runs[v]).
+        int vectors = starts.length;
+        long[] start = new long[vectors];
+        int[][] runs = new int[vectors][];
+        for (int v = 0; v < vectors; v++) {
+            runs[v] = starts[v] < 0 ? new int[0] : tileRuns(4, starts[v], flat, wq, bandFrom, tilesX, outH, outW);
+            start[v] = runs[v] == null ? (long) 4 * (bandFrom + starts[v] / wq) * outW + 4 * (starts[v] % wq) : -1;
+        }
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (oc + o) * outH * outW;
-            for (int tile = 0; tile < tiles; tile += L) {
-                outputColumns(m, (mBase + o * ldm + tile) * 4, step, t, tmp);
-                long first = f0 + tile;
-                int rowTy = bandFrom + (int) (first / wq), rowTx = (int) (first % wq);
-                // All L tiles whole and in one tile row: each output row is 4L pixels, interleaved in registers.
-                boolean whole = rowTx + L <= tilesX && 4 * rowTy + 3 < outH && 4 * (rowTx + L) <= outW
-                        && first + L <= flat;
+            for (int v = 0; v < vectors; v++) {
+                if (starts[v] < 0) {
+                    continue;
+                }
+                outputColumns(m, (mBase + o * ldm + (long) v * L) * 4, step, t, tmp);
                 for (int r = 0; r < 4; r++) {
-                    long idx = whole ? plane + (long) (4 * rowTy + r) * outW + 4L * rowTx : -1;
+                    long idx = start[v] >= 0 ? plane + start[v] + (long) r * outW : -1;
                     outputRow(t, tmp + 6L * r * 4 * L, bias[oc + o], out, idx, residual, row);
-                    if (!whole) {
-                        storeRuns(row, 4, 4, r, first, flat, wq, bandFrom, tilesX, outH, outW, out, plane,
-                                residual);
+                    if (idx < 0) {
+                        storeRuns(row, 4, r, runs[v], outH, outW, out, plane, residual);
                     }
                 }
             }
@@ -314,35 +321,63 @@ final class Winograd4x4 {
     }
 
     /**
-     * The edge case of {@link #transformOutput}: one output row of L tiles, in pixel order in {@code row} ({@code px}
-     * pixels per tile), where the tiles span two tile rows, or reach junk tiles or the image edge. The row is
-     * {@code rowInTile} of the {@code tileRows} output rows each tile row covers. Each run of real tiles in one tile
-     * row is still one contiguous stretch of output pixels.
+     * Where the L tiles from flat index {@code first} ({@code px} output pixels a side) go: null when they are whole,
+     * in one tile row and inside the output (stretches of L·px pixels an output row), else the runs of real tiles
+     * among them, each in one tile row and so one contiguous stretch of pixels: (first lane, tile row, first output
+     * column, width in pixels) fours, for {@link #storeRuns}. {@code flat} ends the band's tiles.
      */
-    static void storeRuns(float[] row, int px, int tileRows, int rowInTile, long first, long flat, int wq,
-                          int bandFrom, int tilesX, int outH, int outW, MemorySegment out, long plane,
-                          Tensor residual) {
-        int lane = 0;
+    static int[] tileRuns(int px, long first, long flat, int wq, int bandFrom, int tilesX, int outH, int outW) {
+        int rowTy = bandFrom + (int) (first / wq), rowTx = (int) (first % wq);
+        if (rowTx + L <= tilesX && px * rowTy + px - 1 < outH && px * (rowTx + L) <= outW && first + L <= flat) {
+            return null;
+        }
+        int[] runs = new int[4 * L];
+        int n = 0, lane = 0;
         while (lane < L && first + lane < flat) {
             long f = first + lane;
             int ty = bandFrom + (int) (f / wq), tx = (int) (f % wq);
             int count = Math.min(Math.min(L - lane, tilesX - tx), (int) (flat - f));
-            int y = tileRows * ty + rowInTile;
-            if (count <= 0 || y >= outH) {
-                lane += Math.max(1, count);
+            if (count <= 0) {
+                lane += Math.max(1, Math.min(L - lane, wq - tx));
                 continue;
             }
-            int width = Math.min(px * count, outW - px * tx);
-            long idx = plane + (long) y * outW + (long) px * tx;
-            for (int j = 0; j < width; j += L) {
-                VectorMask<Float> m = S.indexInRange(j, width);
-                FloatVector v = FloatVector.fromArray(S, row, px * lane + j, m);
-                if (residual != null) {
-                    v = v.add(FloatVector.fromMemorySegment(S, residual.data(), (idx + j) * 4, LE, m));
-                }
-                v.intoMemorySegment(out, (idx + j) * 4, LE, m);
-            }
+            runs[n++] = lane;
+            runs[n++] = ty;
+            runs[n++] = px * tx;
+            runs[n++] = Math.min(px * count, outW - px * tx);
             lane += count;
+        }
+        return Arrays.copyOf(runs, n);
+    }
+
+    /**
+     * Stores one output row of L tiles, in pixel order in {@code row} ({@code px} pixels a tile), along the runs of
+     * {@link #tileRuns}; the row is {@code rowInTile} of the px output rows each tile row covers.
+     */
+    static void storeRuns(float[] row, int px, int rowInTile, int[] runs, int outH, int outW, MemorySegment out,
+                          long plane, Tensor residual) {
+        for (int k = 0; k < runs.length; k += 4) {
+            int y = px * runs[k + 1] + rowInTile, width = runs[k + 3], from = px * runs[k];
+            if (y >= outH) {
+                continue;
+            }
+            long at = (plane + (long) y * outW + runs[k + 2]) * 4;
+            int j = 0;
+            for (; j + L <= width; j += L) {
+                FloatVector v = FloatVector.fromArray(S, row, from + j);
+                if (residual != null) {
+                    v = v.add(FloatVector.fromMemorySegment(S, residual.data(), at + 4L * j, LE));
+                }
+                v.intoMemorySegment(out, at + 4L * j, LE);
+            }
+            if (j < width) {
+                VectorMask<Float> m = S.indexInRange(j, width);
+                FloatVector v = FloatVector.fromArray(S, row, from + j, m);
+                if (residual != null) {
+                    v = v.add(FloatVector.fromMemorySegment(S, residual.data(), at + 4L * j, LE, m));
+                }
+                v.intoMemorySegment(out, at + 4L * j, LE, m);
+            }
         }
     }
 }

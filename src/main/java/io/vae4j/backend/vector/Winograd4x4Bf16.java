@@ -108,12 +108,12 @@ final class Winograd4x4Bf16 {
                         : new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, ty0, bandRows);
                 long channelStride = p.planeOffset(0, 1);
                 long flat = p.flatOut();
-                int used = VectorBackend.roundUp((int) flat, L);
+                long[] starts = WinogradBands.vectorStarts(p, tilesX);
                 long[] tap = p.tileTaps();
                 pl.asSlice(p.filled * 4).fill((byte) 0);
                 parallel.forEach(cin, ci -> {
                     p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]);
-                    transformChannel(pl, ci * channelStride, tap, used, vb, (long) ci * tiles, vStride);
+                    transformChannel(pl, ci * channelStride, tap, starts, vb, (long) ci * tiles, vStride);
                 });
                 // The 36 products in PRODUCT_CHUNKS batches, one oneDNN call each on the Java threads: OpenMP
                 // teams between the Java-threaded transforms left one of the two cores idle or spinning.
@@ -126,24 +126,24 @@ final class Winograd4x4Bf16 {
                 parallel.forEach(blocks, blk -> {
                     int oc = blk * OUT_BLOCK, rows = Math.min(OUT_BLOCK, cout - oc);
                     MemorySegment t = Scratch.floats(36L * L);
-                    Winograd4x4.transformOutput(mb, (long) oc * tiles, tiles, mStride * 4, used, t, 0,
-                            rows, oc, bias, 0, flat, p.wq, bandFrom, tilesX, outH, outW, out.data(), outOff,
-                            residual);
+                    Winograd4x4.transformOutput(mb, (long) oc * tiles, tiles, mStride * 4, starts, t, 0,
+                            rows, oc, bias, flat, p.wq, bandFrom, tilesX, outH, outW, out.data(), outOff, residual);
                 });
             }
         }
     }
 
     /**
-     * V[ξ][ci][t] for tiles t &lt; used of one channel (its planes from float {@code base}), rounded to bf16: V's
-     * element (ξ, ci, t) is the short at index vBase + ξ·step + t.
+     * V[ξ][ci][t] for the band's vectors of L tiles ({@link WinogradBands#vectorStarts}) of one channel (its planes
+     * from float {@code base}), rounded to bf16: V's element (ξ, ci, t) is the short at index vBase + ξ·step + t,
+     * where tile t is lane t % L of vector t / L.
      */
-    private static void transformChannel(MemorySegment pl, long base, long[] tap, int used, MemorySegment v,
+    private static void transformChannel(MemorySegment pl, long base, long[] tap, long[] starts, MemorySegment v,
                                          long vBase, long step) {
         MemorySegment tmp = Scratch.floats(72L * L);
         long lb = 4L * L;
-        for (int t = 0; t < used; t += L) {
-            Winograd4x4.inputColumns(pl, (base + t) * 4, tap, tmp, 0);
+        for (int t = 0; t < starts.length * L; t += L) {
+            Winograd4x4.inputColumns(pl, (base + starts[t / L]) * 4, tap, tmp, 0);
             Winograd4x4.inputRows(tmp, 0, 36 * lb, lb);
             toBf16Rows(tmp, 36 * lb, 36, v, (vBase + t) * 2, step * 2);
         }

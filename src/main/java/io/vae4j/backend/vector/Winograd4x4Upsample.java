@@ -129,25 +129,25 @@ final class Winograd4x4Upsample {
         int outH = out.dim(2), outW = out.dim(3);
         int tilesX = (w + 3) / 4;
         long outOff = (long) n * cout * outH * outW;
-        WinogradBands.run(parallel, in, n, 4, h, w, 1, cout, norm, (p, pl, tap, f0, o0, o1) ->
-                block(pl, p.planeOffset(0, 1), cin, cout, f0, tap, u, o0, o1,
+        WinogradBands.run(parallel, in, n, 4, h, w, 1, cout, norm, (p, pl, tap, starts, o0, o1) ->
+                block(pl, p.planeOffset(0, 1), cin, cout, starts, tap, u, o0, o1,
                         new Band(p.wq, p.rowFrom, tilesX, p.flatOut(), outH, outW, out.data(), outOff, bias)));
     }
 
     /** What the output transform needs to know of the band: where its tiles' pixels go. */
-    record Band(int wq, int tyFrom, int tilesX, long flat, int outH, int outW, MemorySegment out,
-                long outOff, float[] bias) {
+    record Band(int wq, int tyFrom, int tilesX, long flat, int outH, int outW, MemorySegment out, long outOff,
+                float[] bias) {
     }
 
-    /** The TILES tiles from flat index f0, output channels [o0, o1): both row phases, one after the other. */
-    private static void block(MemorySegment pl, long channelStride, int cin, int cout, long f0, long[] tap, Tensor u,
-                              int o0, int o1, Band band) {
+    /** The block's tiles (vectors of L from starts), output channels [o0, o1): both row phases, one after another. */
+    private static void block(MemorySegment pl, long channelStride, int cin, int cout, long[] starts, long[] tap,
+                              Tensor u, int o0, int o1, Band band) {
         int block = Math.min(OUT_BLOCK, o1 - o0);
         long vStep = (long) XI * cin * TILES, mBase = 2 * vStep, mStep = (long) XI * block * TILES;
         long tBase = mBase + 2 * mStep;
         MemorySegment scratch = Scratch.floats(tBase + 56L * L);
         for (int a = 0; a < 2; a++) {
-            transformInput(pl, channelStride, cin, f0, tap, a, scratch, vStep, tBase);
+            transformInput(pl, channelStride, cin, starts, tap, a, scratch, vStep, tBase);
             for (int oc = o0; oc < o1; oc += block) {
                 int rows = Math.min(block, o1 - oc);
                 for (int b = 0; b < 2; b++) {
@@ -157,24 +157,24 @@ final class Winograd4x4Upsample {
                                 scratch, mBase + b * mStep + (long) xi * rows * TILES, TILES);
                     }
                 }
-                transformOutput(scratch, mBase, mBase + mStep, TILES, rows * TILES * 4L, TILES, scratch, tBase,
-                        rows, oc, f0, a, band);
+                transformOutput(scratch, mBase, mBase + mStep, TILES, rows * TILES * 4L, starts, scratch, tBase,
+                        rows, oc, a, band);
             }
         }
     }
 
     /**
      * V_ab[ξ][ci][t] = (Bᵀ·d_ab·B)[ξ] for row phase a, both column phases b (V_a0 at float 0, V_a1 at v1), for the
-     * TILES tiles from flat index f0, every input channel.
+     * block's tiles (vectors of L from starts), every input channel.
      */
-    private static void transformInput(MemorySegment pl, long channelStride, int cin, long f0, long[] tap, int a,
-                                       MemorySegment v, long v1, long tBase) {
+    private static void transformInput(MemorySegment pl, long channelStride, int cin, long[] starts, long[] tap,
+                                       int a, MemorySegment v, long v1, long tBase) {
         long step = (long) cin * TILES * 4;
         for (int ci = 0; ci < cin; ci++) {
-            long base = ci * channelStride + f0;
+            long base = ci * channelStride;
             for (int t = 0; t < TILES; t += L) {
                 long row = ((long) ci * TILES + t) * 4;
-                inputColumns(pl, (base + t) * 4, tap, a, v, tBase * 4);
+                inputColumns(pl, (base + WinogradBands.readAt(starts[t / L])) * 4, tap, a, v, tBase * 4);
                 inputRows(v, tBase * 4, 0, row, step);
                 inputRows(v, tBase * 4, 1, v1 * 4 + row, step);
             }
@@ -228,34 +228,41 @@ final class Winograd4x4Upsample {
      * float m0, M_1 at m1, rows TILES floats apart and products {@code step} bytes), written to the output rows
      * 8·ty + 2·r + a of every real tile.
      */
-    static void transformOutput(MemorySegment m, long m0, long m1, long ldm, long step, int tiles, MemorySegment t,
-                                long tBase, int rows, int oc, long f0, int a, Band band) {
+    static void transformOutput(MemorySegment m, long m0, long m1, long ldm, long step, long[] starts,
+                                MemorySegment t, long tBase, int rows, int oc, int a, Band band) {
         float[] row = new float[8 * L];
         long lb = 4L * L;
         long tmp0 = tBase * 4, tmp1 = tmp0 + 20 * lb, pix = tmp1 + 20 * lb, stage = pix + 8 * lb;
         int outH = band.outH, outW = band.outW;
+        // As in Winograd4x4.transformOutput: each vector's pixel offset when whole (8L pixels an output row,
+        // interleaved in registers), else the runs of its real tiles.
+        int vectors = starts.length, wq = band.wq;
+        long[] start = new long[vectors];
+        int[][] runs = new int[vectors][];
+        for (int v = 0; v < vectors; v++) {
+            runs[v] = starts[v] < 0 ? new int[0]
+                    : Winograd4x4.tileRuns(8, starts[v], band.flat, wq, band.tyFrom, band.tilesX, outH, outW);
+            start[v] = runs[v] == null ? (long) 8 * (band.tyFrom + starts[v] / wq) * outW + 8 * (starts[v] % wq) : -1;
+        }
         for (int o = 0; o < rows; o++) {
             long plane = band.outOff + (long) (oc + o) * outH * outW;
             float bias = band.bias[oc + o];
-            for (int tile = 0; tile < tiles; tile += L) {
-                outputColumns(m, (m0 + o * ldm + tile) * 4, step, t, tmp0);
-                outputColumns(m, (m1 + o * ldm + tile) * 4, step, t, tmp1);
-                long first = f0 + tile;
-                int rowTy = band.tyFrom + (int) (first / band.wq), rowTx = (int) (first % band.wq);
-                // All L tiles whole and in one tile row: each output row is 8L pixels, interleaved in registers.
-                boolean whole = rowTx + L <= band.tilesX && 8 * rowTy + 7 < outH && 8 * (rowTx + L) <= outW
-                        && first + L <= band.flat;
+            for (int v = 0; v < vectors; v++) {
+                if (starts[v] < 0) {
+                    continue;
+                }
+                outputColumns(m, (m0 + o * ldm + (long) v * L) * 4, step, t, tmp0);
+                outputColumns(m, (m1 + o * ldm + (long) v * L) * 4, step, t, tmp1);
                 for (int r = 0; r < 4; r++) {
-                    long idx = whole ? plane + (long) (8 * rowTy + 2 * r + a) * outW + 8L * rowTx : -1;
+                    long idx = start[v] >= 0 ? plane + start[v] + (long) (2 * r + a) * outW : -1;
                     outputRow(t, tmp0 + 5L * r * lb, 0, bias, pix);
                     outputRow(t, tmp1 + 5L * r * lb, 1, bias, pix);
                     interleave(t, pix, idx < 0 ? t : band.out, idx < 0 ? stage : idx * 4);
-                    if (!whole) {
+                    if (idx < 0) {
                         for (int k = 0; k < 8; k++) {
                             FloatVector.fromMemorySegment(S, t, stage + k * lb, LE).intoArray(row, k * L);
                         }
-                        Winograd4x4.storeRuns(row, 8, 8, 2 * r + a, first, band.flat, band.wq, band.tyFrom,
-                                band.tilesX, outH, outW, band.out, plane, null);
+                        Winograd4x4.storeRuns(row, 8, 2 * r + a, runs[v], outH, outW, band.out, plane, null);
                     }
                 }
             }

@@ -55,7 +55,7 @@ final class Winograd4x4UpsampleBf16 {
             for (int ty0 = 0; ty0 < tilesY; ty0 += bandRows) {
                 ConvPlanes p = ty0 == 0 ? first : new ConvPlanes(g, cin, h, w, 1, ty0, bandRows);
                 long channelStride = p.planeOffset(0, 1);
-                int used = VectorBackend.roundUp((int) p.flatOut(), L);
+                long[] starts = WinogradBands.vectorStarts(p, tilesX);
                 long[] tap = p.tileTaps();
                 pl.asSlice(p.filled * 4).fill((byte) 0);
                 parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
@@ -63,7 +63,7 @@ final class Winograd4x4UpsampleBf16 {
                         outOff, bias);
                 for (int a = 0; a < 2; a++) {
                     int phase = a;
-                    parallel.forEach(cin, ci -> transformChannel(pl, ci * channelStride, tap, phase, used, vb,
+                    parallel.forEach(cin, ci -> transformChannel(pl, ci * channelStride, tap, phase, starts, vb,
                             (long) ci * tiles, vStride));
                     int per = 2 * XI / PRODUCT_CHUNKS;
                     long uFrom = 2L * XI * a;
@@ -75,7 +75,7 @@ final class Winograd4x4UpsampleBf16 {
                         int oc = blk * OUT_BLOCK, rows = Math.min(OUT_BLOCK, cout - oc);
                         MemorySegment t = Scratch.floats(56L * L);
                         Winograd4x4Upsample.transformOutput(mb, (long) oc * tiles, XI * mStride + (long) oc * tiles,
-                                tiles, mStride * 4, used, t, 0, rows, oc, 0, phase, band);
+                                tiles, mStride * 4, starts, t, 0, rows, oc, phase, band);
                     });
                 }
             }
@@ -83,15 +83,16 @@ final class Winograd4x4UpsampleBf16 {
     }
 
     /**
-     * V_ab[ξ][ci][t] for row phase a, both column phases (b·25 + ξ), tiles t &lt; used of one channel (its planes
-     * from float {@code base}), rounded to bf16: element (b·25 + ξ, ci, t) is the short at vBase + (b·25 + ξ)·step + t.
+     * V_ab[ξ][ci][t] for row phase a, both column phases (b·25 + ξ), the band's vectors of L tiles of one channel
+     * (its planes from float {@code base}), rounded to bf16: element (b·25 + ξ, ci, t) is the short at
+     * vBase + (b·25 + ξ)·step + t, where tile t is lane t % L of vector t / L.
      */
-    private static void transformChannel(MemorySegment pl, long base, long[] tap, int a, int used, MemorySegment v,
-                                         long vBase, long step) {
+    private static void transformChannel(MemorySegment pl, long base, long[] tap, int a, long[] starts,
+                                         MemorySegment v, long vBase, long step) {
         MemorySegment tmp = Scratch.floats(55L * L);
         long lb = 4L * L;
-        for (int t = 0; t < used; t += L) {
-            Winograd4x4Upsample.inputColumns(pl, (base + t) * 4, tap, a, tmp, 0);
+        for (int t = 0; t < starts.length * L; t += L) {
+            Winograd4x4Upsample.inputColumns(pl, (base + starts[t / L]) * 4, tap, a, tmp, 0);
             for (int b = 0; b < 2; b++) {
                 Winograd4x4Upsample.inputRows(tmp, 0, b, 30 * lb, lb);
                 Winograd4x4Bf16.toBf16Rows(tmp, 30 * lb, XI, v, (vBase + (long) b * XI * step + t) * 2, step * 2);
