@@ -395,8 +395,7 @@ public final class VectorBackend implements Backend {
 
     /**
      * Per (image, channel) scale and shift that apply a GroupNorm and its affine: y = x·scale + shift. Statistics
-     * in two passes (mean, then squared deviations), float lanes within a block and double across blocks; or the
-     * spec's frozen per-group mean and rstd when it has them.
+     * from {@link #meanVariance}, or the spec's frozen per-group mean and rstd when it has them.
      */
     private float[][] affine(Tensor in, GroupNormSpec norm) {
         Tensor gamma = norm.gamma(), beta = norm.beta();
@@ -414,9 +413,9 @@ public final class VectorBackend implements Backend {
                 mean = norm.mean()[grp];
                 rstd = norm.rstd()[grp];
             } else {
-                mean = sum(in.data(), off, count, 0f) / count;
-                double var = sumSquares(in.data(), off, count, (float) mean) / count;
-                rstd = 1.0 / Math.sqrt(var + eps);
+                double[] stats = meanVariance(in.data(), off, count);
+                mean = stats[0];
+                rstd = 1.0 / Math.sqrt(stats[1] + eps);
             }
             ScratchSpace.checkpoint();
             for (int ch = grp * cpg; ch < (grp + 1) * cpg; ch++) {
@@ -428,36 +427,35 @@ public final class VectorBackend implements Backend {
         return new float[][]{scale, shift};
     }
 
-    /** Σ (x - shift) over a range, in float lanes per block and double across blocks to bound rounding. */
-    private static double sum(MemorySegment seg, long off, long count, float shift) {
-        double total = 0;
-        FloatVector sh = FloatVector.broadcast(S, shift);
+    /**
+     * {mean, variance} of a range in one pass: per block of 4096 values, the sums of d = x - s and d² in float
+     * lanes, where s is the mean of the block's first L values (near the block's mean, so d² does not cancel
+     * against the squared sum), and the blocks combined in double (Chan, Golub and LeVeque's pairwise update).
+     * Two passes (mean, then squared deviations) read every GroupNorm input twice: 1.6% of a decode's time.
+     */
+    static double[] meanVariance(MemorySegment seg, long off, long count) {
+        double n = 0, mean = 0, m2 = 0;
         for (long j0 = 0; j0 < count; j0 += 4096) {
             long j1 = Math.min(count, j0 + 4096);
-            FloatVector acc = FloatVector.zero(S);
+            VectorMask<Float> head = S.indexInRange(j0, j1);
+            float shift = FloatVector.fromMemorySegment(S, seg, (off + j0) * 4, LE, head)
+                    .reduceLanes(VectorOperators.ADD) / Math.min(L, j1 - j0);
+            FloatVector sh = FloatVector.broadcast(S, shift), s1 = FloatVector.zero(S), s2 = s1;
             for (long j = j0; j < j1; j += L) {
                 VectorMask<Float> m = S.indexInRange(j, j1);
-                acc = acc.add(FloatVector.fromMemorySegment(S, seg, (off + j) * 4, LE, m).sub(sh), m);
+                FloatVector d = FloatVector.zero(S).blend(
+                        FloatVector.fromMemorySegment(S, seg, (off + j) * 4, LE, m).sub(sh), m);
+                s1 = s1.add(d);
+                s2 = d.fma(d, s2);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            double nb = j1 - j0, t1 = s1.reduceLanes(VectorOperators.ADD), t2 = s2.reduceLanes(VectorOperators.ADD);
+            double blockMean = shift + t1 / nb, blockM2 = Math.max(0, t2 - t1 * t1 / nb);
+            double delta = blockMean - mean, total = n + nb;
+            mean += delta * nb / total;
+            m2 += blockM2 + delta * delta * n * nb / total;
+            n = total;
         }
-        return total;
-    }
-
-    private static double sumSquares(MemorySegment seg, long off, long count, float mean) {
-        double total = 0;
-        FloatVector mu = FloatVector.broadcast(S, mean);
-        for (long j0 = 0; j0 < count; j0 += 4096) {
-            long j1 = Math.min(count, j0 + 4096);
-            FloatVector acc = FloatVector.zero(S);
-            for (long j = j0; j < j1; j += L) {
-                VectorMask<Float> m = S.indexInRange(j, j1);
-                FloatVector d = FloatVector.fromMemorySegment(S, seg, (off + j) * 4, LE, m).sub(mu);
-                acc = d.fma(d, acc).blend(acc, m.not());
-            }
-            total += acc.reduceLanes(VectorOperators.ADD);
-        }
-        return total;
+        return new double[]{mean, n == 0 ? 0 : m2 / n};
     }
 
     @Override
