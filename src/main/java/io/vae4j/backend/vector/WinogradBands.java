@@ -62,7 +62,6 @@ final class WinogradBands {
         return Math.max(0, start);
     }
 
-
     /**
      * Runs {@code block} over every block of the m x m output tiles of a gridH x gridW output grid of image
      * n of {@code in} (nearest-upsampled by {@code upsample} first), with {@code cout} output channels.
