@@ -148,11 +148,9 @@ public final class VectorBackend implements Backend {
     @Override
     public long scratchWeightBytes(ConvGeometry g, int in, int out, boolean upsampled) {
         Winograd tile = tile(g, in, out);
-        boolean bf16 = bf16(g, in, out);
-        if (upsampled && VectorConv.upsampledWinograd(tile, out)) {
-            return (long) Winograd4x4Upsample.TRANSFORM_FLOATS * out * in * (bf16 ? 2 : Float.BYTES);
-        }
-        return (long) tile.transformFloats() * out * in * (bf16 ? 2 : Float.BYTES);
+        long floats = upsampled && VectorConv.upsampledWinograd(tile, out) ? Winograd4x4Upsample.TRANSFORM_FLOATS
+                : tile.transformFloats();
+        return floats * out * in * (bf16(g, in, out) ? 2 : Float.BYTES);
     }
 
     @Override

@@ -231,30 +231,41 @@ final class Winograd4x4 {
                                 int tilesX, int outH, int outW, MemorySegment out, long outOff, Tensor residual) {
         float[] row = new float[4 * L];
         long tmp = tBase * 4;
-        // Where each vector of L tiles goes: one stretch of 4L pixels per output row (at the pixel offset in
-        // start[v]) when its tiles are whole, else the runs of its real tiles (runs[v]).
-        int vectors = starts.length;
-        long[] start = new long[vectors];
-        int[][] runs = new int[vectors][];
-        for (int v = 0; v < vectors; v++) {
-            runs[v] = starts[v] < 0 ? new int[0] : tileRuns(4, starts[v], flat, wq, bandFrom, tilesX, outH, outW);
-            start[v] = runs[v] == null ? (long) 4 * (bandFrom + starts[v] / wq) * outW + 4 * (starts[v] % wq) : -1;
-        }
+        Placement at = Placement.of(4, starts, flat, wq, bandFrom, tilesX, outH, outW);
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (oc + o) * outH * outW;
-            for (int v = 0; v < vectors; v++) {
+            for (int v = 0; v < starts.length; v++) {
                 if (starts[v] < 0) {
                     continue;
                 }
                 outputColumns(m, (mBase + o * ldm + (long) v * L) * 4, step, t, tmp);
                 for (int r = 0; r < 4; r++) {
-                    long idx = start[v] >= 0 ? plane + start[v] + (long) r * outW : -1;
+                    long idx = at.start()[v] >= 0 ? plane + at.start()[v] + (long) r * outW : -1;
                     outputRow(t, tmp + 6L * r * 4 * L, bias[oc + o], out, idx, residual, row);
                     if (idx < 0) {
-                        storeRuns(row, 4, r, runs[v], outH, outW, out, plane, residual);
+                        storeRuns(row, 4, r, at.runs()[v], outH, outW, out, plane, residual);
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Where each vector of L tiles of a block goes, {@code px} output pixels a tile side: for a vector whose tiles
+     * are whole, start[v], the pixel offset in its output channel of its first output row (L·px pixels a row,
+     * written from registers), and -1 otherwise, with runs[v] its runs of real tiles ({@link #tileRuns}; none for a
+     * vector that is not there).
+     */
+    record Placement(long[] start, int[][] runs) {
+        static Placement of(int px, long[] starts, long flat, int wq, int bandFrom, int tilesX, int outH, int outW) {
+            long[] start = new long[starts.length];
+            int[][] runs = new int[starts.length][];
+            for (int v = 0; v < starts.length; v++) {
+                long s = starts[v];
+                runs[v] = s < 0 ? new int[0] : tileRuns(px, s, flat, wq, bandFrom, tilesX, outH, outW);
+                start[v] = runs[v] == null ? (long) px * (bandFrom + s / wq) * outW + px * (s % wq) : -1;
+            }
+            return new Placement(start, runs);
         }
     }
 

@@ -234,27 +234,18 @@ final class Winograd4x4Upsample {
         long lb = 4L * L;
         long tmp0 = tBase * 4, tmp1 = tmp0 + 20 * lb, pix = tmp1 + 20 * lb, stage = pix + 8 * lb;
         int outH = band.outH, outW = band.outW;
-        // As in Winograd4x4.transformOutput: each vector's pixel offset when whole (8L pixels an output row,
-        // interleaved in registers), else the runs of its real tiles.
-        int vectors = starts.length, wq = band.wq;
-        long[] start = new long[vectors];
-        int[][] runs = new int[vectors][];
-        for (int v = 0; v < vectors; v++) {
-            runs[v] = starts[v] < 0 ? new int[0]
-                    : Winograd4x4.tileRuns(8, starts[v], band.flat, wq, band.tyFrom, band.tilesX, outH, outW);
-            start[v] = runs[v] == null ? (long) 8 * (band.tyFrom + starts[v] / wq) * outW + 8 * (starts[v] % wq) : -1;
-        }
+        var at = Winograd4x4.Placement.of(8, starts, band.flat, band.wq, band.tyFrom, band.tilesX, outH, outW);
         for (int o = 0; o < rows; o++) {
             long plane = band.outOff + (long) (oc + o) * outH * outW;
             float bias = band.bias[oc + o];
-            for (int v = 0; v < vectors; v++) {
+            for (int v = 0; v < starts.length; v++) {
                 if (starts[v] < 0) {
                     continue;
                 }
                 outputColumns(m, (m0 + o * ldm + (long) v * L) * 4, step, t, tmp0);
                 outputColumns(m, (m1 + o * ldm + (long) v * L) * 4, step, t, tmp1);
                 for (int r = 0; r < 4; r++) {
-                    long idx = start[v] >= 0 ? plane + start[v] + (long) (2 * r + a) * outW : -1;
+                    long idx = at.start()[v] >= 0 ? plane + at.start()[v] + (long) (2 * r + a) * outW : -1;
                     outputRow(t, tmp0 + 5L * r * lb, 0, bias, pix);
                     outputRow(t, tmp1 + 5L * r * lb, 1, bias, pix);
                     interleave(t, pix, idx < 0 ? t : band.out, idx < 0 ? stage : idx * 4);
@@ -262,7 +253,7 @@ final class Winograd4x4Upsample {
                         for (int k = 0; k < 8; k++) {
                             FloatVector.fromMemorySegment(S, t, stage + k * lb, LE).intoArray(row, k * L);
                         }
-                        Winograd4x4.storeRuns(row, 8, 2 * r + a, runs[v], outH, outW, band.out, plane, null);
+                        Winograd4x4.storeRuns(row, 8, 2 * r + a, at.runs()[v], outH, outW, band.out, plane, null);
                     }
                 }
             }
