@@ -33,9 +33,10 @@ class BackendTwinTest {
     private static final VectorBackend JAVA_DIRECT = new VectorBackend(2, false);
     private static final VectorBackend JAVA_2X2 = new VectorBackend(2, VectorBackend.Winograd.F2X2);
     private static final VectorBackend JAVA_4X4 = new VectorBackend(2, VectorBackend.Winograd.F4X4);
+    private static final VectorBackend JAVA_6X6 = new VectorBackend(2, VectorBackend.Winograd.F6X6);
     private static final Map<String, OneDnnBackend> ONEDNN = new HashMap<>();
     /** The fast backends: "onednn" with its default options, and its other ways of computing a convolution. */
-    static final String[] BACKENDS = {"java", "java-direct", "java-2x2", "java-4x4", "onednn", "onednn-plain",
+    static final String[] BACKENDS = {"java", "java-direct", "java-2x2", "java-4x4", "java-6x6", "onednn", "onednn-plain",
             "onednn-deconv"};
 
     /** The fast backend of that name; a oneDNN test is skipped, saying why, where oneDNN is not available. */
@@ -51,6 +52,9 @@ class BackendTwinTest {
         }
         if (name.equals("java-4x4")) {
             return JAVA_4X4;
+        }
+        if (name.equals("java-6x6")) {
+            return JAVA_6X6;
         }
         assumeTrue(OneDnn.available(), () -> "oneDNN backend not tested: " + OneDnn.unavailableReason());
         return ONEDNN.computeIfAbsent(name, n -> new OneDnnBackend(2, switch (n) {
@@ -69,6 +73,7 @@ class BackendTwinTest {
         JAVA_DIRECT.close();
         JAVA_2X2.close();
         JAVA_4X4.close();
+        JAVA_6X6.close();
         ONEDNN.values().forEach(OneDnnBackend::close);
     }
 
@@ -98,6 +103,10 @@ class BackendTwinTest {
             // Tile rows of 15 and 31 tiles: vectors of one tile row each, the last with a junk lane.
             "3,1,1,1,1,1, 16,16, 20,60, 1,true",
             "3,1,1,1,1,1, 16,8, 9,124, 2,false",
+            // F(6x6): tile rows of 16 and 15 tiles (row-aligned vectors), and 14 (vectors across rows).
+            "3,1,1,1,1,1, 16,16, 13,96, 1,true",
+            "3,1,1,1,1,1, 16,8, 7,90, 1,false",
+            "3,1,1,1,1,1, 8,16, 19,83, 1,true",
     };
 
     static Stream<Arguments> convCases() {

@@ -25,6 +25,10 @@ record ChannelNorm(float scale, float shift, boolean silu) {
     /** Indexes into the pair (a, b) for {@code selectFrom}: lane i takes element 2i, or 2i + 1, of a then b. */
     private static final FloatVector EVEN_OF_PAIR = FloatVector.fromArray(S, pairIndexes(0), 0);
     private static final FloatVector ODD_OF_PAIR = FloatVector.fromArray(S, pairIndexes(1), 0);
+    /** Indexes into a pair of vectors for {@code selectFrom}: lane t of phase q takes source float 6t + q. */
+    private static final FloatVector[] SIXTH = sixthIndexes();
+    private static final VectorMask<Float>[] SIXTH_IN_23 = sixthMasks(1);
+    private static final VectorMask<Float>[] SIXTH_IN_45 = sixthMasks(2);
 
     private static float[] pairIndexes(int first) {
         float[] idx = new float[L];
@@ -78,34 +82,47 @@ record ChannelNorm(float scale, float shift, boolean silu) {
     }
 
     /**
-     * The four stride-4 phases of one row at once: dst_q[j] = f(src[4j + q]) for j in [0, n) and q = 0..3, where
-     * dst_q is at {@code to[q]}, and 0 where 4j + q is past the {@code valid} source floats (the row's right
-     * padding, which the reference pads after normalising). Four loads feed all four phases through two rounds of
-     * even/odd selection (8 two-table permutes for 4 vectors; picking every fourth column phase by phase took 16
-     * loads and 12 permutes), and the ragged end goes through the same vector step rather than a scalar loop with
-     * a scalar exp per value: one more whole step, zeros written over its padding columns after, when that step
-     * stays inside the tensor and ends the row (every SD size), else {@link #quartersTail}.
+     * The s stride-s phases of one row at once, s = 4 (F(4x4)'s planes) or 6 (F(6x6)'s): dst_q[j] = f(src[s·j + q])
+     * for j in [0, n) and q < s, where dst_q is at {@code to[q]}, and 0 where s·j + q is past the {@code valid}
+     * source floats (the row's right padding, which the reference pads after normalising). Each step loads s
+     * vectors and picks every phase out of them with two-table permutes ({@link #quarters}, {@link #sixths}); the
+     * ragged end goes through the same vector step rather than a scalar loop with a scalar exp per value: one more
+     * whole step, zeros written over its padding columns after, when that step stays inside the tensor and ends
+     * the row (every SD size at s = 4), else {@link #phasesTail}.
      */
-    void applyQuarters(MemorySegment src, long from, int valid, MemorySegment dst, long[] to, int n) {
-        int whole = Math.max(0, Math.min(n, valid / 4) / L * L);
+    void applyPhases(int s, MemorySegment src, long from, int valid, MemorySegment dst, long[] to, int n) {
+        int whole = Math.max(0, Math.min(n, valid / s) / L * L);
+        long stepBytes = 4L * s * L;
         // The one more step reads a few floats past the row: the next row's, harmless, as they are zeroed after.
-        boolean overRead = n - whole == L && from + 16L * whole + 16L * L <= src.byteSize();
+        boolean overRead = n - whole == L && from + 4L * s * whole + stepBytes <= src.byteSize();
         for (int j = 0; j < (overRead ? n : whole); j += L) {
-            quarters(src, from + 16L * j, dst, to[0] + 4L * j, to[1] + 4L * j, to[2] + 4L * j, to[3] + 4L * j);
+            step(s, src, from + 4L * s * j, dst, to, 4L * j);
         }
         if (overRead) {
-            long avail = Math.max(0, valid - 4L * whole);
-            for (int q = 0; q < 4; q++) {
-                for (long c = Math.clamp((avail + 3 - q) / 4, 0, L); c < L; c++) {
+            long avail = Math.max(0, valid - (long) s * whole);
+            for (int q = 0; q < s; q++) {
+                for (long c = Math.clamp((avail + s - 1 - q) / s, 0, L); c < L; c++) {
                     dst.set(DType.FLOAT, to[q] + 4L * (whole + c), 0f);
                 }
             }
         } else if (whole < n) {
-            quartersTail(src, from, valid, dst, to, n, whole);
+            phasesTail(s, src, from, valid, dst, to, n, whole);
         }
     }
 
-    /** One step: 4L source floats at byte {@code at} to L values of each phase, at bytes t0..t3 of dst. */
+    private void step(int s, MemorySegment src, long at, MemorySegment dst, long[] to, long off) {
+        if (s == 4) {
+            quarters(src, at, dst, to[0] + off, to[1] + off, to[2] + off, to[3] + off);
+        } else {
+            sixths(src, at, dst, to, off);
+        }
+    }
+
+    /**
+     * One step of four phases: 4L source floats at byte {@code at} to L values of each, at bytes t0..t3 of dst.
+     * Two rounds of even/odd selection: 8 two-table permutes for 4 vectors (picking every fourth column phase by
+     * phase took 16 loads and 12 permutes).
+     */
     private void quarters(MemorySegment src, long at, MemorySegment dst, long t0, long t1, long t2, long t3) {
         FloatVector a = FloatVector.broadcast(S, scale), b = FloatVector.broadcast(S, shift);
         FloatVector v0 = FloatVector.fromMemorySegment(S, src, at, LE);
@@ -131,29 +148,85 @@ record ChannelNorm(float scale, float shift, boolean silu) {
     }
 
     /**
+     * One step of six phases: 6L source floats at byte {@code at} to L values of each, at bytes to[q] + off of
+     * dst. Phase q's lane t is source float 6t + q, in the pair of loaded vectors 6t + q falls in: one permute of
+     * each pair, two blends.
+     */
+    private void sixths(MemorySegment src, long at, MemorySegment dst, long[] to, long off) {
+        FloatVector a = FloatVector.broadcast(S, scale), b = FloatVector.broadcast(S, shift);
+        long lb = 4L * L;
+        FloatVector v0 = FloatVector.fromMemorySegment(S, src, at, LE);
+        FloatVector v1 = FloatVector.fromMemorySegment(S, src, at + lb, LE);
+        FloatVector v2 = FloatVector.fromMemorySegment(S, src, at + 2 * lb, LE);
+        FloatVector v3 = FloatVector.fromMemorySegment(S, src, at + 3 * lb, LE);
+        FloatVector v4 = FloatVector.fromMemorySegment(S, src, at + 4 * lb, LE);
+        FloatVector v5 = FloatVector.fromMemorySegment(S, src, at + 5 * lb, LE);
+        for (int q = 0; q < 6; q++) {
+            FloatVector idx = SIXTH[q];
+            FloatVector y = idx.selectFrom(v0, v1).blend(idx.selectFrom(v2, v3), SIXTH_IN_23[q])
+                    .blend(idx.selectFrom(v4, v5), SIXTH_IN_45[q]).fma(a, b);
+            if (silu) {
+                y = y.div(y.neg().lanewise(VectorOperators.EXP).add(1f));
+            }
+            y.intoMemorySegment(dst, to[q] + off, LE);
+        }
+    }
+
+    /**
      * The ragged end, from plane column j0: each step's real source floats are staged in a zeroed buffer, run
-     * through {@link #quarters}, and copied out, with 0 for the columns past the source (the right padding, which
+     * through {@link #step}, and copied out, with 0 for the columns past the source (the right padding, which
      * the reference pads after normalising). Staging keeps one small vector method for both paths: a masked copy of
      * it outgrew C1's register allocator, which left it boxed and a bf16 decode 3x slower.
      */
-    private void quartersTail(MemorySegment src, long from, int valid, MemorySegment dst, long[] to, int n, int j0) {
-        MemorySegment stage = Scratch.stage(8L * L);
-        long out = 16L * L;
+    private void phasesTail(int s, MemorySegment src, long from, int valid, MemorySegment dst, long[] to, int n,
+                            int j0) {
+        MemorySegment stage = Scratch.stage(2L * s * L);
+        long out = 4L * s * L;
+        long[] staged = new long[s];
+        for (int q = 0; q < s; q++) {
+            staged[q] = out + 4L * L * q;
+        }
         for (int j = j0; j < n; j += L) {
-            int rem = Math.min(L, n - j), avail = Math.clamp(valid - 4L * j, 0, 4 * rem);
+            int rem = Math.min(L, n - j), avail = Math.clamp(valid - (long) s * j, 0, s * rem);
             stage.fill((byte) 0);
             if (avail > 0) {
-                // (Past the last row of a tensor, from + 16j may lie beyond its end: no copy then.)
-                MemorySegment.copy(src, from + 16L * j, stage, 0, 4L * avail);
+                // (Past the last row of a tensor, from + 4sj may lie beyond its end: no copy then.)
+                MemorySegment.copy(src, from + 4L * s * j, stage, 0, 4L * avail);
             }
-            quarters(stage, 0, stage, out, out + 4L * L, out + 8L * L, out + 12L * L);
-            for (int q = 0; q < 4; q++) {
-                // Phase q's column i read source float 4i + q: real below avail.
-                int real = Math.clamp((avail + 3 - q) / 4, 0, rem);
+            step(s, stage, 0, stage, staged, 0);
+            for (int q = 0; q < s; q++) {
+                // Phase q's column i read source float s·i + q: real below avail.
+                int real = Math.clamp((avail + s - 1 - q) / s, 0, rem);
                 long at = to[q] + 4L * j;
-                MemorySegment.copy(stage, out + 4L * L * q, dst, at, 4L * real);
+                MemorySegment.copy(stage, staged[q], dst, at, 4L * real);
                 dst.asSlice(at + 4L * real, 4L * (rem - real)).fill((byte) 0);
             }
         }
+    }
+
+    private static FloatVector[] sixthIndexes() {
+        FloatVector[] idx = new FloatVector[6];
+        for (int q = 0; q < 6; q++) {
+            float[] lanes = new float[L];
+            for (int t = 0; t < L; t++) {
+                lanes[t] = (6 * t + q) % (2 * L);
+            }
+            idx[q] = FloatVector.fromArray(S, lanes, 0);
+        }
+        return idx;
+    }
+
+    /** For each phase, the lanes whose source float lies in the pair of vectors from {@code pair}·2L on. */
+    @SuppressWarnings("unchecked")
+    private static VectorMask<Float>[] sixthMasks(int pair) {
+        VectorMask<Float>[] masks = (VectorMask<Float>[]) new VectorMask<?>[6];
+        for (int q = 0; q < 6; q++) {
+            boolean[] lanes = new boolean[L];
+            for (int t = 0; t < L; t++) {
+                lanes[t] = (6 * t + q) / (2 * L) == pair;
+            }
+            masks[q] = VectorMask.fromArray(S, lanes, 0);
+        }
+        return masks;
     }
 }

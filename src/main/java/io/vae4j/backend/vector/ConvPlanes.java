@@ -128,8 +128,8 @@ final class ConvPlanes {
      * exists). Padding stays zero, as it is in the reference, which pads the normalised tensor.
      */
     void fill(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
-        if (stride == 4 && upsample == 1) {
-            fillQuarters(in, inOff, ci, planes, norm == null ? ChannelNorm.IDENTITY : norm);
+        if ((stride == 4 || stride == 6) && upsample == 1) {
+            fillPhases(in, inOff, ci, planes, norm == null ? ChannelNorm.IDENTITY : norm);
             return;
         }
         int s = stride, u = upsample;
@@ -153,21 +153,21 @@ final class ConvPlanes {
     }
 
     /**
-     * {@link #fill} for stride-4 planes of an input that is not upsampled (Winograd F(4x4)): the four column
-     * phases of a plane row come from one pass over the source row ({@link ChannelNorm#applyQuarters}), from the
-     * first plane column whose four source columns 4x - pad .. 4x - pad + 3 are all at or right of the row's
-     * start; the columns before it are done one by one, zero where they fall in the padding.
+     * {@link #fill} for the stride-4 or stride-6 planes of an input that is not upsampled (Winograd F(4x4), F(6x6)):
+     * the s column phases of a plane row come from one pass over the source row ({@link ChannelNorm#applyPhases}),
+     * from the first plane column whose s source columns s·x - pad .. s·x - pad + s - 1 are all at or right of the
+     * row's start; the columns before it are done one by one, zero where they fall in the padding.
      */
-    private void fillQuarters(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
-        int pl = g.padLeft();
-        int xa = Math.min(wq, ceilDiv(pl, 4));
+    private void fillPhases(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
+        int s = stride, pl = g.padLeft();
+        int xa = Math.min(wq, ceilDiv(pl, s));
         long src = (inOff + (long) ci * inHeight * inWidth) * 4;
-        long[] to = new long[4];
-        for (int py = 0; py < 4; py++) {
+        long[] to = new long[s];
+        for (int py = 0; py < s; py++) {
             for (int y = 0; y < rows; y++) {
-                int sy = (rowFrom + y) * 4 + py - g.padTop();
-                for (int px = 0; px < 4; px++) {
-                    to[px] = (planeOffset(py * 4 + px, ci) + (long) y * wq) * 4;
+                int sy = (rowFrom + y) * s + py - g.padTop();
+                for (int px = 0; px < s; px++) {
+                    to[px] = (planeOffset(py * s + px, ci) + (long) y * wq) * 4;
                 }
                 if (sy < 0 || sy >= inHeight) {
                     for (long row : to) {
@@ -178,31 +178,21 @@ final class ConvPlanes {
                 long srcRow = src + (long) sy * inWidth * 4;
                 if (pl == 1 && srcRow >= 4) {
                     // The usual one-column pad: whole vector steps from one float before the row (the previous
-                    // row's last, or whatever lies before it), the padding column they filled zeroed after, and
-                    // the last few columns (one at SD sizes) one by one.
-                    int head = Math.min(wq, (inWidth + 1) / 4) / ChannelNorm.L * ChannelNorm.L;
-                    norm.applyQuarters(in, srcRow - 4, inWidth + 1, planes, to, head);
+                    // row's last, or whatever lies before it), the padding column they filled zeroed after.
+                    norm.applyPhases(s, in, srcRow - 4, inWidth + 1, planes, to, wq);
                     planes.set(DType.FLOAT, to[0], 0f);
-                    for (int px = 0; px < 4; px++) {
-                        for (int x = head; x < wq; x++) {
-                            int sx = 4 * x + px - 1;
-                            float v = sx < 0 || sx >= inWidth ? 0f
-                                    : norm.apply(in.get(DType.FLOAT, srcRow + sx * 4L));
-                            planes.set(DType.FLOAT, to[px] + x * 4L, v);
-                        }
-                    }
                     continue;
                 }
-                for (int px = 0; px < 4; px++) {
+                for (int px = 0; px < s; px++) {
                     for (int x = 0; x < xa; x++) {
-                        int sx = 4 * x + px - pl;
+                        int sx = s * x + px - pl;
                         float v = sx < 0 || sx >= inWidth ? 0f : norm.apply(in.get(DType.FLOAT, srcRow + sx * 4L));
                         planes.set(DType.FLOAT, to[px] + x * 4L, v);
                     }
                     to[px] += xa * 4L;
                 }
-                int first = 4 * xa - pl;
-                norm.applyQuarters(in, srcRow + first * 4L, inWidth - first, planes, to, wq - xa);
+                int first = s * xa - pl;
+                norm.applyPhases(s, in, srcRow + first * 4L, inWidth - first, planes, to, wq - xa);
             }
         }
     }

@@ -25,6 +25,12 @@ final class GemmKernel {
     static final int NV = 3;
     /** Columns of C one micro-kernel call covers. */
     static final int NR = NV * L;
+    /**
+     * Whether the machine has 16 vector registers, not 32: 256-bit vectors on x86 are AVX2's. There the 8x3 kernel's
+     * 28 live vectors spill on every step, so the 8-row blocks run as two 4x3 ones (12 accumulators, 3 B vectors
+     * and the broadcast: 16).
+     */
+    static final boolean FEW_REGISTERS = SPECIES.vectorBitSize() == 256;
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -40,7 +46,7 @@ final class GemmKernel {
                          MemorySegment b, long bBase, long[] bRow, int j0, int j1, boolean bPadded,
                          MemorySegment c, long cOff, long ldc) {
         int i = i0;
-        for (; i + 8 <= i1; i += 8) {
+        for (; i + 8 <= i1 && !FEW_REGISTERS; i += 8) {
             long aRow = aOff + i * lda;
             int j = j0;
             for (; j + NR <= j1; j += NR) {
@@ -94,22 +100,74 @@ final class GemmKernel {
     }
 
     /**
-     * C = A·B for rows [0, rows) (a multiple of 8) and NR columns of B (its rows NR floats apart), where A is packed
-     * in panels of 8 rows: A[i][k] at aOff + (i / 8)·8·kCount + 8·k + i % 8, so the 8 values each k step broadcasts
-     * share one cache line.
+     * C = A·B for rows [0, rows) (a multiple of 8) and the NR columns of B ([kCount][NR], from float bBase), where A
+     * is packed in panels of 8 rows: A[i][k] at aOff + (i / 8)·8·kCount + 8·k + i % 8, so the 8 values each k step
+     * broadcasts share one cache line. B's row stride is the constant NR, not a parameter, so that C2 can prove
+     * the kernels' loads in bounds once per call rather than check each (a stride it cannot see kept the check).
      */
     static void multiplyPacked(MemorySegment a, long aOff, int rows, int kCount, MemorySegment b, long bBase,
-                               int cols, MemorySegment c, long cOff, long ldc) {
+                               MemorySegment c, long cOff, long ldc) {
         for (int i = 0; i < rows; i += 8) {
-            for (int j = 0; j < cols; j += NR) {
-                block8x3Packed(a, (aOff + (long) i * kCount) * 4, kCount, b, bBase + j, cols, c,
-                        cOff + i * ldc + j, ldc);
+            long panel = (aOff + (long) i * kCount) * 4;
+            if (FEW_REGISTERS) {
+                block4x3Packed(a, panel, kCount, b, bBase, c, cOff + i * ldc, ldc);
+                block4x3Packed(a, panel + 16, kCount, b, bBase, c, cOff + (i + 4) * ldc, ldc);
+            } else {
+                block8x3Packed(a, panel, kCount, b, bBase, c, cOff + i * ldc, ldc);
             }
         }
     }
 
-    /** block8x3 for A packed in 8-row panels (a0 in bytes) and B rows NR floats apart: no offset table. */
-    private static void block8x3Packed(MemorySegment a, long a0, int kCount, MemorySegment b, long bCol, long ldb,
+    /**
+     * Half of an 8-row panel (from byte a0: rows 0-3, or 4-7 from a0 + 16) for {@link #FEW_REGISTERS}. Its stores
+     * are written out: a helper storing three vectors was not inlined, boxed them, and slowed the loop too.
+     */
+    private static void block4x3Packed(MemorySegment a, long a0, int kCount, MemorySegment b, long bCol,
+                                       MemorySegment c, long cPos, long ldc) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c02 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00;
+        for (int k = 0; k < kCount; k++) {
+            long bp = (bCol + (long) k * NR) * 4;
+            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
+            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE);
+            FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE);
+            long ak = a0 + 32L * k;
+            FloatVector w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak));
+            c00 = w.fma(b0, c00);
+            c01 = w.fma(b1, c01);
+            c02 = w.fma(b2, c02);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 4));
+            c10 = w.fma(b0, c10);
+            c11 = w.fma(b1, c11);
+            c12 = w.fma(b2, c12);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 8));
+            c20 = w.fma(b0, c20);
+            c21 = w.fma(b1, c21);
+            c22 = w.fma(b2, c22);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 12));
+            c30 = w.fma(b0, c30);
+            c31 = w.fma(b1, c31);
+            c32 = w.fma(b2, c32);
+        }
+        long p = cPos * 4, row = ldc * 4, v = 4L * L;
+        c00.intoMemorySegment(c, p, LE);
+        c01.intoMemorySegment(c, p + v, LE);
+        c02.intoMemorySegment(c, p + 2 * v, LE);
+        c10.intoMemorySegment(c, p + row, LE);
+        c11.intoMemorySegment(c, p + row + v, LE);
+        c12.intoMemorySegment(c, p + row + 2 * v, LE);
+        c20.intoMemorySegment(c, p + 2 * row, LE);
+        c21.intoMemorySegment(c, p + 2 * row + v, LE);
+        c22.intoMemorySegment(c, p + 2 * row + 2 * v, LE);
+        c30.intoMemorySegment(c, p + 3 * row, LE);
+        c31.intoMemorySegment(c, p + 3 * row + v, LE);
+        c32.intoMemorySegment(c, p + 3 * row + 2 * v, LE);
+    }
+
+    /** block8x3 for A packed in 8-row panels (a0 in bytes) and B [kCount][NR]: no offset table. */
+    private static void block8x3Packed(MemorySegment a, long a0, int kCount, MemorySegment b, long bCol,
                                        MemorySegment c, long cPos, long ldc) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c02 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00;
@@ -120,7 +178,7 @@ final class GemmKernel {
         FloatVector c60 = c00, c61 = c00, c62 = c00;
         FloatVector c70 = c00, c71 = c00, c72 = c00;
         for (int k = 0; k < kCount; k++) {
-            long bp = (bCol + k * ldb) * 4;
+            long bp = (bCol + (long) k * NR) * 4;
             FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
             FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE);
             FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE);

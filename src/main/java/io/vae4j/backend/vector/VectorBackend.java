@@ -31,9 +31,9 @@ public final class VectorBackend implements Backend {
     /** Bytes of B one tile of a convolution should touch, so it stays in L2 while every output channel uses it. */
     private static final long TILE_B_BYTES = 256 * 1024;
 
-    /** How stride-1 3x3 convolutions run: directly, or by Winograd with 2x2 or 4x4 output tiles. */
+    /** How stride-1 3x3 convolutions run: directly, or by Winograd with 2x2, 4x4 or 6x6 output tiles. */
     public enum Winograd {
-        OFF, F2X2, F4X4;
+        OFF, F2X2, F4X4, F6X6;
 
         /** The fastest tile that keeps the conformance tolerances. */
         public static final Winograd BEST = F4X4;
@@ -44,15 +44,17 @@ public final class VectorBackend implements Backend {
                 case OFF -> 0;
                 case F2X2 -> 16;
                 case F4X4 -> 36;
+                case F6X6 -> 64;
             };
         }
 
-        /** -Dvae4j.winograd=false|2x2|4x4 (for comparisons); anything else is {@link #BEST}. */
+        /** -Dvae4j.winograd=false|2x2|4x4|6x6 (for comparisons); anything else is {@link #BEST}. */
         static Winograd fromProperty(String value) {
             return switch (value == null ? "" : value) {
                 case "false", "off" -> OFF;
                 case "2x2" -> F2X2;
                 case "4x4" -> F4X4;
+                case "6x6" -> F6X6;
                 default -> BEST;
             };
         }
@@ -220,6 +222,8 @@ public final class VectorBackend implements Backend {
                 Winograd4x4Upsample.convolve(parallel, in, n, u, w.bias(), out, norm);
             } else if (w.bf16()) {
                 Winograd4x4Bf16.convolve(parallel, products, in, n, u, w.bias(), residual, out, upsample, norm);
+            } else if (tile == Winograd.F6X6) {
+                Winograd6x6.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
             } else if (tile == Winograd.F4X4) {
                 Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
             } else if (tile == Winograd.F2X2) {

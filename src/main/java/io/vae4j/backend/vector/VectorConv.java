@@ -96,7 +96,8 @@ final class VectorConv implements PreparedConv {
 
     /** {@link #upsampledWinograd()} for a convolution of this tile and output channels. */
     static boolean upsampledWinograd(VectorBackend.Winograd tile, int out) {
-        return UPSAMPLED && tile == VectorBackend.Winograd.F4X4 && Winograd4x4Upsample.applies(out);
+        return UPSAMPLED && (tile == VectorBackend.Winograd.F4X4 || tile == VectorBackend.Winograd.F6X6)
+                && Winograd4x4Upsample.applies(out);
     }
 
     /** {@link #winograd()}, or with {@code upsampled} the transform {@link Winograd4x4Upsample} reads. */
@@ -141,6 +142,7 @@ final class VectorConv implements PreparedConv {
         }
         return switch (tile) {
             case F4X4 -> Winograd4x4.transformWeights(params.weight());
+            case F6X6 -> Winograd6x6.transformWeights(params.weight());
             case F2X2 -> Winograd2x2.transformWeights(params.weight());
             case OFF -> throw new IllegalStateException(params.name() + " runs without Winograd");
         };

@@ -64,18 +64,22 @@ final class Winograd4x4 {
 
     /** The rows of G: [1, p, p²] / Π(p - other finite points) for 0, P, -P, Q, -Q, and [0, 0, 1] for ∞. */
     static double[][] g() {
-        double[] pts = {0, P, -P, Q, -Q};
-        double[][] g = new double[6][];
-        for (int i = 0; i < 5; i++) {
+        return g(0, P, -P, Q, -Q);
+    }
+
+    /** G for any finite points, in their order, then ∞. */
+    static double[][] g(double... pts) {
+        double[][] g = new double[pts.length + 1][];
+        for (int i = 0; i < pts.length; i++) {
             double norm = 1;
-            for (int j = 0; j < 5; j++) {
+            for (int j = 0; j < pts.length; j++) {
                 if (j != i) {
                     norm *= pts[i] - pts[j];
                 }
             }
             g[i] = new double[]{1 / norm, pts[i] / norm, pts[i] * pts[i] / norm};
         }
-        g[5] = new double[]{0, 0, 1};
+        g[pts.length] = new double[]{0, 0, 1};
         return g;
     }
 
@@ -98,28 +102,35 @@ final class Winograd4x4 {
 
     /** The same, with the 36 matrices plain row-major [out][in] unless {@code pack} (for other GEMM engines). */
     static Tensor transformWeights(Tensor w, boolean pack) {
-        int out = w.dim(0), in = w.dim(1);
-        Tensor u = Tensor.uninitialized(36, out, in);
+        return transformWeights(w, g(), pack);
+    }
+
+    /**
+     * U[ξ] = (G·g·Gᵀ)[ξ / n][ξ % n] for the n x 3 matrix G of any Winograd tile (F(6x6)'s too): n² matrices
+     * [out][in], in 8-row panels ([out / 8][in][8]) when {@code pack}.
+     */
+    static Tensor transformWeights(Tensor w, double[][] gm, boolean pack) {
+        int out = w.dim(0), in = w.dim(1), n = gm.length;
+        Tensor u = Tensor.uninitialized(n * n, out, in);
         MemorySegment dst = u.data();
         long plane = (long) out * in;
-        double[][] gm = g();
         double[] k = new double[9];
-        double[] t = new double[18];
+        double[] t = new double[3 * n];
         for (long oi = 0; oi < plane; oi++) {
             for (int j = 0; j < 9; j++) {
                 k[j] = w.get(oi * 9 + j);
             }
-            for (int i = 0; i < 6; i++) {
+            for (int i = 0; i < n; i++) {
                 for (int c = 0; c < 3; c++) {
                     t[3 * i + c] = gm[i][0] * k[c] + gm[i][1] * k[3 + c] + gm[i][2] * k[6 + c];
                 }
             }
-            for (int i = 0; i < 6; i++) {
-                for (int j = 0; j < 6; j++) {
+            long o = oi / in, ci = oi % in;
+            long within = pack ? (o / 8) * 8L * in + ci * 8 + o % 8 : oi;
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < n; j++) {
                     double v = t[3 * i] * gm[j][0] + t[3 * i + 1] * gm[j][1] + t[3 * i + 2] * gm[j][2];
-                    long o = oi / in, ci = oi % in;
-                    long at = (6L * i + j) * plane + (pack ? (o / 8) * 8L * in + ci * 8 + o % 8 : oi);
-                    dst.set(DType.FLOAT, at * 4, (float) v);
+                    dst.set(DType.FLOAT, ((long) n * i + j) * plane * 4 + within * 4, (float) v);
                 }
             }
         }
@@ -144,7 +155,7 @@ final class Winograd4x4 {
                 for (int xi = 0; xi < 36; xi++) {
                     if (packed(cout)) {
                         GemmKernel.multiplyPacked(u.data(), ((long) xi * cout + oc) * cin, rows, cin,
-                                scratch, vBase + (long) xi * cin * TILES, TILES,
+                                scratch, vBase + (long) xi * cin * TILES,
                                 scratch, mBase + (long) xi * rows * TILES, TILES);
                         continue;
                     }

@@ -153,7 +153,7 @@ final class Winograd4x4Upsample {
                 for (int b = 0; b < 2; b++) {
                     for (int xi = 0; xi < XI; xi++) {
                         GemmKernel.multiplyPacked(u.data(), (((2L * a + b) * XI + xi) * cout + oc) * cin, rows, cin,
-                                scratch, b * vStep + (long) xi * cin * TILES, TILES,
+                                scratch, b * vStep + (long) xi * cin * TILES,
                                 scratch, mBase + b * mStep + (long) xi * rows * TILES, TILES);
                     }
                 }
