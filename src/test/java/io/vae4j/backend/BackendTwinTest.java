@@ -179,7 +179,7 @@ class BackendTwinTest {
         List<Arguments> cases = new ArrayList<>();
         String[] shapes = {"3,1, 64,32, 9,7, true", "3,1, 32,3, 16,16, true", "3,1, 32,40, 5,12, false",
                 "1,1, 32,16, 6,6, true", "3,2, 32,32, 11,9, true", "3,1, 16,24, 13,90, true",
-                "3,1, 16,16, 6,64, true", "3,1, 8,16, 3,128, false"};
+                "3,1, 16,16, 6,64, true", "3,1, 8,16, 3,128, false", "3,1, 8,8, 4,200, true"};
         for (String backend : BACKENDS) {
             for (String c : shapes) {
                 String[] f = c.split(",");

@@ -63,6 +63,26 @@ class KlConformanceTest {
         return tests;
     }
 
+    /**
+     * Winograd F(6x6, 3x3), not the default (slower than F(4x4) in a whole AVX2 decode, its rounding nearer the
+     * tolerances), on every fixture once (one file layout each).
+     */
+    @TestFactory
+    List<DynamicTest> winograd6x6() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (String name : CASES) {
+            Path dir = Fixtures.caseDir(name);
+            Path model = modelPaths(dir).getFirst();
+            String label = "java-6x6 " + name + "/" + dir.relativize(model);
+            tests.add(DynamicTest.dynamicTest(label, () -> {
+                try (VectorBackend tile6 = new VectorBackend(2, VectorBackend.Winograd.F6X6)) {
+                    runCase(dir, model, label, tile6);
+                }
+            }));
+        }
+        return tests;
+    }
+
     /** The scalar reference backend on the same fixtures (one small case: it is slow on purpose). */
     @TestFactory
     List<DynamicTest> scalarTwin() {

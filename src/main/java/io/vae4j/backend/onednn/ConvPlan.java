@@ -104,7 +104,10 @@ final class ConvPlan implements AutoCloseable {
         for (boolean blocked : anyLayout ? new boolean[]{true} : new boolean[]{false, true}) {
             int act = blocked ? dnnl_format_tag_any() : dnnl_nchw();
             MemorySegment src = Dnnl.typedMd(arena, operands, act, n, cin, h, w);
-            MemorySegment dst = Dnnl.md(arena, act, n, pcout, oh, ow);
+            // The phases are cut out of the result as sub-memories at channel offsets b·cout, which oneDNN can
+            // only do on a block boundary (8 channels with AVX2, 16 with AVX-512): plain NCHW otherwise.
+            MemorySegment dst = Dnnl.md(arena, kind == Kind.PHASES && cout % 16 != 0 ? dnnl_nchw() : act, n, pcout,
+                    oh, ow);
             MemorySegment wei = Dnnl.typedMd(arena, operands, dnnl_format_tag_any(), source.dims());
             MemorySegment desc = dnnl_convolution_desc_t.allocate(arena);
             switch (kind) {

@@ -45,8 +45,15 @@ final class GemmKernel {
     static void multiply(MemorySegment a, long aOff, long lda, int i0, int i1, int kCount,
                          MemorySegment b, long bBase, long[] bRow, int j0, int j1, boolean bPadded,
                          MemorySegment c, long cOff, long ldc) {
+        multiply(a, aOff, lda, i0, i1, kCount, b, bBase, bRow, j0, j1, bPadded, c, cOff, ldc, FEW_REGISTERS);
+    }
+
+    /** {@link #multiply} with or without 8-row blocks, whatever the machine (so tests run both). */
+    static void multiply(MemorySegment a, long aOff, long lda, int i0, int i1, int kCount,
+                         MemorySegment b, long bBase, long[] bRow, int j0, int j1, boolean bPadded,
+                         MemorySegment c, long cOff, long ldc, boolean fewRegisters) {
         int i = i0;
-        for (; i + 8 <= i1 && !FEW_REGISTERS; i += 8) {
+        for (; i + 8 <= i1 && !fewRegisters; i += 8) {
             long aRow = aOff + i * lda;
             int j = j0;
             for (; j + NR <= j1; j += NR) {
@@ -107,9 +114,15 @@ final class GemmKernel {
      */
     static void multiplyPacked(MemorySegment a, long aOff, int rows, int kCount, MemorySegment b, long bBase,
                                MemorySegment c, long cOff, long ldc) {
+        multiplyPacked(a, aOff, rows, kCount, b, bBase, c, cOff, ldc, FEW_REGISTERS);
+    }
+
+    /** {@link #multiplyPacked} by 4x3 half panels or by 8x3 ones, whatever the machine (so tests run both). */
+    static void multiplyPacked(MemorySegment a, long aOff, int rows, int kCount, MemorySegment b, long bBase,
+                               MemorySegment c, long cOff, long ldc, boolean halves) {
         for (int i = 0; i < rows; i += 8) {
             long panel = (aOff + (long) i * kCount) * 4;
-            if (FEW_REGISTERS) {
+            if (halves) {
                 block4x3Packed(a, panel, kCount, b, bBase, c, cOff + i * ldc, ldc);
                 block4x3Packed(a, panel + 16, kCount, b, bBase, c, cOff + (i + 4) * ldc, ldc);
             } else {

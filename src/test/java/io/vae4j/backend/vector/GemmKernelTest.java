@@ -1,0 +1,81 @@
+package io.vae4j.backend.vector;
+
+import io.vae4j.tensor.DType;
+import io.vae4j.tensor.Tensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Both register blockings of the micro-kernel (8-row blocks for 32 vector registers, 4-row ones for AVX2's 16)
+ * against a plain double-precision product, on whichever machine runs the tests: each machine uses only one of
+ * them, so the other is checked only here.
+ */
+class GemmKernelTest {
+    private static final int NR = GemmKernel.NR;
+
+    private static MemorySegment random(Tensor t, Random r) {
+        for (long i = 0; i < t.numel(); i++) {
+            t.data().set(DType.FLOAT, i * 4, (float) r.nextGaussian());
+        }
+        return t.data();
+    }
+
+    @ParameterizedTest(name = "rows {0}")
+    @ValueSource(ints = {8, 16, 40})
+    void packedBlockingsMatchPlainProduct(int rows) {
+        Random r = new Random(rows);
+        int k = 37;
+        try (Tensor a = Tensor.uninitialized(rows, k); Tensor b = Tensor.uninitialized(k, NR);
+             Tensor c4 = Tensor.uninitialized(rows, NR); Tensor c8 = Tensor.uninitialized(rows, NR)) {
+            random(a, r);
+            random(b, r);
+            GemmKernel.multiplyPacked(a.data(), 0, rows, k, b.data(), 0, c4.data(), 0, NR, true);
+            GemmKernel.multiplyPacked(a.data(), 0, rows, k, b.data(), 0, c8.data(), 0, NR, false);
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < NR; j++) {
+                    double want = 0;
+                    for (int kk = 0; kk < k; kk++) {
+                        // A in 8-row panels: A[i][k] at (i / 8)·8·k + 8·k + i % 8.
+                        want += a.get((long) (i / 8) * 8 * k + 8L * kk + i % 8) * (double) b.get((long) kk * NR + j);
+                    }
+                    long at = (long) i * NR + j;
+                    assertTrue(Math.abs(c4.get(at) - want) < 1e-4, "4x3 (" + i + ", " + j + ")");
+                    assertTrue(Math.abs(c8.get(at) - want) < 1e-4, "8x3 (" + i + ", " + j + ")");
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "rows {0}")
+    @ValueSource(ints = {3, 8, 13, 21})
+    void offsetTableBlockingsMatchPlainProduct(int rows) {
+        Random r = new Random(100 + rows);
+        int k = 19, cols = 2 * NR + 5;
+        try (Tensor a = Tensor.uninitialized(rows, k); Tensor b = Tensor.uninitialized(k, cols);
+             Tensor c4 = Tensor.uninitialized(rows, cols); Tensor c8 = Tensor.uninitialized(rows, cols)) {
+            random(a, r);
+            random(b, r);
+            long[] bRow = VectorBackend.rows(k, cols);
+            GemmKernel.multiply(a.data(), 0, k, 0, rows, k, b.data(), 0, bRow, 0, cols, false, c4.data(), 0, cols,
+                    true);
+            GemmKernel.multiply(a.data(), 0, k, 0, rows, k, b.data(), 0, bRow, 0, cols, false, c8.data(), 0, cols,
+                    false);
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) {
+                    double want = 0;
+                    for (int kk = 0; kk < k; kk++) {
+                        want += a.get((long) i * k + kk) * (double) b.get((long) kk * cols + j);
+                    }
+                    long at = (long) i * cols + j;
+                    assertTrue(Math.abs(c4.get(at) - want) < 1e-4, "16 registers (" + i + ", " + j + ")");
+                    assertTrue(Math.abs(c8.get(at) - want) < 1e-4, "32 registers (" + i + ", " + j + ")");
+                }
+            }
+        }
+    }
+}
