@@ -3,6 +3,7 @@ package io.vae4j.backend.vector;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.ConvWeightsF32;
 import io.vae4j.backend.PreparedConv;
+import io.vae4j.tensor.DType;
 import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 
@@ -27,6 +28,8 @@ final class VectorConv implements PreparedConv {
     private final boolean bf16;
     private final float[] bias;
     private volatile ConvWeightsF32 direct;
+    /** A 1x1 convolution's weights in 8-row panels, for the packed micro-kernel. */
+    private volatile Tensor panels;
     private volatile Tensor winograd;
     /** The transform of {@link Winograd4x4Upsample}, for a convolution that runs on nearest-upsampled input. */
     private volatile Tensor upsampled;
@@ -75,6 +78,31 @@ final class VectorConv implements PreparedConv {
             }
         }
         return w.weight();
+    }
+
+    /** The float32 weights of a 1x1 convolution in 8-row panels ([out / 8][in][8]), made on first use. */
+    Tensor panels() {
+        Tensor p = panels;
+        if (p == null) {
+            synchronized (this) {
+                p = panels;
+                if (p == null) {
+                    Tensor w = weight();
+                    int out = params.outChannels(), in = params.inChannels();
+                    panels = p = ScratchSpace.inRam(() -> {
+                        Tensor packed = Tensor.uninitialized(out, in);
+                        for (int o = 0; o < out; o++) {
+                            for (int ci = 0; ci < in; ci++) {
+                                long at = (o / 8) * 8L * in + ci * 8L + o % 8;
+                                packed.data().set(DType.FLOAT, at * 4, w.get((long) o * in + ci));
+                            }
+                        }
+                        return packed;
+                    });
+                }
+            }
+        }
+        return p;
     }
 
     /**
@@ -161,6 +189,10 @@ final class VectorConv implements PreparedConv {
         if (upsampled != null) {
             upsampled.close();
             upsampled = null;
+        }
+        if (panels != null) {
+            panels.close();
+            panels = null;
         }
     }
 }
