@@ -152,21 +152,30 @@ final class Winograd4x4 {
             transformInput(pl, p.planeOffset(0, 1), cin, starts, tap, scratch, vBase, tBase);
             for (int oc = o0; oc < o1; oc += block) {
                 int rows = Math.min(block, o1 - oc);
-                for (int xi = 0; xi < 36; xi++) {
-                    if (packed(cout)) {
-                        GemmKernel.multiplyPacked(u.data(), ((long) xi * cout + oc) * cin, rows, cin,
-                                scratch, vBase + (long) xi * cin * TILES,
-                                scratch, mBase + (long) xi * rows * TILES, TILES);
-                        continue;
-                    }
-                    GemmKernel.multiply(u.data(), ((long) xi * cout + oc) * cin, cin, 0, rows, cin,
-                            scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
-                            scratch, mBase + (long) xi * rows * TILES, TILES);
-                }
+                products(36, u, cout, oc, rows, cin, scratch, vBase, mBase, vRows);
                 transformOutput(scratch, mBase, TILES, rows * TILES * 4L, starts, scratch, tBase, rows, oc, bias,
                         p.flatOut(), p.wq, p.rowFrom, tilesX, outH, outW, out.data(), outOff, residual);
             }
         });
+    }
+
+    /**
+     * M[ξ] = U[ξ]·V[ξ] for the ξ &lt; points products of a block of TILES tiles, output channels [oc, oc + rows):
+     * U's matrices [cout][cin] (in 8-row panels when {@link #packed}), V's [cin][TILES] from float vBase of the
+     * scratch, M's [rows][TILES] from mBase. Shared by F(4x4) and F(6x6).
+     */
+    static void products(int points, Tensor u, int cout, int oc, int rows, int cin, MemorySegment scratch,
+                         long vBase, long mBase, long[] vRows) {
+        for (int xi = 0; xi < points; xi++) {
+            if (packed(cout)) {
+                GemmKernel.multiplyPacked(u.data(), ((long) xi * cout + oc) * cin, rows, cin,
+                        scratch, vBase + (long) xi * cin * TILES, scratch, mBase + (long) xi * rows * TILES, TILES);
+                continue;
+            }
+            GemmKernel.multiply(u.data(), ((long) xi * cout + oc) * cin, cin, 0, rows, cin,
+                    scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
+                    scratch, mBase + (long) xi * rows * TILES, TILES);
+        }
     }
 
     /**

@@ -104,17 +104,7 @@ final class Winograd6x6 {
             transformInput(pl, p.planeOffset(0, 1), cin, starts, tap, scratch, vBase, tBase);
             for (int oc = o0; oc < o1; oc += block) {
                 int rows = Math.min(block, o1 - oc);
-                for (int xi = 0; xi < XI; xi++) {
-                    if (Winograd4x4.packed(cout)) {
-                        GemmKernel.multiplyPacked(u.data(), ((long) xi * cout + oc) * cin, rows, cin,
-                                scratch, vBase + (long) xi * cin * TILES,
-                                scratch, mBase + (long) xi * rows * TILES, TILES);
-                        continue;
-                    }
-                    GemmKernel.multiply(u.data(), ((long) xi * cout + oc) * cin, cin, 0, rows, cin,
-                            scratch, vBase + (long) xi * cin * TILES, vRows, 0, TILES, true,
-                            scratch, mBase + (long) xi * rows * TILES, TILES);
-                }
+                Winograd4x4.products(XI, u, cout, oc, rows, cin, scratch, vBase, mBase, vRows);
                 transformOutput(scratch, mBase, rows * TILES * 4L, starts, tBase, rows, oc, bias, p, tilesX,
                         outH, outW, out.data(), outOff, residual);
             }
