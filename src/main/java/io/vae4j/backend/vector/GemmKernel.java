@@ -117,6 +117,11 @@ final class GemmKernel {
         multiplyPacked(a, aOff, rows, kCount, b, bBase, c, cOff, ldc, FEW_REGISTERS);
     }
 
+    /** Where A[i][k] of a [rows][kCount] matrix stands in {@link #multiplyPacked}'s 8-row panels, in floats. */
+    static long panelIndex(long i, long k, int kCount) {
+        return (i / 8) * 8L * kCount + 8 * k + i % 8;
+    }
+
     /** {@link #multiplyPacked} by 4x3 half panels or by 8x3 ones, whatever the machine (so tests run both). */
     static void multiplyPacked(MemorySegment a, long aOff, int rows, int kCount, MemorySegment b, long bBase,
                                MemorySegment c, long cOff, long ldc, boolean halves) {

@@ -245,12 +245,12 @@ public final class VectorBackend implements Backend {
         int cin = in.dim(1), cout = out.dim(1);
         int pixels = in.dim(2) * in.dim(3);
         long inOff = (long) n * cin * pixels, outOff = (long) n * cout * pixels;
-        long[] bRow = rows(cin, pixels);
+        boolean packed = Winograd4x4.packed(cout);
+        long[] bRow = packed ? null : rows(cin, pixels);
         int strip = stripLength(cin, 1, pixels);
         int strips = ceilDiv(pixels, strip);
         int groups = channelGroups(cout, strips);
         int groupSize = roundUp(ceilDiv(cout, groups), GemmKernel.MR);
-        boolean packed = Winograd4x4.packed(cout);
         parallel.forEach(strips * groups, task -> {
             int j0 = (task / groups) * strip, j1 = Math.min(pixels, j0 + strip);
             int i0 = (task % groups) * groupSize, i1 = Math.min(cout, i0 + groupSize);

@@ -93,8 +93,8 @@ final class VectorConv implements PreparedConv {
                         Tensor packed = Tensor.uninitialized(out, in);
                         for (int o = 0; o < out; o++) {
                             for (int ci = 0; ci < in; ci++) {
-                                long at = (o / 8) * 8L * in + ci * 8L + o % 8;
-                                packed.data().set(DType.FLOAT, at * 4, w.get((long) o * in + ci));
+                                packed.data().set(DType.FLOAT, GemmKernel.panelIndex(o, ci, in) * 4,
+                                        w.get((long) o * in + ci));
                             }
                         }
                         return packed;

@@ -20,7 +20,7 @@ import java.util.Arrays;
  *
  * <p>The transforms come from Toom-Cook interpolation at the points 0, ±{@link #P}, ±{@link #Q} and ∞. Bigger tiles
  * mean bigger transform coefficients, and so more float rounding than F(2x2); the points are chosen to keep it inside
- * the conformance tolerances (see {@code Winograd4x4Test}). With symmetric points, every transform splits into
+ * the conformance tolerances (see {@code KlConformanceTest}). With symmetric points, every transform splits into
  * even and odd halves, which is what the vector code below spells out.
  *
  * <p>Input tiles (6x6, overlapping by 2) are read from stride-4 phase planes of the padded input ({@link ConvPlanes}),
@@ -126,7 +126,7 @@ final class Winograd4x4 {
                 }
             }
             long o = oi / in, ci = oi % in;
-            long within = pack ? (o / 8) * 8L * in + ci * 8 + o % 8 : oi;
+            long within = pack ? GemmKernel.panelIndex(o, ci, in) : oi;
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < n; j++) {
                     double v = t[3 * i] * gm[j][0] + t[3 * i + 1] * gm[j][1] + t[3 * i + 2] * gm[j][2];

@@ -17,7 +17,8 @@ import java.nio.ByteOrder;
  *
  * <p>The points are 0, ±1, ±2, ±½ and ∞, the usual choice: every transform coefficient is then exact in float32 and
  * the rounding about twice F(4x4)'s ({@code bench/winograd_error.py}), inside the conformance tolerances (see
- * {@code Winograd6x6Test}). As in F(4x4), the symmetric points split each transform into even and odd halves.
+ * {@code KlConformanceTest.winograd6x6}; the stride-6 planes are filled by {@link ChannelNorm#applyPhases}). As in
+ * F(4x4), the symmetric points split each transform into even and odd halves.
  */
 final class Winograd6x6 {
     private static final VectorSpecies<Float> S = GemmKernel.SPECIES;
@@ -43,31 +44,20 @@ final class Winograd6x6 {
     private static final FloatVector[] ZIP = new FloatVector[6];
     private static final VectorMask<Float>[] ZIP_23 = masks();
     private static final VectorMask<Float>[] ZIP_45 = masks();
-    /** Lane t of phase k from source float 6t + k: its index within the 2L floats of its pair of source vectors. */
-    private static final FloatVector[] UNZIP = new FloatVector[6];
-    private static final VectorMask<Float>[] UNZIP_23 = masks();
-    private static final VectorMask<Float>[] UNZIP_45 = masks();
 
     static {
         for (int j = 0; j < 6; j++) {
-            float[] zip = new float[L], unzip = new float[L];
-            boolean[] z23 = new boolean[L], z45 = new boolean[L], u23 = new boolean[L], u45 = new boolean[L];
+            float[] zip = new float[L];
+            boolean[] z23 = new boolean[L], z45 = new boolean[L];
             for (int i = 0; i < L; i++) {
                 int f = L * j + i, t = f / 6, k = f % 6;
                 zip[i] = t + (k % 2) * L;
                 z23[i] = k / 2 == 1;
                 z45[i] = k / 2 == 2;
-                int src = 6 * i + j;
-                unzip[i] = src % (2 * L);
-                u23[i] = src / (2 * L) == 1;
-                u45[i] = src / (2 * L) == 2;
             }
             ZIP[j] = FloatVector.fromArray(S, zip, 0);
             ZIP_23[j] = VectorMask.fromArray(S, z23, 0);
             ZIP_45[j] = VectorMask.fromArray(S, z45, 0);
-            UNZIP[j] = FloatVector.fromArray(S, unzip, 0);
-            UNZIP_23[j] = VectorMask.fromArray(S, u23, 0);
-            UNZIP_45[j] = VectorMask.fromArray(S, u45, 0);
         }
     }
 
