@@ -1,10 +1,13 @@
 package io.vae4j.backend;
 
+import io.vae4j.tensor.Layout;
 import io.vae4j.tensor.Tensor;
 
 /**
- * The kernels a model graph is made of. Every method takes and returns NCHW float32 activations (the layout is a
- * property of the tensor, so a backend that keeps its own layout checks it). Returned tensors are new and owned by
+ * The kernels a model graph is made of. Activations are float32 [N, C, H, W]; they come in NCHW at a model's
+ * edges, and a backend may return them in a layout of its own (the layout is a property of the tensor,
+ * {@link Tensor#layout()}), which every kernel of the same backend takes. Whoever reads an activation's values
+ * directly (a model's result, statistics, crops) first asks {@link #toNchw}. Returned tensors are new and owned by
  * the caller, who closes them; inputs are never modified or closed.
  */
 public interface Backend extends AutoCloseable {
@@ -89,6 +92,26 @@ public interface Backend extends AutoCloseable {
 
     /** Elementwise activations used by the small models. */
     Tensor map(Tensor in, Activation activation);
+
+    /**
+     * t in NCHW: t itself when it already is, else a new NCHW tensor with its values (t is left alone; the caller
+     * closes both). Backends that only make NCHW tensors keep the default.
+     */
+    default Tensor toNchw(Tensor t) {
+        if (t.layout() != Layout.NCHW) {
+            throw new IllegalArgumentException(name() + " backend cannot convert a " + t + " to NCHW");
+        }
+        return t;
+    }
+
+    /** {@link #toNchw} for a caller that hands t over: t is closed when a converted copy is returned. */
+    default Tensor toNchwConsuming(Tensor t) {
+        Tensor out = toNchw(t);
+        if (out != t) {
+            t.close();
+        }
+        return out;
+    }
 
     /** Stops the backend's worker threads and frees what it holds; kernels may not be called afterwards. */
     @Override

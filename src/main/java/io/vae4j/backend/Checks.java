@@ -12,13 +12,24 @@ public final class Checks {
     }
 
     public static void activation(Tensor t, String what) {
-        if (t.rank() != 4 || t.dtype() != DType.F32 || t.layout() != Layout.NCHW) {
-            throw new IllegalArgumentException(what + ": expected an NCHW float32 activation, got " + t);
+        activation(t, what, null);
+    }
+
+    /** A float32 activation in NCHW or in {@code blocked}, a backend's own layout (null: NCHW only). */
+    public static void activation(Tensor t, String what, Layout blocked) {
+        if (t.rank() != 4 || t.dtype() != DType.F32 || t.layout() != Layout.NCHW && t.layout() != blocked) {
+            throw new IllegalArgumentException(what + ": expected an NCHW" + (blocked == null ? "" : " or " + blocked)
+                    + " float32 activation, got " + t);
         }
     }
 
     public static void conv(Tensor in, PreparedConv conv, int scale) {
-        activation(in, conv.params().name());
+        conv(in, conv, scale, null);
+    }
+
+    /** {@link #conv(Tensor, PreparedConv, int)} for a backend that also takes its own {@code blocked} layout. */
+    public static void conv(Tensor in, PreparedConv conv, int scale, Layout blocked) {
+        activation(in, conv.params().name(), blocked);
         if (in.dim(1) != conv.params().inChannels()) {
             throw new IllegalArgumentException(conv.params().name() + ": expected " + conv.params().inChannels()
                     + " input channels, got " + in);
@@ -50,7 +61,12 @@ public final class Checks {
     }
 
     public static void groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups) {
-        activation(in, "group norm");
+        groupNorm(in, gamma, beta, groups, null);
+    }
+
+    /** {@link #groupNorm(Tensor, Tensor, Tensor, int)} for a backend that also takes its own layout. */
+    public static void groupNorm(Tensor in, Tensor gamma, Tensor beta, int groups, Layout blocked) {
+        activation(in, "group norm", blocked);
         int c = in.dim(1);
         if (groups < 1 || c % groups != 0) {
             throw new IllegalArgumentException("group norm: " + c + " channels do not split into " + groups

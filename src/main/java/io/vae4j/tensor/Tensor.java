@@ -65,6 +65,15 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * A new float32 activation [N, C, H, W] in {@code layout}, contents undefined ({@link #uninitialized}): for
+     * kernels that write every element in a backend's own layout.
+     */
+    public static Tensor uninitialized(Layout layout, int... shape) {
+        Tensor t = uninitialized(shape);
+        return layout == Layout.NCHW ? t : t.inLayout(layout);
+    }
+
+    /**
      * A new float32 tensor whose contents are undefined: for kernel outputs that write every element, where
      * zeroing first would only cost time. Inside a {@link ScratchSpace}, from its threshold up, in a scratch file.
      */
@@ -154,12 +163,35 @@ public final class Tensor implements AutoCloseable {
         return owner != null;
     }
 
+    /** Element i in NCHW (row-major) order; refused for a blocked layout, whose order differs. */
     public float get(long i) {
+        requireNchw();
         return dtype.get(data, i);
     }
 
+    /** Sets element i in NCHW (row-major) order; refused for a blocked layout. */
     public void set(long i, float v) {
+        requireNchw();
         dtype.set(data, i, v);
+    }
+
+    private void requireNchw() {
+        if (layout != Layout.NCHW) {
+            throw new IllegalStateException("element access by NCHW index into a " + this
+                    + " (convert it with Backend.toNchw first)");
+        }
+    }
+
+    /**
+     * This tensor's memory, owner and shape labelled with another layout: for a backend that has just written
+     * its result in its own layout ({@code channels} a multiple of its block). Hands the memory over: only the
+     * returned tensor is used (and closed) afterwards.
+     */
+    public Tensor inLayout(Layout to) {
+        if (rank() != 4 || dtype != DType.F32 || !to.holds(shape[1])) {
+            throw new IllegalArgumentException("cannot hold " + this + " in layout " + to);
+        }
+        return new Tensor(data, dtype, to, shape.clone(), owner);
     }
 
     /** This tensor as float32: itself when it already is, else a converted owned copy. */
@@ -167,6 +199,7 @@ public final class Tensor implements AutoCloseable {
         if (dtype == DType.F32) {
             return this;
         }
+        requireNchw();
         Tensor out = allocate(DType.F32, shape);
         long n = numel();
         for (long i = 0; i < n; i++) {
@@ -175,11 +208,12 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
-    /** An owned float32 copy. */
+    /** An owned float32 copy, in the same layout. */
     public Tensor copyF32() {
         Tensor out = allocate(DType.F32, shape);
         if (dtype == DType.F32) {
             MemorySegment.copy(data, 0, out.data, 0, data.byteSize());
+            return layout == Layout.NCHW ? out : out.inLayout(layout);
         } else {
             long n = numel();
             for (long i = 0; i < n; i++) {
@@ -191,6 +225,9 @@ public final class Tensor implements AutoCloseable {
 
     /** A view of the same memory with another shape of the same element count. */
     public Tensor reshape(int... newShape) {
+        if (layout != Layout.NCHW && !Arrays.equals(newShape, shape)) {
+            throw new IllegalStateException("cannot reshape a " + this + " (convert it with Backend.toNchw first)");
+        }
         if (numel(newShape) != numel()) {
             throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to "
                     + Arrays.toString(newShape));
@@ -209,7 +246,9 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(data.asSlice(from * item, count * item), dtype, layout, s, null);
     }
 
+    /** The values in NCHW order; refused for a blocked layout. */
     public float[] toFloatArray() {
+        requireNchw();
         long n = numel();
         if (n > Integer.MAX_VALUE - 8) {
             throw new IllegalStateException("tensor too large for a Java array: " + Arrays.toString(shape));

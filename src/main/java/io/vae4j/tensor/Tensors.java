@@ -10,6 +10,8 @@ public final class Tensors {
 
     /** [N, a, h, w] ++ [N, b, h, w] along channels, float32. */
     public static Tensor concatChannels(Tensor a, Tensor b) {
+        requireNchw(a, "concatenate");
+        requireNchw(b, "concatenate");
         if (a.rank() != 4 || b.rank() != 4 || a.dim(0) != b.dim(0) || a.dim(2) != b.dim(2) || a.dim(3) != b.dim(3)
                 || a.dtype() != DType.F32 || b.dtype() != DType.F32) {
             throw new IllegalArgumentException("cannot concatenate " + a + " and " + b);
@@ -26,6 +28,7 @@ public final class Tensors {
 
     /** Channels [from, from+count) of an [N, C, h, w] tensor, as a new float32 tensor. */
     public static Tensor channels(Tensor t, int from, int count) {
+        requireNchw(t, "take channels of");
         int n = t.dim(0), c = t.dim(1);
         if (from < 0 || count < 0 || from + count > c) {
             throw new IllegalArgumentException("channels " + from + "+" + count + " of " + Arrays.toString(t.shape()));
@@ -41,6 +44,7 @@ public final class Tensors {
 
     /** Rows [y, y+h) and columns [x, x+w) of every channel of an [N, C, H, W] float32 tensor, as a new tensor. */
     public static Tensor crop(Tensor t, int y, int x, int h, int w) {
+        requireNchw(t, "crop");
         if (t.rank() != 4 || t.dtype() != DType.F32 || y < 0 || x < 0 || h <= 0 || w <= 0 || y + h > t.dim(2)
                 || x + w > t.dim(3)) {
             throw new IllegalArgumentException("cannot crop " + h + "x" + w + " at " + y + "," + x + " from " + t);
@@ -54,5 +58,12 @@ public final class Tensors {
             }
         }
         return out;
+    }
+
+    /** These edge operations address memory in NCHW order: a backend's blocked tensor is converted first. */
+    private static void requireNchw(Tensor t, String what) {
+        if (t.layout() != Layout.NCHW) {
+            throw new IllegalArgumentException("cannot " + what + " a " + t + " (convert it with Backend.toNchw first)");
+        }
     }
 }

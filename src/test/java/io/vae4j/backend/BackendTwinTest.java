@@ -4,6 +4,7 @@ import io.vae4j.backend.onednn.OneDnn;
 import io.vae4j.backend.onednn.OneDnnBackend;
 import io.vae4j.backend.scalar.ScalarBackend;
 import io.vae4j.backend.vector.VectorBackend;
+import io.vae4j.tensor.Layout;
 import io.vae4j.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,6 +21,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -60,9 +62,9 @@ class BackendTwinTest {
         return ONEDNN.computeIfAbsent(name, n -> new OneDnnBackend(2, switch (n) {
             case "onednn" -> OneDnnBackend.Options.DEFAULT;
             case "onednn-plain" -> new OneDnnBackend.Options(OneDnnBackend.ConvLayout.PLAIN,
-                    OneDnnBackend.UpsampleConv.MATERIALIZE, false);
+                    OneDnnBackend.UpsampleConv.MATERIALIZE, false, false);
             case "onednn-deconv" -> new OneDnnBackend.Options(OneDnnBackend.ConvLayout.BLOCKED,
-                    OneDnnBackend.UpsampleConv.DECONV, true);
+                    OneDnnBackend.UpsampleConv.DECONV, true, true);
             default -> throw new IllegalArgumentException(n);
         }));
     }
@@ -133,6 +135,20 @@ class BackendTwinTest {
         assertTrue(d <= tol, what + ": max abs diff " + d + " > " + tol);
     }
 
+    /** The same, for a result of {@code fast}, which may come in that backend's own layout. */
+    private static void assertClose(Tensor expected, Backend fast, Tensor actual, float tol, String what) {
+        assertClose(expected, fast.toNchw(actual), tol, what);
+    }
+
+    /** {@link #assertClose(Tensor, Backend, Tensor, float, String)} with tol relative to expected's largest value. */
+    private static void assertRelative(Tensor expected, Backend fast, Tensor actual, float tol, String what) {
+        float max = 1;
+        for (long i = 0; i < expected.numel(); i++) {
+            max = Math.max(max, Math.abs(expected.get(i)));
+        }
+        assertClose(expected, fast, actual, tol * max, what + " (largest value " + max + ")");
+    }
+
     @ParameterizedTest(name = "{0} conv k{1} s{2} pad{3}{4}{5}{6} {7}->{8} {9}x{10} up{11} res{12}")
     @MethodSource("convCases")
     void convolutionMatchesScalar(String backend, int k, int s, int pt, int pl, int pb, int pr, int cin, int cout,
@@ -149,10 +165,10 @@ class BackendTwinTest {
             }
             Tensor expected = up == 2 ? REF.upsampleConv2d(in, a) : REF.conv2d(in, a, res);
             Tensor actual = up == 2 ? fast.upsampleConv2d(in, b) : fast.conv2d(in, b, res);
-            assertClose(expected, actual, 2e-5f * (float) Math.sqrt(cin * k * k), "conv");
+            assertClose(expected, fast, actual, 2e-5f * (float) Math.sqrt(cin * k * k), "conv");
             // Again: a backend that caches per shape must give the same answer from its cache.
             Tensor again = up == 2 ? fast.upsampleConv2d(in, b) : fast.conv2d(in, b, res);
-            assertClose(actual, again, 0f, "conv, second call");
+            assertClose(fast.toNchw(actual), fast, again, 0f, "conv, second call");
             b.close();
         }
     }
@@ -168,10 +184,10 @@ class BackendTwinTest {
         }
         Tensor gamma = r.normal(1f, 64), beta = r.normal(1f, 64);
         for (boolean silu : new boolean[]{false, true}) {
-            assertClose(REF.groupNorm(in, gamma, beta, 32, 1e-6f, silu),
+            assertClose(REF.groupNorm(in, gamma, beta, 32, 1e-6f, silu), fast,
                     fast.groupNorm(in, gamma, beta, 32, 1e-6f, silu), 2e-5f, "groupnorm silu=" + silu);
         }
-        assertClose(REF.groupNorm(in, gamma, beta, 4, 1e-5f, false),
+        assertClose(REF.groupNorm(in, gamma, beta, 4, 1e-5f, false), fast,
                 fast.groupNorm(in, gamma, beta, 4, 1e-5f, false), 2e-5f, "groupnorm 4 groups");
     }
 
@@ -204,11 +220,11 @@ class BackendTwinTest {
             Tensor res = r.normal(1f, Checks.convOutShape(in, REF.prepareConv(p), 1));
             Tensor expected = REF.normConv2d(in, norm, REF.prepareConv(p), res);
             float tolerance = 2e-5f * (float) Math.sqrt(cin * k * k);
-            assertClose(expected, fast.normConv2d(in, norm, fast.prepareConv(p), res), tolerance, "norm+conv");
+            assertClose(expected, fast, fast.normConv2d(in, norm, fast.prepareConv(p), res), tolerance, "norm+conv");
             // The same with the residual handed over: written over in place where the kernel can, else freed.
             Tensor given = res.copyF32();
             Tensor overResidual = fast.normConv2dOverResidual(in, norm, fast.prepareConv(p), given);
-            assertClose(expected, overResidual, tolerance, "norm+conv over the residual");
+            assertClose(expected, fast, overResidual, tolerance, "norm+conv over the residual");
             if (overResidual != given) {
                 assertFalse(given.data().scope().isAlive(), "a residual not written over is freed");
             }
@@ -240,7 +256,7 @@ class BackendTwinTest {
         // Over 512 tokens: several key chunks (online softmax rescaling) and a partial last query block.
         for (int[] shape : new int[][]{{1, 16, 5, 7}, {2, 40, 8, 8}, {1, 8, 1, 1}, {1, 24, 23, 29}, {1, 16, 33, 33}}) {
             Tensor q = r.normal(1f, shape), k = r.normal(1f, shape), v = r.normal(1f, shape);
-            assertClose(REF.attention(q, k, v), fast.attention(q, k, v), 1e-5f, "attention");
+            assertClose(REF.attention(q, k, v), fast, fast.attention(q, k, v), 1e-5f, "attention");
         }
     }
 
@@ -250,10 +266,71 @@ class BackendTwinTest {
         Backend fast = fast(backend);
         Random4 r = new Random4(3);
         Tensor a = r.normal(4f, 1, 3, 17, 19), b = r.normal(1f, 1, 3, 17, 19);
-        assertClose(REF.add(a, b), fast.add(a, b), 0f, "add");
-        assertClose(REF.upsampleNearest2x(a), fast.upsampleNearest2x(a), 0f, "upsample");
+        assertClose(REF.add(a, b), fast, fast.add(a, b), 0f, "add");
+        assertClose(REF.upsampleNearest2x(a), fast, fast.upsampleNearest2x(a), 0f, "upsample");
         for (Backend.Activation act : Backend.Activation.values()) {
-            assertClose(REF.map(a, act), fast.map(a, act), 2e-6f, act.name());
+            assertClose(REF.map(a, act), fast, fast.map(a, act), 2e-6f, act.name());
+        }
+    }
+
+    /**
+     * A chain of layers as a graph runs them, so that every kernel also gets its inputs in the layout the backend
+     * keeps between layers (oneDNN's blocked one) rather than the NCHW a single call gets: convolutions with and
+     * without a residual, a normalised one (own and frozen statistics), upsampling ones, a last one to channels
+     * that fill no block, and the elementwise kernels and attention on what they produce.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"java", "onednn", "onednn-plain", "onednn-deconv"})
+    void chainOfLayersMatchesScalar(String backend) {
+        Backend fast = fast(backend);
+        Random4 r = new Random4(13);
+        ConvParams c1 = new ConvParams("c1", r.normal(0.2f, 32, 16, 3, 3), r.normal(0.5f, 32), ConvGeometry.same3x3());
+        ConvParams c2 = new ConvParams("c2", r.normal(0.1f, 32, 32, 3, 3), r.normal(0.5f, 32), ConvGeometry.same3x3());
+        ConvParams c3 = new ConvParams("c3", r.normal(0.1f, 16, 32, 3, 3), r.normal(0.5f, 16), ConvGeometry.same3x3());
+        ConvParams c4 = new ConvParams("c4", r.normal(0.2f, 32, 16, 1, 1), r.normal(0.5f, 32), ConvGeometry.pointwise());
+        ConvParams c5 = new ConvParams("c5", r.normal(0.1f, 3, 32, 3, 3), r.normal(0.5f, 3), ConvGeometry.same3x3());
+        ConvParams c6 = new ConvParams("c6", r.normal(0.1f, 32, 32, 3, 3), r.normal(0.5f, 32),
+                ConvGeometry.ldmDownsample());
+        ConvParams c7 = new ConvParams("c7", r.normal(0.2f, 16, 32, 1, 1), r.normal(0.5f, 16), ConvGeometry.pointwise());
+        GroupNormSpec norm = new GroupNormSpec(r.normal(1f, 32), r.normal(1f, 32), 8, 1e-6f, true);
+        GroupNormSpec frozen = new GroupNormSpec(r.normal(1f, 32), r.normal(1f, 32), 8, 1e-6f, false,
+                new float[]{0.1f, -0.2f, 0.3f, 0, 0.5f, 1, -1, 2}, new float[]{1, 2, 0.5f, 1, 1, 3, 1, 0.25f});
+        float tol = 2e-5f;
+        try (Tensor x = r.normal(1f, 2, 16, 9, 11)) {
+            PreparedConv[] ref = {REF.prepareConv(c1), REF.prepareConv(c2), REF.prepareConv(c3), REF.prepareConv(c4),
+                    REF.prepareConv(c5), REF.prepareConv(c6), REF.prepareConv(c7)};
+            PreparedConv[] f = {fast.prepareConv(c1), fast.prepareConv(c2), fast.prepareConv(c3),
+                    fast.prepareConv(c4), fast.prepareConv(c5), fast.prepareConv(c6), fast.prepareConv(c7)};
+            Tensor e1 = REF.conv2d(x, ref[0], null), a1 = fast.conv2d(x, f[0], null);
+            assertRelative(e1, fast, a1, tol, "conv");
+            if (fast instanceof OneDnnBackend o && o.keptLayout() != null) {
+                assertEquals(o.keptLayout(), a1.layout(), "32 channels stay in the kept layout");
+            }
+            Tensor e2 = REF.normConv2d(e1, norm, ref[1], e1), a2 = fast.normConv2d(a1, norm, f[1], a1);
+            assertRelative(e2, fast, a2, tol, "norm+conv with a residual");
+            Tensor e3 = REF.upsampleConv2d(e2, ref[2]), a3 = fast.upsampleConv2d(a2, f[2]);
+            assertRelative(e3, fast, a3, tol, "upsample+conv");
+            Tensor e4 = REF.conv2d(e3, ref[3], null), a4 = fast.conv2d(a3, f[3], null);
+            assertRelative(e4, fast, a4, tol, "1x1 conv");
+            Tensor e5 = REF.normConv2dOverResidual(e4, frozen, ref[1], e4.copyF32());
+            Tensor a5 = fast.normConv2dOverResidual(a4, frozen, f[1], a4.copyF32());
+            assertRelative(e5, fast, a5, tol, "norm (frozen) + conv over the residual");
+            assertRelative(REF.groupNorm(e5, norm), fast, fast.groupNorm(a5, norm), tol, "group norm");
+            assertRelative(REF.groupNorm(e5, frozen), fast, fast.groupNorm(a5, frozen), tol, "frozen group norm");
+            assertRelative(REF.upsampleNearest2x(e5), fast, fast.upsampleNearest2x(a5), tol, "upsample");
+            assertRelative(REF.add(e5, e4), fast, fast.add(a5, a4), tol, "add");
+            assertRelative(REF.add(e5, e4), fast, fast.add(a5, fast.toNchw(a4)), tol, "add across layouts");
+            // Activations and attention on normalised values, where their float error is that of the kernels.
+            Tensor en = REF.groupNorm(e5, norm), an = fast.groupNorm(a5, norm);
+            for (Backend.Activation act : Backend.Activation.values()) {
+                assertRelative(REF.map(en, act), fast, fast.map(an, act), tol, act.name());
+            }
+            assertRelative(REF.attention(en, e4, en), fast, fast.attention(an, a4, an), tol, "attention");
+            assertRelative(REF.upsampleConv2d(e5, ref[6]), fast, fast.upsampleConv2d(a5, f[6]), tol, "upsample + 1x1");
+            assertRelative(REF.conv2d(e5, ref[5], null), fast, fast.conv2d(a5, f[5], null), tol, "stride 2");
+            Tensor last = fast.conv2d(a5, f[4], null);
+            assertEquals(Layout.NCHW, last.layout(), "3 channels fill no block");
+            assertRelative(REF.conv2d(e5, ref[4], null), fast, last, tol, "to 3 channels");
         }
     }
 }

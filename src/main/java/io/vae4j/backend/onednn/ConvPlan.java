@@ -5,6 +5,8 @@ import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.Precision;
 import io.vae4j.backend.onednn.ffm.dnnl_convolution_desc_t;
 import io.vae4j.backend.onednn.ffm.dnnl_memory_desc_t;
+import io.vae4j.backend.vector.BlockedKernels;
+import io.vae4j.tensor.Layout;
 import io.vae4j.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -38,8 +40,12 @@ final class ConvPlan implements AutoCloseable {
         PHASES
     }
 
-    /** What a plan depends on besides the convolution: the input shape and the kind of call. */
-    record Key(int n, int h, int w, boolean residual, Kind kind, boolean blocked) {
+    /**
+     * What a plan depends on besides the convolution: the input shape, the kind of call and the layouts of the
+     * tensors it is given ({@code src}) and writes ({@code dst}, the residual's too). {@code blocked}: let oneDNN
+     * choose the layout it computes in where src or dst is NCHW, with reorders around the call.
+     */
+    record Key(int n, int h, int w, boolean residual, Kind kind, boolean blocked, Layout src, Layout dst) {
     }
 
     private final OneDnnConv conv;
@@ -59,8 +65,10 @@ final class ConvPlan implements AutoCloseable {
     private final Reorder srcIn;
     private final Reorder dstOut;
     private final Reorder residualIn;
-    /** PHASES: the reorder that scatters each output phase, and where in the output (bytes) it starts. */
+    /** PHASES into NCHW: the reorder that scatters each output phase, and where in the output (bytes) it starts. */
     private final Reorder[] phases;
+    /** PHASES into a blocked result: the phases are interleaved by {@link BlockedKernels#interleavePhases}. */
+    private final boolean interleave;
     private final long[] phaseOffsets;
     private final String impl;
     private final boolean reference;
@@ -91,8 +99,8 @@ final class ConvPlan implements AutoCloseable {
         MemorySegment engine = backend.engine();
         OneDnn.limitThreads(backend.threads());
 
-        MemorySegment userSrc = Dnnl.md(arena, dnnl_nchw(), n, cin, h, w);
-        MemorySegment userDst = Dnnl.md(arena, dnnl_nchw(), n, pcout, oh, ow);
+        MemorySegment userSrc = Dnnl.md(arena, tag(key.src), n, cin, h, w);
+        MemorySegment userDst = Dnnl.md(arena, tag(key.dst), n, pcout, oh, ow);
         this.biasMd = Dnnl.md(arena, dnnl_a(), pcout);
         this.biasData = source.bias();
         // Plain NCHW when asked for, unless oneDNN has only its reference (loop) implementation for it: then
@@ -103,11 +111,14 @@ final class ConvPlan implements AutoCloseable {
         boolean anyLayout = key.blocked || kind == Kind.PHASES || operands != dnnl_f32();
         for (boolean blocked : anyLayout ? new boolean[]{true} : new boolean[]{false, true}) {
             int act = blocked ? dnnl_format_tag_any() : dnnl_nchw();
-            MemorySegment src = Dnnl.typedMd(arena, operands, act, n, cin, h, w);
-            // The phases are cut out of the result as sub-memories at channel offsets b·cout, which oneDNN can
-            // only do on a block boundary (8 channels with AVX2, 16 with AVX-512): plain NCHW otherwise.
-            MemorySegment dst = Dnnl.md(arena, kind == Kind.PHASES && cout % 16 != 0 ? dnnl_nchw() : act, n, pcout,
-                    oh, ow);
+            // A kept blocked layout is computed in as it is: no reorder on the way in or out.
+            int srcTag = key.src != Layout.NCHW && operands == dnnl_f32() ? tag(key.src) : act;
+            int dstTag = key.dst != Layout.NCHW ? tag(key.dst)
+                    // The phases are cut out of the result as sub-memories at channel offsets b·cout, which oneDNN
+                    // can only do on a block boundary (8 channels with AVX2, 16 with AVX-512): plain otherwise.
+                    : kind == Kind.PHASES && cout % 16 != 0 ? dnnl_nchw() : act;
+            MemorySegment src = Dnnl.typedMd(arena, operands, srcTag, n, cin, h, w);
+            MemorySegment dst = Dnnl.md(arena, dstTag, n, pcout, oh, ow);
             MemorySegment wei = Dnnl.typedMd(arena, operands, dnnl_format_tag_any(), source.dims());
             MemorySegment desc = dnnl_convolution_desc_t.allocate(arena);
             switch (kind) {
@@ -143,7 +154,16 @@ final class ConvPlan implements AutoCloseable {
             this.impl = Dnnl.implName(pd);
             this.reference = impl.startsWith("ref");
             this.srcIn = Dnnl.equal(srcMd, userSrc) ? null : own(new Reorder(userSrc, srcMd, engine, what + " source"));
-            if (kind == Kind.PHASES) {
+            this.interleave = kind == Kind.PHASES && key.dst != Layout.NCHW;
+            if (interleave) {
+                if (!Dnnl.equal(dstMd, Dnnl.md(arena, tag(key.dst), n, pcout, oh, ow))) {
+                    throw new IllegalStateException(what + ": oneDNN wrote the phases in another layout than "
+                            + key.dst);
+                }
+                this.dstOut = null;
+                this.phases = null;
+                this.phaseOffsets = null;
+            } else if (kind == Kind.PHASES) {
                 this.dstOut = null;
                 this.phases = new Reorder[4];
                 this.phaseOffsets = new long[4];
@@ -237,6 +257,15 @@ final class ConvPlan implements AutoCloseable {
         return s.toString();
     }
 
+    /** oneDNN's format tag for one of our layouts. */
+    static int tag(Layout layout) {
+        return switch (layout) {
+            case NCHW -> dnnl_nchw();
+            case NCHW8C -> dnnl_nChw8c();
+            case NCHW16C -> dnnl_nChw16c();
+        };
+    }
+
     String impl() {
         return impl;
     }
@@ -247,9 +276,9 @@ final class ConvPlan implements AutoCloseable {
     }
 
     /**
-     * out = conv(in) + bias (+ residual), or for the upsampling kinds conv(nearest2x(in)) + bias. {@code in},
-     * {@code residual} and {@code out} are NCHW float32 of this plan's shapes; oneDNN reads and writes their
-     * memory in place, through blocked copies only where the primitive wants another layout.
+     * out = conv(in) + bias (+ residual), or for the upsampling kinds conv(nearest2x(in)) + bias. {@code in} is in
+     * the key's src layout, {@code residual} and {@code out} in its dst layout, float32 of this plan's shapes;
+     * oneDNN reads and writes their memory in place, through copies only where the primitive wants another layout.
      */
     void run(ExecContext ctx, Tensor in, Tensor residual, Tensor out) {
         MemorySegment engine = conv.backend().engine();
@@ -262,8 +291,8 @@ final class ConvPlan implements AutoCloseable {
                 srcData = ctx.buffer(ExecContext.SRC, Dnnl.size(srcMd));
                 srcIn.run(ctx, a, in.data(), srcData);
             }
-            MemorySegment dstData = dstOut != null || phases != null ? ctx.buffer(ExecContext.DST, Dnnl.size(dstMd))
-                    : out.data();
+            MemorySegment dstData = dstOut != null || phases != null || interleave
+                    ? ctx.buffer(ExecContext.DST, Dnnl.size(dstMd)) : out.data();
             if (key.residual) {
                 if (residualIn != null) {
                     residualIn.run(ctx, a, residual.data(), dstData);
@@ -290,6 +319,9 @@ final class ConvPlan implements AutoCloseable {
                 for (int b = 0; b < 4; b++) {
                     phases[b].run(ctx, a, dstData, out.data().asSlice(phaseOffsets[b]));
                 }
+            }
+            if (interleave) {
+                BlockedKernels.interleavePhases(conv.backend().vector().parallel(), dstData, out);
             }
         } finally {
             for (MemorySegment m : new MemorySegment[]{src, wei, bia, dst, scratch}) {

@@ -9,7 +9,9 @@ import io.vae4j.backend.Precision;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.PreparedConv;
+import io.vae4j.backend.vector.BlockedKernels;
 import io.vae4j.backend.vector.VectorBackend;
+import io.vae4j.tensor.Layout;
 import io.vae4j.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -51,19 +53,23 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     /**
      * Tuning switches; the defaults are the fastest measured (README). {@link #fromSystemProperties} reads
      * {@code vae4j.onednn.layout} (auto, plain or blocked), {@code vae4j.onednn.upsample} (phases, deconv or
-     * materialize, see {@link UpsampleConv})
-     * and {@code vae4j.onednn.sum} (true: the residual add as the convolution's sum post-op; false: a separate add),
-     * so that benchmarks can compare.
+     * materialize, see {@link UpsampleConv}), {@code vae4j.onednn.sum} (true: the residual add as the
+     * convolution's sum post-op; false: a separate add) and {@code vae4j.onednn.keep} (true: activations stay in
+     * oneDNN's channel-blocked layout between layers; false: NCHW at every call), so that benchmarks can compare.
+     *
+     * @param keepBlocked in float32, convolutions whose output channels fill whole blocks write nChw16c (nChw8c
+     *                    with 256-bit vectors), which the next layers read as it is; layout is then ignored
      */
-    public record Options(ConvLayout layout, UpsampleConv upsample, boolean sumPostOp) {
-        public static final Options DEFAULT = new Options(ConvLayout.AUTO, UpsampleConv.PHASES, true);
+    public record Options(ConvLayout layout, UpsampleConv upsample, boolean sumPostOp, boolean keepBlocked) {
+        public static final Options DEFAULT = new Options(ConvLayout.AUTO, UpsampleConv.PHASES, true, true);
 
         public static Options fromSystemProperties() {
             return new Options(
                     ConvLayout.valueOf(System.getProperty("vae4j.onednn.layout", "auto").toUpperCase(Locale.ROOT)),
                     UpsampleConv.valueOf(System.getProperty("vae4j.onednn.upsample", "phases")
                             .toUpperCase(Locale.ROOT)),
-                    !"false".equals(System.getProperty("vae4j.onednn.sum", "true")));
+                    !"false".equals(System.getProperty("vae4j.onednn.sum", "true")),
+                    !"false".equals(System.getProperty("vae4j.onednn.keep", "true")));
         }
 
         boolean blocked(ConvParams conv) {
@@ -84,6 +90,8 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
     private final OneDnnProducts products;
     private final MemorySegment engine;
     private final ExecContexts contexts;
+    /** The channel-blocked layout activations stay in between layers, or null: NCHW at every call. */
+    private final Layout kept;
     private final boolean verbose = Boolean.getBoolean("vae4j.onednn.verbose");
 
     public OneDnnBackend(int threads) {
@@ -150,6 +158,7 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         // One OpenMP thread per call: Winograd4x4Bf16 splits the products over the Java threads itself.
         this.products = precision == Precision.BF16 && bf16Winograd ? new OneDnnProducts(1) : null;
         this.vector = products != null ? new VectorBackend(threads, products) : new VectorBackend(threads);
+        this.kept = options.keepBlocked && precision == Precision.FP32 ? BlockedKernels.nativeLayout() : null;
     }
 
     /**
@@ -181,6 +190,48 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
 
     public Options options() {
         return options;
+    }
+
+    /** The layout activations stay in between layers (channel counts permitting), or null for NCHW throughout. */
+    public Layout keptLayout() {
+        return kept;
+    }
+
+    /** Where a convolution with {@code out} channels writes: the kept layout when they fill its blocks. */
+    private Layout outLayout(int out) {
+        return kept != null && kept.holds(out) ? kept : Layout.NCHW;
+    }
+
+    @Override
+    public Tensor toNchw(Tensor t) {
+        if (t.layout() == Layout.NCHW) {
+            return t;
+        }
+        Checks.activation(t, "to NCHW", kept);
+        return BlockedKernels.toNchw(vector.parallel(), t);
+    }
+
+    /** t in {@code layout} (itself when it already is, else a converted copy the caller closes besides t). */
+    private Tensor inLayout(Tensor t, Layout layout) {
+        if (t.layout() == layout) {
+            return t;
+        }
+        if (layout == Layout.NCHW) {
+            return toNchw(t);
+        }
+        if (t.layout() == Layout.NCHW) {
+            return BlockedKernels.fromNchw(vector.parallel(), t, layout);
+        }
+        try (Tensor nchw = toNchw(t)) {
+            return BlockedKernels.fromNchw(vector.parallel(), nchw, layout);
+        }
+    }
+
+    /** Closes the converted copy {@link #inLayout} or {@link #toNchw} made, if it made one. */
+    private static void closeCopy(Tensor copy, Tensor original) {
+        if (copy != original) {
+            copy.close();
+        }
     }
 
     MemorySegment engine() {
@@ -260,39 +311,44 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         if (!onOneDnn(conv)) {
             return vector.conv2d(in, ((OneDnnConv) conv).vectorConv(), residual);
         }
-        Checks.conv(in, conv, 1);
+        Checks.conv(in, conv, 1, kept);
         int[] outShape = Checks.convOutShape(in, conv, 1);
         if (residual != null) {
-            Checks.activation(residual, conv.params().name() + " residual");
+            Checks.activation(residual, conv.params().name() + " residual", kept);
             Checks.residual(residual, outShape, conv.params().name());
         }
         return convolve(in, (OneDnnConv) conv, residual, ConvPlan.Kind.CONV, outShape);
     }
 
-    private ConvPlan plan(Tensor in, OneDnnConv conv, boolean residual, ConvPlan.Kind kind) {
+    private ConvPlan plan(Tensor in, OneDnnConv conv, boolean residual, ConvPlan.Kind kind, Layout out) {
         return conv.plan(new ConvPlan.Key(in.dim(0), in.dim(2), in.dim(3), residual, kind,
-                kind != ConvPlan.Kind.CONV || options.blocked(conv.params())));
+                kind != ConvPlan.Kind.CONV || options.blocked(conv.params()), in.layout(), out));
     }
 
     private Tensor convolve(Tensor in, OneDnnConv conv, Tensor residual, ConvPlan.Kind kind, int[] outShape) {
         boolean fuseSum = residual != null && options.sumPostOp;
-        ConvPlan plan = plan(in, conv, fuseSum, kind);
-        Tensor out = Tensor.allocate(outShape);
+        Layout layout = outLayout(outShape[1]);
+        ConvPlan plan = plan(in, conv, fuseSum, kind, layout);
+        Tensor res = residual == null ? null : inLayout(residual, layout);
+        Tensor out = Tensor.uninitialized(layout, outShape);
         ExecContext ctx = borrow();
         try {
-            plan.run(ctx, in, fuseSum ? residual : null, out);
+            plan.run(ctx, in, fuseSum ? res : null, out);
+            if (res != null && !fuseSum) {
+                try (Tensor sum = out) {
+                    out = add(sum, res);
+                }
+            }
+            return out;
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;
         } finally {
             giveBack(ctx);
-        }
-        if (residual != null && !fuseSum) {
-            try (Tensor sum = out) {
-                return vector.add(sum, residual);
+            if (res != null) {
+                closeCopy(res, residual);
             }
         }
-        return out;
     }
 
     @Override
@@ -300,50 +356,86 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         if (!onOneDnn(prepared)) {
             return vector.upsampleConv2d(in, ((OneDnnConv) prepared).vectorConv());
         }
-        Checks.conv(in, prepared, 2);
+        Checks.conv(in, prepared, 2, kept);
         OneDnnConv conv = (OneDnnConv) prepared;
         ConvGeometry g = conv.params().geometry();
         if (options.upsample != UpsampleConv.MATERIALIZE && g.equals(ConvGeometry.same3x3())) {
             ConvPlan.Kind kind = options.upsample == UpsampleConv.PHASES ? ConvPlan.Kind.PHASES : ConvPlan.Kind.DECONV;
-            if (!plan(in, conv, false, kind).reference()) {
-                return convolve(in, conv, null, kind, Checks.convOutShape(in, conv, 2));
+            int[] outShape = Checks.convOutShape(in, conv, 2);
+            if (!plan(in, conv, false, kind, outLayout(outShape[1])).reference()) {
+                return convolve(in, conv, null, kind, outShape);
             }
         }
         if (g.equals(ConvGeometry.pointwise())) {
             // A 1x1 convolution commutes with the nearest upsample: convolve the small input, then upsample.
             try (Tensor small = convolve(in, conv, null, ConvPlan.Kind.CONV, Checks.convOutShape(in, conv, 1))) {
-                return vector.upsampleNearest2x(small);
+                return upsampleNearest2x(small);
             }
         }
-        try (Tensor up = vector.upsampleNearest2x(in)) {
+        try (Tensor up = upsampleNearest2x(in)) {
             return convolve(up, conv, null, ConvPlan.Kind.CONV, Checks.convOutShape(up, conv, 1));
         }
     }
 
-    /** Frozen statistics (tiled decoding) are the Vector API backend's to apply, like every other group norm. */
+    /** The Vector API's kernels, on NCHW or on the kept layout (frozen statistics of tiled decoding too). */
     @Override
     public Tensor groupNorm(Tensor in, GroupNormSpec norm) {
-        return vector.groupNorm(in, norm);
+        if (in.layout() == Layout.NCHW) {
+            return vector.groupNorm(in, norm);
+        }
+        Checks.groupNorm(in, norm.gamma(), norm.beta(), norm.groups(), kept);
+        return BlockedKernels.groupNorm(vector.parallel(), in, norm);
     }
 
     @Override
     public Tensor upsampleNearest2x(Tensor in) {
-        return vector.upsampleNearest2x(in);
+        if (in.layout() == Layout.NCHW) {
+            return vector.upsampleNearest2x(in);
+        }
+        Checks.activation(in, "upsample", kept);
+        return BlockedKernels.upsampleNearest2x(vector.parallel(), in);
     }
 
+    /** On NCHW copies (the attention kernel reads tokens as rows of pixels); the result is NCHW. */
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v) {
-        return vector.attention(q, k, v);
+        Tensor qn = toNchw(q), kn = toNchw(k), vn = toNchw(v);
+        try {
+            return vector.attention(qn, kn, vn);
+        } finally {
+            closeCopy(qn, q);
+            closeCopy(kn, k);
+            closeCopy(vn, v);
+        }
     }
 
+    /** Elementwise: on the memory as it is when a and b share a layout (the kept one holds no padding). */
     @Override
     public Tensor add(Tensor a, Tensor b) {
-        return vector.add(a, b);
+        if (a.layout() == b.layout()) {
+            return elementwise(vector.add(asNchwView(a), asNchwView(b)), a.layout());
+        }
+        Tensor an = toNchw(a), bn = toNchw(b);
+        try {
+            return vector.add(an, bn);
+        } finally {
+            closeCopy(an, a);
+            closeCopy(bn, b);
+        }
     }
 
     @Override
     public Tensor map(Tensor in, Activation activation) {
-        return vector.map(in, activation);
+        return elementwise(vector.map(asNchwView(in), activation), in.layout());
+    }
+
+    /** The memory of t seen as NCHW, for elementwise kernels, where the order of the elements does not matter. */
+    private static Tensor asNchwView(Tensor t) {
+        return t.layout() == Layout.NCHW ? t : Tensor.view(t.data(), t.dtype(), t.shape());
+    }
+
+    private static Tensor elementwise(Tensor result, Layout layout) {
+        return layout == Layout.NCHW ? result : result.inLayout(layout);
     }
 
     @Override

@@ -135,10 +135,10 @@ public final class AutoencoderKL implements Vae {
         }
         requireShape(z, config.latentChannels(), 1, "latent");
         if (postQuantConv == null) {
-            return decoder.forward(backend, z);
+            return backend.toNchwConsuming(decoder.forward(backend, z));
         }
         try (Tensor h = postQuantConv.forward(backend, z)) {
-            return decoder.forward(backend, h);
+            return backend.toNchwConsuming(decoder.forward(backend, h));
         }
     }
 
@@ -156,10 +156,10 @@ public final class AutoencoderKL implements Vae {
         }
         requireShape(image, config.imageChannels(), downscale(), "image");
         if (quantConv == null) {
-            return encoder.forward(backend, image);
+            return backend.toNchwConsuming(encoder.forward(backend, image));
         }
         try (Tensor h = encoder.forward(backend, image)) {
-            return quantConv.forward(backend, h);
+            return backend.toNchwConsuming(quantConv.forward(backend, h));
         }
     }
 

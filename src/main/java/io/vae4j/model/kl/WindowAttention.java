@@ -19,6 +19,21 @@ final class WindowAttention {
         if (h <= edge && w <= edge) {
             return b.attention(q, k, v);
         }
+        Tensor qn = b.toNchw(q), kn = b.toNchw(k), vn = b.toNchw(v);
+        try {
+            return windows(b, qn, kn, vn, edge);
+        } finally {
+            for (Tensor[] pair : new Tensor[][]{{qn, q}, {kn, k}, {vn, v}}) {
+                if (pair[0] != pair[1]) {
+                    pair[0].close();
+                }
+            }
+        }
+    }
+
+    /** run for NCHW q, k, v (the crops read their memory). */
+    private static Tensor windows(Backend b, Tensor q, Tensor k, Tensor v, int edge) {
+        int h = q.dim(2), w = q.dim(3);
         Tensor out = Tensor.uninitialized(q.shape());
         int rows = ceilDiv(h, edge), cols = ceilDiv(w, edge);
         try {

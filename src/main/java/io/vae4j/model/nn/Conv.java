@@ -34,12 +34,12 @@ public final class Conv implements Layer {
 
     /** conv(norm(x)) (+ residual when not null), the normalisation fused into the convolution where it can be. */
     public Tensor forward(Backend backend, Tensor x, GroupNorm norm, Tensor residual) {
-        return backend.normConv2d(x, norm.spec(x), prepared, residual);
+        return backend.normConv2d(x, norm.spec(backend, x), prepared, residual);
     }
 
     /** conv(norm(x)) + residual, where the caller gives up residual (the result may be written over it). */
     public Tensor forwardOverResidual(Backend backend, Tensor x, GroupNorm norm, Tensor residual) {
-        return backend.normConv2dOverResidual(x, norm.spec(x), prepared, residual);
+        return backend.normConv2dOverResidual(x, norm.spec(backend, x), prepared, residual);
     }
 
     /** conv(nearest2x(x)). */

@@ -24,20 +24,27 @@ public final class GroupNorm implements Layer {
 
     @Override
     public Tensor forward(Backend backend, Tensor x) {
-        return backend.groupNorm(x, spec(x));
+        return backend.groupNorm(x, spec(backend, x));
     }
 
     /**
      * This normalisation of {@code x}, as a prologue for {@link Conv#forward(Backend, Tensor, GroupNorm, Tensor)}:
      * with x's own statistics, or with recorded or frozen ones inside a {@link NormStats} scope.
      */
-    public GroupNormSpec spec(Tensor x) {
+    public GroupNormSpec spec(Backend backend, Tensor x) {
         NormStats shared = NormStats.current();
         if (shared == null) {
             return new GroupNormSpec(gamma, beta, groups, eps, silu);
         }
-        float[][] s = shared.statsFor(this, x, groups, eps);
-        return new GroupNormSpec(gamma, beta, groups, eps, silu, s[0], s[1]);
+        Tensor values = backend.toNchw(x);
+        try {
+            float[][] s = shared.statsFor(this, values, groups, eps);
+            return new GroupNormSpec(gamma, beta, groups, eps, silu, s[0], s[1]);
+        } finally {
+            if (values != x) {
+                values.close();
+            }
+        }
     }
 
     @Override

@@ -172,7 +172,7 @@ public final class Taesd implements Vae {
     public Tensor decodeWindow(Tensor input, DecodeWindow window) {
         requireDecoder();
         requireShape(input, config.latentChannels(), "latent");
-        return decoder.forwardWindow(backend, input, window);
+        return backend.toNchwConsuming(decoder.forwardWindow(backend, input, window));
     }
 
     /** Latent pixels of context each decoded pixel depends on, each way (19 for the 8x decoders, 0 without one). */
@@ -210,7 +210,7 @@ public final class Taesd implements Vae {
     public Tensor decode(Tensor latent) {
         requireDecoder();
         requireShape(latent, config.latentChannels(), "latent");
-        return decoder.forward(backend, latent);
+        return backend.toNchwConsuming(decoder.forward(backend, latent));
     }
 
     /** How many times smaller than the full decode a preview can be: 2^(upsampling stages), 8 or 32. */
@@ -232,7 +232,7 @@ public final class Taesd implements Vae {
                     + " decoder: expected a power of two from 1 to " + maxPreviewScale());
         }
         requireShape(latent, config.latentChannels(), "latent");
-        return decoder.preview(backend, latent, Integer.numberOfTrailingZeros(scale));
+        return backend.toNchwConsuming(decoder.preview(backend, latent, Integer.numberOfTrailingZeros(scale)));
     }
 
     /** The latent, deterministic: TAESD encoders have no variance, so the moments hold the mean only. */
@@ -243,7 +243,7 @@ public final class Taesd implements Vae {
                     + " comes as a separate *_encoder file)");
         }
         requireShape(image, 3, "image");
-        return new Moments(encoder.forward(backend, image), null);
+        return new Moments(backend.toNchwConsuming(encoder.forward(backend, image)), null);
     }
 
     private void requireDecoder() {

@@ -153,6 +153,7 @@ final class TaesdNet implements Layer {
                 int kx1 = Math.min(Math.min(x0 + h.dim(3), window.width() * scale),
                         (window.coreX() + window.coreWidth()) * scale + m[k]);
                 if (ky != y0 || kx != x0 || ky1 - ky != h.dim(2) || kx1 - kx != h.dim(3)) {
+                    h = backend.toNchwConsuming(h);
                     Tensor kept = Tensors.crop(h, ky - y0, kx - x0, ky1 - ky, kx1 - kx);
                     h.close();
                     h = kept;
