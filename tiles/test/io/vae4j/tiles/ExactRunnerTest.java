@@ -1,6 +1,8 @@
 package io.vae4j.tiles;
 
 import io.vae4j.VaeException;
+import io.vae4j.backend.onednn.OneDnn;
+import io.vae4j.backend.onednn.OneDnnBackend;
 import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.format.image.Images;
 import io.vae4j.format.image.PixelRange;
@@ -29,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Exact mode (whole image, activations in scratch files) against the untiled run, on the conformance fixtures.
@@ -78,6 +81,41 @@ class ExactRunnerTest {
             System.err.printf("exact vs untiled, 2 threads: max abs diff %.2e%n", d);
             assertTrue(d < 1e-4, "max abs diff " + d);
             w.image.close();
+        }
+    }
+
+    /**
+     * The oneDNN backend keeps its blocked layout between layers; the exact runner's shared GroupNorm statistics
+     * and windowed attention read activations directly, through Backend.toNchw. Exact and untiled decodes, and
+     * windowed against global attention, agree as on the Vector API backend.
+     */
+    @Test
+    void onOneDnnExactIsUntiledUpToFloatNoise() throws IOException {
+        assumeTrue(OneDnn.available(), () -> "oneDNN backend not tested: " + OneDnn.unavailableReason());
+        try (OneDnnBackend onednn = new OneDnnBackend(2);
+             Model m = ModelLoader.load(TiledDecoderTest.fixture("kl_f8_sd").resolve("model.safetensors"), onednn,
+                     null)) {
+            try (Tensor z = TiledDecoderTest.smoothLatent(4, 21, 14, 4); Tensor want = m.vae().decode(z)) {
+                MemoryStripWriter w = new MemoryStripWriter(want.dim(3), want.dim(2));
+                runner(m.vae(), AttentionMode.GLOBAL).decode(z, w, PixelRange.ZERO_ONE);
+                double d = TiledDecoderTest.maxAbsDiff(want, w.image);
+                System.err.printf("exact vs untiled on oneDNN: max abs diff %.2e%n", d);
+                assertTrue(d < 1e-4, "max abs diff " + d);
+                w.image.close();
+            }
+            assertEquals(0, scratchEntries(), "scratch files left");
+            try (Tensor z = TiledDecoderTest.smoothLatent(4, 40, 56, 2);
+                 Tensor global = AttentionMode.GLOBAL.where(() -> m.vae().decode(z));
+                 Tensor tiled = AttentionMode.TILED.where(() -> m.vae().decode(z))) {
+                assertTrue(TiledDecoderTest.maxAbsDiff(global, tiled) <= FLOAT_NOISE, "one window is global");
+            }
+            try (Model java = kl("kl_f8_sd"); Tensor z = TiledDecoderTest.smoothLatent(4, 136, 100, 2);
+                 Tensor want = AttentionMode.TILED.where(() -> java.vae().decode(z));
+                 Tensor tiled = AttentionMode.TILED.where(() -> m.vae().decode(z))) {
+                double d = TiledDecoderTest.maxAbsDiff(want, tiled);
+                System.err.printf("windowed attention, oneDNN vs Vector API: max abs diff %.2e%n", d);
+                assertTrue(d < 1e-4, "windows on oneDNN vs the Vector API: " + d);
+            }
         }
     }
 

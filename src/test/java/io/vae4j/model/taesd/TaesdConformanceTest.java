@@ -1,5 +1,8 @@
 package io.vae4j.model.taesd;
 
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.onednn.OneDnn;
+import io.vae4j.backend.onednn.OneDnnBackend;
 import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.model.Fixtures;
 import io.vae4j.model.Model;
@@ -18,6 +21,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Every TAESD case of the conformance suite (random TAESD, the real TAEF2 on photos, the real TAESana encoder), in
@@ -26,11 +30,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class TaesdConformanceTest {
     private static final VectorBackend BACKEND = new VectorBackend(2);
+    /** The oneDNN backend (its blocked layout between layers), made on first use where oneDNN is installed. */
+    private static OneDnnBackend onednn;
     static final String[] CASES = {"taesd_random", "taef2", "taesana_encoder"};
 
     @AfterAll
     static void close() {
         BACKEND.parallel().close();
+        if (onednn != null) {
+            onednn.close();
+        }
+    }
+
+    private static synchronized Backend onednn() {
+        assumeTrue(OneDnn.available(), () -> "oneDNN backend not tested: " + OneDnn.unavailableReason());
+        if (onednn == null) {
+            onednn = new OneDnnBackend(2);
+        }
+        return onednn;
     }
 
     @TestFactory
@@ -43,6 +60,10 @@ class TaesdConformanceTest {
                 if (encoder != null || decoder != null) {
                     String label = name + "/*." + ext;
                     tests.add(DynamicTest.dynamicTest(label, () -> runCase(dir, encoder, decoder, label)));
+                    if (ext.equals("safetensors")) {
+                        tests.add(DynamicTest.dynamicTest("onednn " + label,
+                                () -> runCase(dir, encoder, decoder, "onednn " + label, onednn())));
+                    }
                 }
             }
         }
@@ -57,9 +78,13 @@ class TaesdConformanceTest {
     }
 
     static void runCase(Path dir, Path encoderFile, Path decoderFile, String label) {
+        runCase(dir, encoderFile, decoderFile, label, BACKEND);
+    }
+
+    static void runCase(Path dir, Path encoderFile, Path decoderFile, String label, Backend backend) {
         Map<String, Object> manifest = Fixtures.manifest(dir);
-        try (Model enc = encoderFile == null ? null : ModelLoader.load(encoderFile, BACKEND, null);
-             Model dec = decoderFile == null ? null : ModelLoader.load(decoderFile, BACKEND, null)) {
+        try (Model enc = encoderFile == null ? null : ModelLoader.load(encoderFile, backend, null);
+             Model dec = decoderFile == null ? null : ModelLoader.load(decoderFile, backend, null)) {
             if (enc != null) {
                 assertTrue(enc.vae().canEncode() && !enc.vae().canDecode(), "encoder file");
             }
