@@ -5,6 +5,8 @@ import io.vae4j.backend.Backends;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.PreparedConv;
+import io.vae4j.backend.onednn.OneDnnBackend;
+import io.vae4j.backend.vector.BlockedKernels;
 import io.vae4j.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -59,6 +61,12 @@ public class KernelBench {
         int c = chw[0], h = chw[1], w = chw[2];
         b = Backends.create(backend, threads);
         input = random(0.5f, 1, c, h, w);
+        if (b instanceof OneDnnBackend o && o.keptLayout() != null) {
+            // As in a model's graph, where the previous layer left it in the layout the backend keeps.
+            try (Tensor nchw = input) {
+                input = BlockedKernels.fromNchw(o.vector().parallel(), nchw, o.keptLayout());
+            }
+        }
         conv3x3 = b.prepareConv(new ConvParams("conv3x3", random(0.02f, c, c, 3, 3), random(0.1f, c),
                 ConvGeometry.same3x3()));
         conv1x1 = b.prepareConv(new ConvParams("conv1x1", random(0.05f, c, c, 1, 1), random(0.1f, c),
