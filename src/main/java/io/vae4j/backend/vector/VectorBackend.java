@@ -290,6 +290,10 @@ public final class VectorBackend implements Backend {
             for (int k = 0; k < cin; k++) {
                 long from = (inOff + (long) k * pixels + j) * 4, to = (q * panel + (long) k * nr) * 4;
                 for (int c = 0; c < nr; c += L) {
+                    if (c + L <= cols) {
+                        FloatVector.fromMemorySegment(S, in, from + 4L * c, LE).intoMemorySegment(b, to + 4L * c, LE);
+                        continue;
+                    }
                     VectorMask<Float> m = S.indexInRange(c, cols);
                     FloatVector.fromMemorySegment(S, in, from + 4L * c, LE, m).intoMemorySegment(b, to + 4L * c, LE);
                 }
@@ -384,7 +388,15 @@ public final class VectorBackend implements Backend {
     private static void addBiasResidual(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, float bias,
                                         Tensor residual, long resOff, int n) {
         FloatVector b = FloatVector.broadcast(S, bias);
-        for (int j = 0; j < n; j += L) {
+        int j = 0;
+        for (; j + L <= n; j += L) {
+            FloatVector v = FloatVector.fromMemorySegment(S, src, (srcOff + j) * 4, LE).add(b);
+            if (residual != null) {
+                v = v.add(FloatVector.fromMemorySegment(S, residual.data(), (resOff + j) * 4, LE));
+            }
+            v.intoMemorySegment(dst, (dstOff + j) * 4, LE);
+        }
+        if (j < n) {
             VectorMask<Float> m = S.indexInRange(j, n);
             FloatVector v = FloatVector.fromMemorySegment(S, src, (srcOff + j) * 4, LE, m).add(b);
             if (residual != null) {
@@ -559,8 +571,13 @@ public final class VectorBackend implements Backend {
         long n = a.numel();
         int blocks = (int) ceilDiv(n, 1 << 16);
         parallel.forEach(blocks, blk -> {
-            long j0 = (long) blk << 16, j1 = Math.min(n, j0 + (1 << 16));
-            for (long j = j0; j < j1; j += L) {
+            long j0 = (long) blk << 16, j1 = Math.min(n, j0 + (1 << 16)), j = j0;
+            for (; j + L <= j1; j += L) {
+                FloatVector x = FloatVector.fromMemorySegment(S, a.data(), j * 4, LE);
+                FloatVector y = FloatVector.fromMemorySegment(S, b.data(), j * 4, LE);
+                x.add(y).intoMemorySegment(out.data(), j * 4, LE);
+            }
+            if (j < j1) {
                 VectorMask<Float> m = S.indexInRange(j, j1);
                 FloatVector x = FloatVector.fromMemorySegment(S, a.data(), j * 4, LE, m);
                 FloatVector y = FloatVector.fromMemorySegment(S, b.data(), j * 4, LE, m);
@@ -578,7 +595,18 @@ public final class VectorBackend implements Backend {
         FloatVector three = FloatVector.broadcast(S, 3f);
         parallel.forEach(blocks, blk -> {
             long j0 = (long) blk << 16, j1 = Math.min(n, j0 + (1 << 16));
-            for (long j = j0; j < j1; j += L) {
+            long j = j0;
+            // Whole vectors unmasked, the mask only for the ragged end (as in add and the GroupNorm).
+            for (; j + L <= j1; j += L) {
+                FloatVector x = FloatVector.fromMemorySegment(S, in.data(), j * 4, LE);
+                FloatVector y = switch (activation) {
+                    case RELU -> x.max(0f);
+                    case SILU -> x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                    case TANH_CLAMP3 -> x.div(3f).lanewise(VectorOperators.TANH).mul(three);
+                };
+                y.intoMemorySegment(out.data(), j * 4, LE);
+            }
+            if (j < j1) {
                 VectorMask<Float> m = S.indexInRange(j, j1);
                 FloatVector x = FloatVector.fromMemorySegment(S, in.data(), j * 4, LE, m);
                 FloatVector y = switch (activation) {
