@@ -73,13 +73,19 @@ class ExactRunnerTest {
     @Test
     void onTwoThreadsExactIsUntiledUpToFloatNoise() {
         try (Model m = ModelLoader.load(TiledDecoderTest.fixture("kl_f8_sd").resolve("model.safetensors"),
-                TWO_THREADS, null); Tensor z = TiledDecoderTest.smoothLatent(4, 21, 14, 4);
-             Tensor want = m.vae().decode(z)) {
+                TWO_THREADS, null)) {
+            assertExactIsUntiledUpToFloatNoise(m, "2 threads");
+        }
+    }
+
+    /** The exact decode of a small latent against the model's untiled decode: float noise only. */
+    private void assertExactIsUntiledUpToFloatNoise(Model m, String label) {
+        try (Tensor z = TiledDecoderTest.smoothLatent(4, 21, 14, 4); Tensor want = m.vae().decode(z)) {
             MemoryStripWriter w = new MemoryStripWriter(want.dim(3), want.dim(2));
             runner(m.vae(), AttentionMode.GLOBAL).decode(z, w, PixelRange.ZERO_ONE);
             double d = TiledDecoderTest.maxAbsDiff(want, w.image);
-            System.err.printf("exact vs untiled, 2 threads: max abs diff %.2e%n", d);
-            assertTrue(d < 1e-4, "max abs diff " + d);
+            System.err.printf("exact vs untiled, %s: max abs diff %.2e%n", label, d);
+            assertTrue(d < 1e-4, label + ": max abs diff " + d);
             w.image.close();
         }
     }
@@ -95,14 +101,7 @@ class ExactRunnerTest {
         try (OneDnnBackend onednn = new OneDnnBackend(2);
              Model m = ModelLoader.load(TiledDecoderTest.fixture("kl_f8_sd").resolve("model.safetensors"), onednn,
                      null)) {
-            try (Tensor z = TiledDecoderTest.smoothLatent(4, 21, 14, 4); Tensor want = m.vae().decode(z)) {
-                MemoryStripWriter w = new MemoryStripWriter(want.dim(3), want.dim(2));
-                runner(m.vae(), AttentionMode.GLOBAL).decode(z, w, PixelRange.ZERO_ONE);
-                double d = TiledDecoderTest.maxAbsDiff(want, w.image);
-                System.err.printf("exact vs untiled on oneDNN: max abs diff %.2e%n", d);
-                assertTrue(d < 1e-4, "max abs diff " + d);
-                w.image.close();
-            }
+            assertExactIsUntiledUpToFloatNoise(m, "oneDNN");
             assertEquals(0, scratchEntries(), "scratch files left");
             try (Tensor z = TiledDecoderTest.smoothLatent(4, 40, 56, 2);
                  Tensor global = AttentionMode.GLOBAL.where(() -> m.vae().decode(z));

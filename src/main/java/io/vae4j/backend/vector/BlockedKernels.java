@@ -41,40 +41,38 @@ public final class BlockedKernels {
 
     /** A new tensor with in's values (NCHW) in {@code to}; in's channels are a multiple of the block. */
     public static Tensor fromNchw(Parallel parallel, Tensor in, Layout to) {
-        int[] s = in.shape();
-        int b = to.block(), blocks = s[0] * (s[1] / b);
-        long plane = (long) s[2] * s[3];
-        Tensor out = Tensor.uninitialized(to, s);
-        MemorySegment src = in.data(), dst = out.data();
-        parallel.forEach(blocks, blk -> {
-            long first = (long) blk * b * plane;
-            for (int c = 0; c < b; c++) {
-                long from = (first + c * plane) * 4;
-                for (long p = 0; p < plane; p++) {
-                    dst.set(DType.FLOAT, ((first + p * b) + c) * 4, src.get(DType.FLOAT, from + p * 4));
-                }
-            }
-        });
+        Tensor out = Tensor.uninitialized(to, in.shape());
+        copy(parallel, in.data(), out.data(), in.shape(), to.block(), true);
         return out;
     }
 
     /** A new NCHW tensor with the values of the blocked {@code in}. */
     public static Tensor toNchw(Parallel parallel, Tensor in) {
-        int[] s = in.shape();
-        int b = in.layout().block(), blocks = s[0] * (s[1] / b);
+        Tensor out = Tensor.uninitialized(in.shape());
+        copy(parallel, in.data(), out.data(), in.shape(), in.layout().block(), false);
+        return out;
+    }
+
+    /**
+     * Copies an [N, C, H, W] tensor between NCHW and the layout of block b, one block of channels a task: channel c
+     * of the block at NCHW float c·plane + p, blocked float p·b + c (from the block's first float).
+     */
+    private static void copy(Parallel parallel, MemorySegment src, MemorySegment dst, int[] s, int b,
+                             boolean toBlocked) {
         long plane = (long) s[2] * s[3];
-        Tensor out = Tensor.uninitialized(s);
-        MemorySegment src = in.data(), dst = out.data();
-        parallel.forEach(blocks, blk -> {
+        parallel.forEach(s[0] * (s[1] / b), blk -> {
             long first = (long) blk * b * plane;
             for (int c = 0; c < b; c++) {
-                long to = (first + c * plane) * 4;
                 for (long p = 0; p < plane; p++) {
-                    dst.set(DType.FLOAT, to + p * 4, src.get(DType.FLOAT, ((first + p * b) + c) * 4));
+                    long nchw = (first + c * plane + p) * 4, blocked = (first + p * b + c) * 4;
+                    if (toBlocked) {
+                        dst.set(DType.FLOAT, blocked, src.get(DType.FLOAT, nchw));
+                    } else {
+                        dst.set(DType.FLOAT, nchw, src.get(DType.FLOAT, blocked));
+                    }
                 }
             }
         });
-        return out;
     }
 
     /** GroupNorm (and SiLU) of a blocked tensor, as {@link VectorBackend#groupNorm}; the result in its layout. */
