@@ -213,7 +213,7 @@ public final class VectorBackend implements Backend {
                 && g.padTop() + g.padLeft() + g.padBottom() + g.padRight() == 0;
         Winograd tile = w.tile();
         boolean upsampled = upsample == 2 && residual == null && w.upsampledWinograd();
-        Tensor u = tile == Winograd.OFF ? null : w.winograd(upsampled);
+        Tensor u = tile == Winograd.OFF ? null : w.winograd(upsampled, parallel);
         for (int n = 0; n < in.dim(0); n++) {
             ChannelNorm[] norm = norms == null ? null : norms.apply(n);
             if (upsampled && w.bf16()) {

@@ -2,6 +2,7 @@ package io.vae4j.backend.vector;
 
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.ConvWeightsF32;
+import io.vae4j.backend.Parallel;
 import io.vae4j.backend.PreparedConv;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.ScratchSpace;
@@ -110,8 +111,11 @@ final class VectorConv implements PreparedConv {
      * caller never closes it): the one kept in that space when there is one, else the one cached in RAM.
      */
     Tensor winograd() {
-        return winograd(false);
+        return winograd(false, SERIAL);
     }
+
+    /** For callers without a backend's threads: the transforms on the calling thread alone. */
+    private static final Parallel SERIAL = new Parallel(1);
 
     /**
      * Whether this convolution runs on a nearest-2x-upsampled input by {@link Winograd4x4Upsample} (F(4x4) with a
@@ -128,20 +132,28 @@ final class VectorConv implements PreparedConv {
                 && Winograd4x4Upsample.applies(out);
     }
 
-    /** {@link #winograd()}, or with {@code upsampled} the transform {@link Winograd4x4Upsample} reads. */
+    /** {@link #winograd()} with {@code upsampled} the transform {@link Winograd4x4Upsample} reads. */
     Tensor winograd(boolean upsampled) {
+        return winograd(upsampled, SERIAL);
+    }
+
+    /**
+     * {@link #winograd(boolean)}, made (when it is not yet) on {@code parallel}'s threads: from the thread that
+     * runs the convolution, never from inside one of that Parallel's tasks.
+     */
+    Tensor winograd(boolean upsampled, Parallel parallel) {
         Tensor u = upsampled ? this.upsampled : winograd;
         if (u != null) {
             return u;
         }
-        Tensor kept = ScratchSpace.kept(new Transform(this, upsampled), () -> transform(upsampled));
+        Tensor kept = ScratchSpace.kept(new Transform(this, upsampled), () -> transform(upsampled, parallel));
         if (kept != null) {
             return kept;
         }
         synchronized (this) {
             u = upsampled ? this.upsampled : winograd;
             if (u == null) {
-                u = ScratchSpace.inRam(() -> transform(upsampled));
+                u = ScratchSpace.inRam(() -> transform(upsampled, parallel));
                 if (upsampled) {
                     this.upsampled = u;
                 } else {
@@ -157,20 +169,20 @@ final class VectorConv implements PreparedConv {
         return u != null && (u == winograd || u == upsampled);
     }
 
-    private Tensor transform(boolean upsampled) {
+    private Tensor transform(boolean upsampled, Parallel parallel) {
         if (upsampled) {
-            return bf16 ? Winograd4x4UpsampleBf16.transformWeights(params.weight())
-                    : Winograd4x4Upsample.transformWeights(params.weight());
+            return bf16 ? Winograd4x4UpsampleBf16.transformWeights(params.weight(), parallel)
+                    : Winograd4x4Upsample.transformWeights(params.weight(), parallel);
         }
         if (bf16) {
             // oneDNN's matmul reads each product's weights as a plain row-major [out][in] matrix.
-            try (Tensor u = Winograd4x4.transformWeights(params.weight(), false)) {
+            try (Tensor u = Winograd4x4.transformWeights(params.weight(), false, parallel)) {
                 return Winograd4x4Bf16.toBf16(u);
             }
         }
         return switch (tile) {
-            case F4X4 -> Winograd4x4.transformWeights(params.weight());
-            case F6X6 -> Winograd6x6.transformWeights(params.weight());
+            case F4X4 -> Winograd4x4.transformWeights(params.weight(), parallel);
+            case F6X6 -> Winograd6x6.transformWeights(params.weight(), parallel);
             case F2X2 -> Winograd2x2.transformWeights(params.weight());
             case OFF -> throw new IllegalStateException(params.name() + " runs without Winograd");
         };

@@ -96,44 +96,50 @@ final class Winograd4x4 {
      * U[ξ] = (G·g·Gᵀ)[ξ / 6][ξ % 6] for weights g [out][in][3][3] of any stored dtype: 36 matrices [out][in], each
      * in 8-row panels ([out / 8][in][8]) when {@link #packed}, as {@link #convolve} reads them.
      */
-    static Tensor transformWeights(Tensor w) {
-        return transformWeights(w, packed(w.dim(0)));
+    static Tensor transformWeights(Tensor w, Parallel parallel) {
+        return transformWeights(w, packed(w.dim(0)), parallel);
     }
 
     /** The same, with the 36 matrices plain row-major [out][in] unless {@code pack} (for other GEMM engines). */
-    static Tensor transformWeights(Tensor w, boolean pack) {
-        return transformWeights(w, g(), pack);
+    static Tensor transformWeights(Tensor w, boolean pack, Parallel parallel) {
+        return transformWeights(w, g(), pack, parallel);
     }
 
     /**
      * U[ξ] = (G·g·Gᵀ)[ξ / n][ξ % n] for the n x 3 matrix G of any Winograd tile (F(6x6)'s too): n² matrices
-     * [out][in], in 8-row panels ([out / 8][in][8]) when {@code pack}.
+     * [out][in], in 8-row panels ([out / 8][in][8]) when {@code pack}. One task per 8 output channels, whose
+     * values of each matrix lie together (one panel): made one (output, input) pair at a time over the whole
+     * weight, the n² scattered stores missed the caches, and a model's first run spent seconds here.
      */
-    static Tensor transformWeights(Tensor w, double[][] gm, boolean pack) {
+    static Tensor transformWeights(Tensor w, double[][] gm, boolean pack, Parallel parallel) {
         int out = w.dim(0), in = w.dim(1), n = gm.length;
         Tensor u = Tensor.uninitialized(n * n, out, in);
         MemorySegment dst = u.data();
         long plane = (long) out * in;
-        double[] k = new double[9];
-        double[] t = new double[3 * n];
-        for (long oi = 0; oi < plane; oi++) {
-            for (int j = 0; j < 9; j++) {
-                k[j] = w.get(oi * 9 + j);
-            }
-            for (int i = 0; i < n; i++) {
-                for (int c = 0; c < 3; c++) {
-                    t[3 * i + c] = gm[i][0] * k[c] + gm[i][1] * k[3 + c] + gm[i][2] * k[6 + c];
+        parallel.forEach(VectorBackend.ceilDiv(out, 8), panel -> {
+            double[] k = new double[9];
+            double[] t = new double[3 * n];
+            for (int o = 8 * panel; o < Math.min(out, 8 * panel + 8); o++) {
+                for (int ci = 0; ci < in; ci++) {
+                    long oi = (long) o * in + ci;
+                    for (int j = 0; j < 9; j++) {
+                        k[j] = w.get(oi * 9 + j);
+                    }
+                    for (int i = 0; i < n; i++) {
+                        for (int c = 0; c < 3; c++) {
+                            t[3 * i + c] = gm[i][0] * k[c] + gm[i][1] * k[3 + c] + gm[i][2] * k[6 + c];
+                        }
+                    }
+                    long within = pack ? GemmKernel.panelIndex(o, ci, in) : oi;
+                    for (int i = 0; i < n; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double v = t[3 * i] * gm[j][0] + t[3 * i + 1] * gm[j][1] + t[3 * i + 2] * gm[j][2];
+                            dst.set(DType.FLOAT, ((long) n * i + j) * plane * 4 + within * 4, (float) v);
+                        }
+                    }
                 }
             }
-            long o = oi / in, ci = oi % in;
-            long within = pack ? GemmKernel.panelIndex(o, ci, in) : oi;
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < n; j++) {
-                    double v = t[3 * i] * gm[j][0] + t[3 * i + 1] * gm[j][1] + t[3 * i + 2] * gm[j][2];
-                    dst.set(DType.FLOAT, ((long) n * i + j) * plane * 4 + within * 4, (float) v);
-                }
-            }
-        }
+        });
         return u;
     }
 

@@ -68,12 +68,12 @@ final class Winograd4x4Upsample {
      * U[(2a + b)·25 + ξ] = (G·k_ab·Gᵀ)[ξ / 5][ξ % 5], where k_ab is phase (a, b)'s 2x2 kernel of the weights g
      * [out][in][3][3] (any stored dtype): 100 matrices [out][in], each in 8-row panels ([out / 8][in][8]).
      */
-    static Tensor transformWeights(Tensor w) {
-        return transformWeights(w, true);
+    static Tensor transformWeights(Tensor w, Parallel parallel) {
+        return transformWeights(w, true, parallel);
     }
 
     /** The same, with the 100 matrices plain row-major [out][in] unless {@code pack} (for oneDNN's matmul). */
-    static Tensor transformWeights(Tensor w, boolean pack) {
+    static Tensor transformWeights(Tensor w, boolean pack, Parallel parallel) {
         int out = w.dim(0), in = w.dim(1);
         if (pack && !applies(out)) {
             throw new IllegalArgumentException("upsampling Winograd needs a multiple of 8 output channels, not " + out);
@@ -82,43 +82,46 @@ final class Winograd4x4Upsample {
         MemorySegment dst = u.data();
         long plane = (long) out * in;
         double[][] gm = g();
-        double[] k = new double[9];
-        double[] k2 = new double[4];
-        double[] t = new double[10];
-        for (long oi = 0; oi < plane; oi++) {
-            for (int j = 0; j < 9; j++) {
-                k[j] = w.get(oi * 9 + j);
-            }
-            long o = oi / in, ci = oi % in;
-            long packedAt = pack ? (o / 8) * 8L * in + ci * 8 + o % 8 : oi;
-            for (int a = 0; a < 2; a++) {
-                for (int b = 0; b < 2; b++) {
-                    for (int ty = 0; ty < 2; ty++) {
-                        for (int tx = 0; tx < 2; tx++) {
-                            double sum = 0;
-                            for (int ky = 0; ky < 3; ky++) {
-                                for (int kx = 0; kx < 3; kx++) {
-                                    sum += SUMS[a][ty][ky] * SUMS[b][tx][kx] * k[3 * ky + kx];
+        // One task per 8 output channels, as in Winograd4x4.transformWeights (and for the same reason).
+        parallel.forEach(VectorBackend.ceilDiv(out, 8), panel -> {
+            double[] k = new double[9];
+            double[] k2 = new double[4];
+            double[] t = new double[10];
+            for (long oi = (long) 8 * panel * in; oi < (long) Math.min(out, 8 * panel + 8) * in; oi++) {
+                for (int j = 0; j < 9; j++) {
+                    k[j] = w.get(oi * 9 + j);
+                }
+                long o = oi / in, ci = oi % in;
+                long packedAt = pack ? (o / 8) * 8L * in + ci * 8 + o % 8 : oi;
+                for (int a = 0; a < 2; a++) {
+                    for (int b = 0; b < 2; b++) {
+                        for (int ty = 0; ty < 2; ty++) {
+                            for (int tx = 0; tx < 2; tx++) {
+                                double sum = 0;
+                                for (int ky = 0; ky < 3; ky++) {
+                                    for (int kx = 0; kx < 3; kx++) {
+                                        sum += SUMS[a][ty][ky] * SUMS[b][tx][kx] * k[3 * ky + kx];
+                                    }
                                 }
+                                k2[2 * ty + tx] = sum;
                             }
-                            k2[2 * ty + tx] = sum;
                         }
-                    }
-                    for (int i = 0; i < 5; i++) {
-                        for (int c = 0; c < 2; c++) {
-                            t[2 * i + c] = gm[i][0] * k2[c] + gm[i][1] * k2[2 + c];
+                        for (int i = 0; i < 5; i++) {
+                            for (int c = 0; c < 2; c++) {
+                                t[2 * i + c] = gm[i][0] * k2[c] + gm[i][1] * k2[2 + c];
+                            }
                         }
-                    }
-                    for (int i = 0; i < 5; i++) {
-                        for (int j = 0; j < 5; j++) {
-                            double v = t[2 * i] * gm[j][0] + t[2 * i + 1] * gm[j][1];
-                            long at = ((2L * a + b) * XI + 5L * i + j) * plane + packedAt;
-                            dst.set(DType.FLOAT, at * 4, (float) v);
+                        for (int i = 0; i < 5; i++) {
+                            for (int j = 0; j < 5; j++) {
+                                double v = t[2 * i] * gm[j][0] + t[2 * i + 1] * gm[j][1];
+                                long at = ((2L * a + b) * XI + 5L * i + j) * plane + packedAt;
+                                dst.set(DType.FLOAT, at * 4, (float) v);
+                            }
                         }
                     }
                 }
             }
-        }
+        });
         return u;
     }
 

@@ -25,8 +25,8 @@ final class Winograd4x4UpsampleBf16 {
     }
 
     /** U in bf16, plain [100][out][in]: the transform {@link Winograd4x4Upsample} makes, rounded once. */
-    static Tensor transformWeights(Tensor w) {
-        try (Tensor u = Winograd4x4Upsample.transformWeights(w, false)) {
+    static Tensor transformWeights(Tensor w, Parallel parallel) {
+        try (Tensor u = Winograd4x4Upsample.transformWeights(w, false, parallel)) {
             return Winograd4x4Bf16.toBf16(u);
         }
     }

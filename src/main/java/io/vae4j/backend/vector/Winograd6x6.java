@@ -75,8 +75,8 @@ final class Winograd6x6 {
     }
 
     /** The 64 matrices of U, in 8-row panels when {@link Winograd4x4#packed}. */
-    static Tensor transformWeights(Tensor w) {
-        return Winograd4x4.transformWeights(w, g(), Winograd4x4.packed(w.dim(0)));
+    static Tensor transformWeights(Tensor w, Parallel parallel) {
+        return Winograd4x4.transformWeights(w, g(), Winograd4x4.packed(w.dim(0)), parallel);
     }
 
     /** out[n] = conv(in[n] (nearest-upsampled when upsample = 2)) + bias (+ residual[n]). */
