@@ -145,11 +145,7 @@ public final class BlockedKernels {
                     }
                     rstd = 1.0 / Math.sqrt(sq / ((double) cpg * plane) + norm.eps());
                 }
-                for (int ch = g * cpg; ch < (g + 1) * cpg; ch++) {
-                    double a = norm.gamma().get(ch) * rstd;
-                    scale[img * c + ch] = (float) a;
-                    shift[img * c + ch] = (float) (norm.beta().get(ch) - mu * a);
-                }
+                VectorBackend.groupAffine(norm, c, img, g, mu, rstd, scale, shift);
             }
         }
         return new float[][]{scale, shift};
@@ -158,7 +154,7 @@ public final class BlockedKernels {
     /** Mean and sum of squared deviations of each of the b channels of one block (floats from {@code first}). */
     private static void channelMoments(MemorySegment seg, long first, long plane, int b, double[] mean, double[] m2,
                                        int at) {
-        double[] n = new double[b];
+        double[] n = new double[b], runningMean = new double[b], runningM2 = new double[b];
         float[] t1 = new float[b], t2 = new float[b], sh = new float[b];
         for (long p0 = 0; p0 < plane; p0 += CHUNK) {
             long p1 = Math.min(plane, p0 + CHUNK);
@@ -187,15 +183,12 @@ public final class BlockedKernels {
                     }
                 }
             }
-            double nb = p1 - p0;
             for (int c = 0; c < b; c++) {
-                double blockMean = sh[c] + t1[c] / nb, blockM2 = Math.max(0, t2[c] - (double) t1[c] * t1[c] / nb);
-                double delta = blockMean - mean[at + c], total = n[c] + nb;
-                mean[at + c] += delta * nb / total;
-                m2[at + c] += blockM2 + delta * delta * n[c] * nb / total;
-                n[c] = total;
+                VectorBackend.mergeMoments(n, runningMean, runningM2, c, sh[c], t1[c], t2[c], p1 - p0);
             }
         }
+        System.arraycopy(runningMean, 0, mean, at, b);
+        System.arraycopy(runningM2, 0, m2, at, b);
     }
 
     /** Nearest-neighbour 2x upsampling of a blocked tensor, in its layout. */

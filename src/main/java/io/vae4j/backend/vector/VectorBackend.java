@@ -469,7 +469,6 @@ public final class VectorBackend implements Backend {
      * from {@link #meanVariance}, or the spec's frozen per-group mean and rstd when it has them.
      */
     private float[][] affine(Tensor in, GroupNormSpec norm) {
-        Tensor gamma = norm.gamma(), beta = norm.beta();
         int groups = norm.groups();
         float eps = norm.eps();
         int n = in.dim(0), c = in.dim(1), cpg = c / groups;
@@ -489,13 +488,36 @@ public final class VectorBackend implements Backend {
                 rstd = 1.0 / Math.sqrt(stats[1] + eps);
             }
             ScratchSpace.checkpoint();
-            for (int ch = grp * cpg; ch < (grp + 1) * cpg; ch++) {
-                double a = gamma.get(ch) * rstd;
-                scale[b * c + ch] = (float) a;
-                shift[b * c + ch] = (float) (beta.get(ch) - mean * a);
-            }
+            groupAffine(norm, c, b, grp, mean, rstd, scale, shift);
         });
         return new float[][]{scale, shift};
+    }
+
+    /**
+     * Scale and shift of group grp's channels in image img (c channels a image), such that y = x·scale + shift is
+     * the GroupNorm with that mean and rstd followed by its affine; for every layout's kernel.
+     */
+    static void groupAffine(GroupNormSpec norm, int c, int img, int grp, double mean, double rstd, float[] scale,
+                            float[] shift) {
+        int cpg = c / norm.groups();
+        for (int ch = grp * cpg; ch < (grp + 1) * cpg; ch++) {
+            double a = norm.gamma().get(ch) * rstd;
+            scale[img * c + ch] = (float) a;
+            shift[img * c + ch] = (float) (norm.beta().get(ch) - mean * a);
+        }
+    }
+
+    /**
+     * Chan, Golub and LeVeque's pairwise update of running moments at index i (count, mean, sum of squared
+     * deviations m2) by a chunk of nb values whose deviations from {@code shift} sum to t1, their squares to t2.
+     */
+    static void mergeMoments(double[] count, double[] mean, double[] m2, int i, double shift, double t1, double t2,
+                             double nb) {
+        double chunkMean = shift + t1 / nb, chunkM2 = Math.max(0, t2 - t1 * t1 / nb);
+        double delta = chunkMean - mean[i], total = count[i] + nb;
+        mean[i] += delta * nb / total;
+        m2[i] += chunkM2 + delta * delta * count[i] * nb / total;
+        count[i] = total;
     }
 
     /**
@@ -505,7 +527,7 @@ public final class VectorBackend implements Backend {
      * Two passes (mean, then squared deviations) read every GroupNorm input twice: 1.6% of a decode's time.
      */
     static double[] meanVariance(MemorySegment seg, long off, long count) {
-        double n = 0, mean = 0, m2 = 0;
+        double[] n = {0}, mean = {0}, m2 = {0};
         for (long j0 = 0; j0 < count; j0 += 4096) {
             long j1 = Math.min(count, j0 + 4096);
             VectorMask<Float> head = S.indexInRange(j0, j1);
@@ -526,14 +548,10 @@ public final class VectorBackend implements Backend {
                 s1 = s1.add(d);
                 s2 = d.fma(d, s2);
             }
-            double nb = j1 - j0, t1 = s1.reduceLanes(VectorOperators.ADD), t2 = s2.reduceLanes(VectorOperators.ADD);
-            double blockMean = shift + t1 / nb, blockM2 = Math.max(0, t2 - t1 * t1 / nb);
-            double delta = blockMean - mean, total = n + nb;
-            mean += delta * nb / total;
-            m2 += blockM2 + delta * delta * n * nb / total;
-            n = total;
+            mergeMoments(n, mean, m2, 0, shift, s1.reduceLanes(VectorOperators.ADD),
+                    s2.reduceLanes(VectorOperators.ADD), j1 - j0);
         }
-        return new double[]{mean, n == 0 ? 0 : m2 / n};
+        return new double[]{mean[0], n[0] == 0 ? 0 : m2[0] / n[0]};
     }
 
     @Override

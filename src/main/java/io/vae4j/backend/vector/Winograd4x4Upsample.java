@@ -91,8 +91,7 @@ final class Winograd4x4Upsample {
                 for (int j = 0; j < 9; j++) {
                     k[j] = w.get(oi * 9 + j);
                 }
-                long o = oi / in, ci = oi % in;
-                long packedAt = pack ? (o / 8) * 8L * in + ci * 8 + o % 8 : oi;
+                long packedAt = pack ? GemmKernel.panelIndex(oi / in, oi % in, in) : oi;
                 for (int a = 0; a < 2; a++) {
                     for (int b = 0; b < 2; b++) {
                         for (int ty = 0; ty < 2; ty++) {
