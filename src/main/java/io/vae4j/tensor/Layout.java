@@ -41,8 +41,8 @@ public enum Layout {
     }
 
     /**
-     * Float index of element (n, c, y, x) of an [N, C, H, W] tensor in this layout: the one place that says
-     * where a blocked layout puts each value, for conversions and tests.
+     * Float index of element (n, c, y, x) of an [N, C, H, W] tensor in this layout: the definition, element by
+     * element, that tests hold the block-at-a-time kernels ({@code BlockedKernels}) to.
      */
     public long index(int[] shape, int n, int c, int y, int x) {
         long plane = (long) shape[2] * shape[3];

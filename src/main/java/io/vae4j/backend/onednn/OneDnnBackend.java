@@ -211,20 +211,15 @@ public final class OneDnnBackend implements Backend, AutoCloseable {
         return BlockedKernels.toNchw(vector.parallel(), t);
     }
 
-    /** t in {@code layout} (itself when it already is, else a converted copy the caller closes besides t). */
+    /**
+     * t, NCHW or {@link #kept}, in {@code layout}, one of the two: itself when it already is, else a converted copy
+     * the caller closes besides t.
+     */
     private Tensor inLayout(Tensor t, Layout layout) {
         if (t.layout() == layout) {
             return t;
         }
-        if (layout == Layout.NCHW) {
-            return toNchw(t);
-        }
-        if (t.layout() == Layout.NCHW) {
-            return BlockedKernels.fromNchw(vector.parallel(), t, layout);
-        }
-        try (Tensor nchw = toNchw(t)) {
-            return BlockedKernels.fromNchw(vector.parallel(), nchw, layout);
-        }
+        return layout == Layout.NCHW ? toNchw(t) : BlockedKernels.fromNchw(vector.parallel(), t, layout);
     }
 
     /** Closes the converted copy {@link #inLayout} or {@link #toNchw} made, if it made one. */

@@ -107,20 +107,9 @@ final class VectorConv implements PreparedConv {
     }
 
     /**
-     * The Winograd transform of {@link #tile()}, owned by this convolution or by the scratch space in force (the
-     * caller never closes it): the one kept in that space when there is one, else the one cached in RAM.
-     */
-    Tensor winograd() {
-        return winograd(false, SERIAL);
-    }
-
-    /** For callers without a backend's threads: the transforms on the calling thread alone. */
-    private static final Parallel SERIAL = new Parallel(1);
-
-    /**
      * Whether this convolution runs on a nearest-2x-upsampled input by {@link Winograd4x4Upsample} (F(4x4) with a
      * multiple of 8 output channels; {@link Winograd4x4UpsampleBf16} in bf16), with its own transform
-     * ({@link #winograd(boolean)}).
+     * ({@link #winograd}).
      */
     boolean upsampledWinograd() {
         return upsampledWinograd(tile, params.outChannels());
@@ -132,14 +121,11 @@ final class VectorConv implements PreparedConv {
                 && Winograd4x4Upsample.applies(out);
     }
 
-    /** {@link #winograd()} with {@code upsampled} the transform {@link Winograd4x4Upsample} reads. */
-    Tensor winograd(boolean upsampled) {
-        return winograd(upsampled, SERIAL);
-    }
-
     /**
-     * {@link #winograd(boolean)}, made (when it is not yet) on {@code parallel}'s threads: from the thread that
-     * runs the convolution, never from inside one of that Parallel's tasks.
+     * The Winograd transform of {@link #tile()} (with {@code upsampled}, the one {@link Winograd4x4Upsample}
+     * reads), owned by this convolution or by the scratch space in force (the caller never closes it): the one kept
+     * in that space when there is one, else the one cached in RAM. Made, when it is not yet, on {@code parallel}'s
+     * threads: call it from the thread that runs the convolution, never from inside one of that Parallel's tasks.
      */
     Tensor winograd(boolean upsampled, Parallel parallel) {
         Tensor u = upsampled ? this.upsampled : winograd;

@@ -39,17 +39,17 @@ class ScratchRunWeightsTest {
                 assertEquals((tile == VectorBackend.Winograd.F4X4 ? 36 : 16) * 16 * 24 * 4L, bytes);
                 try (ScratchSpace space = new ScratchSpace(dir, 0, 0)) {
                     Tensor inScratch = space.run(() -> b.conv2d(in, c, null));
-                    Tensor u = space.run(c::winograd);
+                    Tensor u = space.run(() -> c.winograd(false, b.parallel()));
                     assertEquals(bytes, u.data().byteSize(), tile + ": what the estimate counts is what is kept");
                     long files = space.files();
                     Tensor again = space.run(() -> b.conv2d(in, c, null));
                     assertEquals(files + 1, space.files(), tile + ": a later call maps only its output");
-                    assertSame(u, space.run(c::winograd), tile + ": made once per space");
+                    assertSame(u, space.run(() -> c.winograd(false, b.parallel())), tile + ": made once per space");
                     assertFalse(c.cachedInRam(u), tile + ": kept in the space, not cached in RAM");
                     assertEquals(0f, Random4.maxAbsDiff(inScratch, again), tile.toString());
 
                     Tensor first = b.conv2d(in, c, null);
-                    Tensor ram = c.winograd();
+                    Tensor ram = c.winograd(false, b.parallel());
                     assertTrue(c.cachedInRam(ram), tile + ": cached in RAM outside");
                     assertNotSame(u, ram);
                     assertEquals(0f, Random4.maxAbsDiff(u, ram), tile + ": scratch transform = RAM transform");
@@ -70,12 +70,12 @@ class ScratchRunWeightsTest {
             VectorConv c = (VectorConv) b.prepareConv(conv(r));
             Tensor u;
             try (ScratchSpace one = new ScratchSpace(dir, 0, 0)) {
-                u = one.run(c::winograd);
+                u = one.run(() -> c.winograd(false, b.parallel()));
                 assertEquals(b.scratchWeightBytes(ConvGeometry.same3x3(), 24, 16, false), one.liveBytes(),
                         "the transform is the space's one mapping");
             }
             try (ScratchSpace two = new ScratchSpace(dir, 0, 0)) {
-                Tensor v = two.run(c::winograd);
+                Tensor v = two.run(() -> c.winograd(false, b.parallel()));
                 assertNotSame(u, v);
                 assertTrue(v.data().scope().isAlive());
             }
@@ -94,11 +94,11 @@ class ScratchRunWeightsTest {
             assertEquals(Winograd4x4Upsample.TRANSFORM_FLOATS * 16 * 24 * 4L, bytes);
             try (ScratchSpace space = new ScratchSpace(dir, 0, 0)) {
                 Tensor inScratch = space.run(() -> b.upsampleConv2d(in, c));
-                Tensor u = space.run(() -> c.winograd(true));
+                Tensor u = space.run(() -> c.winograd(true, b.parallel()));
                 assertEquals(bytes, u.data().byteSize(), "what the estimate counts is what is kept");
                 assertFalse(c.cachedInRam(u));
                 Tensor ram = b.upsampleConv2d(in, c);
-                assertTrue(c.cachedInRam(c.winograd(true)), "cached in RAM outside");
+                assertTrue(c.cachedInRam(c.winograd(true, b.parallel())), "cached in RAM outside");
                 assertEquals(0f, Random4.maxAbsDiff(ram, inScratch));
                 inScratch.close();
                 ram.close();
