@@ -5,6 +5,7 @@ import io.vae4j.backend.Parallel;
 import io.vae4j.backend.Random4;
 import io.vae4j.tensor.Layout;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.tensor.Tensors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -58,6 +59,11 @@ class BlockedKernelsTest {
             }
             assertClose(x, b, 0f, "round trip");
             assertThrows(IllegalStateException.class, () -> b.get(0), "NCHW element access refused");
+            assertThrows(IllegalStateException.class, () -> b.toFloatArray(), "NCHW-ordered values refused");
+            assertThrows(IllegalStateException.class, () -> b.reshape(2, 32, 35), "reshape refused");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Tensors.crop(b, 0, 0, 2, 2), "edge operations refuse it");
+            assertTrue(e.getMessage().contains("Backend.toNchw"), e.getMessage());
         }
     }
 
