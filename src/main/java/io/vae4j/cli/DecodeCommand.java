@@ -1,6 +1,5 @@
 package io.vae4j.cli;
 
-import io.vae4j.VaeException;
 import io.vae4j.backend.Backend;
 import io.vae4j.format.image.Images;
 import io.vae4j.format.latent.LatentFiles;
@@ -10,7 +9,9 @@ import io.vae4j.model.LatentSpace;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Model;
 import io.vae4j.model.Vae;
-import io.vae4j.model.taesd.Taesd;
+import io.vae4j.pipeline.Latents;
+import io.vae4j.pipeline.Limits;
+import io.vae4j.pipeline.Pipeline;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 
@@ -58,13 +59,13 @@ final class DecodeCommand {
                 // A .latent holds the full VAE's raw latents; TAESD wants them in diffusion space.
                 LatentSpace parent = ModelLoader.parentSpace(z.dim(1), ModelOptions.family(args));
                 Log.info("TAESD on a .latent file: scaling it as " + parent.describe());
-                rawZ = map(z, parent::toDiffusion);
-            } else if (raw || isIdentity(vae.latentSpace())) {
+                rawZ = Latents.map(z, parent::toDiffusion);
+            } else if (raw || Latents.isIdentity(vae.latentSpace())) {
                 // A view, not a copy: a huge TAESD latent would otherwise be resident twice (512 MiB each for a
                 // 16384x16384 taef2 decode).
                 rawZ = z.dtype() == DType.F32 ? z.reshape(z.shape()) : z.copyF32();
             } else {
-                rawZ = map(z, vae.latentSpace()::toRaw);
+                rawZ = Latents.map(z, vae.latentSpace()::toRaw);
             }
             try (rawZ) {
                 if (tiled) {
@@ -72,7 +73,7 @@ final class DecodeCommand {
                     return;
                 }
                 long start = System.nanoTime();
-                try (Tensor image = tiling.attention().where(() -> decode(vae, rawZ, preview))) {
+                try (Tensor image = tiling.pipeline().decodeUntiled(vae, rawZ, preview)) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long nonFinite = Limits.countNonFinite(image);
                     if (nonFinite > 0) {
@@ -80,8 +81,8 @@ final class DecodeCommand {
                     }
                     List<Path> written = ext.equals("npy") ? write(out, image)
                             : ext.equals("png") && tiling.bitDepth() == 8
-                            ? Images.writePngs(out, image, Ranges.of(vae.imageRange()))
-                            : Tiling.writeWhole(out, ext, tiling.bitDepth(), image, Ranges.of(vae.imageRange()));
+                            ? Images.writePngs(out, image, Pipeline.pixelRange(vae))
+                            : Tiling.writeWhole(out, ext, tiling.bitDepth(), image, Pipeline.pixelRange(vae));
                     Log.info(String.format("decoded %s -> %s in %.2f s; wrote %s", Arrays.toString(z.shape()),
                             Arrays.toString(image.shape()), seconds, written.size() == 1 ? written.getFirst()
                                     : written.size() + " files"));
@@ -90,9 +91,6 @@ final class DecodeCommand {
         }
     }
 
-    private static boolean isIdentity(LatentSpace space) {
-        return space.scale() == 1 && space.shift() == 0;
-    }
 
     /** --preview-scale: 1 (the default, a full decode), 2, 4 or 8. */
     private static int previewScale(Args args) {
@@ -103,33 +101,10 @@ final class DecodeCommand {
         return scale;
     }
 
-    /** A full decode, or a TAESD decoder's cheap preview at 1/scale of the size. */
-    private static Tensor decode(Vae vae, Tensor z, int previewScale) {
-        if (previewScale == 1) {
-            return vae.decode(z);
-        }
-        if (!(vae instanceof Taesd taesd)) {
-            throw new VaeException("--preview-scale needs a TAESD decoder (taesd, taesdxl, taesd3, taef1, taef2,"
-                    + " taesana); " + vae.info().source() + " is " + vae.info().architecture().split(" ")[0]);
-        }
-        return taesd.decodePreview(z, previewScale);
-    }
 
     private static List<Path> write(Path out, Tensor image) {
         Npy.write(out, image);
         return List.of(out);
     }
 
-    /** A new tensor of f applied to every element (latent scaling: tiny, once per request). */
-    static Tensor map(Tensor z, FloatUnaryOperator f) {
-        Tensor out = Tensor.allocate(z.shape());
-        for (long i = 0; i < z.numel(); i++) {
-            out.set(i, f.apply(z.get(i)));
-        }
-        return out;
-    }
-
-    interface FloatUnaryOperator {
-        float apply(float x);
-    }
 }

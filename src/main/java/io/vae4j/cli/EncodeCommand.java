@@ -11,6 +11,9 @@ import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Model;
 import io.vae4j.model.Moments;
 import io.vae4j.model.Vae;
+import io.vae4j.pipeline.Latents;
+import io.vae4j.pipeline.Limits;
+import io.vae4j.pipeline.Pipeline;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.tensor.Tensors;
 
@@ -58,10 +61,9 @@ final class EncodeCommand {
         Backend backend = ModelOptions.backend(args);
         try (Model model = ModelOptions.load(args, backend)) {
             Vae vae = model.vae();
-            if (streamable && tiling.tiledEncode(vae, imagePath, Ranges.of(vae.imageRange()))) {
+            if (streamable && tiling.tiledEncode(vae, imagePath)) {
                 long maxTiled = args.longValue("max-pixels", Limits.TILED_MAX_PIXELS);
-                try (Moments m = tiling.encode(vae, imagePath, Ranges.of(vae.imageRange()), maxTiled,
-                        args.flag("quiet"))) {
+                try (Moments m = tiling.encode(vae, imagePath, maxTiled)) {
                     if (m.logvar() == null && (args.flag("moments") || args.flag("sample"))) {
                         throw new VaeException("tiled encoding (fast) writes the posterior mean only (no --moments"
                                 + " or --sample; --tiling exact has them)");
@@ -75,10 +77,10 @@ final class EncodeCommand {
             }
             long maxPixels = args.longValue("max-pixels", Limits.DEFAULT_MAX_PIXELS);
             try (Tensor image = Outputs.extension(imagePath).equals("npy") ? Npy.read(imagePath)
-                    : Images.read(imagePath, Ranges.of(vae.imageRange()))) {
+                    : Images.read(imagePath, Pipeline.pixelRange(vae))) {
                 Limits.checkImage(imagePath, image, vae, maxPixels);
                 long start = System.nanoTime();
-                try (Moments m = tiling.attention().where(() -> vae.encode(image)); Tensor result = result(m, args, seed, ext, vae.latentSpace())) {
+                try (Moments m = tiling.pipeline().encodeUntiled(vae, image); Tensor result = result(m, args, seed, ext, vae.latentSpace())) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     LatentFiles.write(out, result);
                     Log.info(String.format("encoded %s -> %s in %.2f s; wrote %s", Arrays.toString(image.shape()),
@@ -101,13 +103,9 @@ final class EncodeCommand {
             // TAESD gives diffusion-space latents; a .latent holds the full VAE's raw ones.
             LatentSpace parent = ModelLoader.parentSpace(z.dim(1), ModelOptions.family(args));
             Log.info("TAESD to a .latent file: unscaling it as " + parent.describe());
-            for (long i = 0; i < z.numel(); i++) {
-                z.set(i, parent.toRaw(z.get(i)));
-            }
+            Latents.mapInPlace(z, parent::toRaw);
         } else if (!args.flag("raw") && !ext.equals("latent")) {
-            for (long i = 0; i < z.numel(); i++) {
-                z.set(i, space.toDiffusion(z.get(i)));
-            }
+            Latents.mapInPlace(z, space::toDiffusion);
         }
         return z;
     }

@@ -19,13 +19,8 @@ final class ExactOptions {
         };
     }
 
-    /**
-     * How far the resident set may grow before scratch pages are released: enough for the working set of one
-     * convolution band and of attention's keys and values, small next to the activations themselves.
-     * -Dvae4j.scratch.slack overrides (a size such as 512m).
-     */
+    /** How far exact runs let the resident set grow before releasing scratch pages (-Dvae4j.scratch.slack). */
     static long residentSlack() {
-        String v = System.getProperty("vae4j.scratch.slack");
-        return v == null ? 128L << 20 : Tiling.parseSize(v);
+        return io.vae4j.pipeline.Pipeline.defaultResidentSlack();
     }
 }

@@ -1,4 +1,4 @@
-package io.vae4j.cli;
+package io.vae4j.pipeline;
 
 import io.vae4j.VaeException;
 import io.vae4j.model.Family;
@@ -9,16 +9,16 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /** Input checks shared by the commands: shapes, sizes and values a model must refuse before running. */
-final class Limits {
+public final class Limits {
     /** Pixels per output image an untiled run accepts by default: 4096x4096. */
-    static final long DEFAULT_MAX_PIXELS = 4096L * 4096;
+    public static final long DEFAULT_MAX_PIXELS = 4096L * 4096;
     /** Pixels per output image a tiled run accepts by default: 65536x65536 (memory is bounded by the tile). */
-    static final long TILED_MAX_PIXELS = 65536L * 65536;
+    public static final long TILED_MAX_PIXELS = 65536L * 65536;
 
     private Limits() {
     }
 
-    static void checkLatent(Path file, Tensor z, Vae vae, long maxPixels) {
+    public static void checkLatent(Path file, Tensor z, Vae vae, long maxPixels) {
         if (z.rank() != 4) {
             throw new VaeException(file + ": latent must be [N, C, h, w], got " + Arrays.toString(z.shape()));
         }
@@ -42,7 +42,7 @@ final class Limits {
         }
     }
 
-    static void checkImage(Path file, Tensor image, Vae vae, long maxPixels) {
+    public static void checkImage(Path file, Tensor image, Vae vae, long maxPixels) {
         if (image.rank() != 4 || image.dim(1) != 3) {
             throw new VaeException(file + ": image must be [N, 3, H, W], got " + Arrays.toString(image.shape()));
         }
@@ -61,7 +61,7 @@ final class Limits {
         }
     }
 
-    static long countNonFinite(Tensor t) {
+    public static long countNonFinite(Tensor t) {
         long bad = 0;
         for (long i = 0; i < t.numel(); i++) {
             if (!Float.isFinite(t.get(i))) {
