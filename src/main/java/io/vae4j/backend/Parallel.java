@@ -1,5 +1,7 @@
 package io.vae4j.backend;
 
+import io.vae4j.util.Cancellation;
+
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,8 +33,12 @@ public final class Parallel implements AutoCloseable {
         return threads;
     }
 
-    /** Runs body(i) for i in [0, n), spread over the threads; returns when all are done. */
+    /**
+     * Runs body(i) for i in [0, n), spread over the threads; returns when all are done. A cancelled run
+     * ({@link Cancellation}) stops here, before the loop starts.
+     */
     public void forEach(int n, IntConsumer body) {
+        Cancellation.check();
         if (n <= 0) {
             return;
         }

@@ -13,6 +13,8 @@ import java.util.Set;
  */
 final class Args {
     private final Map<String, String> values = new HashMap<>();
+    /** Every value of each option, in order, for options that may repeat ({@code serve --model}). */
+    private final Map<String, List<String>> all = new HashMap<>();
     private final Set<String> flags = new HashSet<>();
     private final List<String> positional = new ArrayList<>();
 
@@ -42,6 +44,7 @@ final class Args {
                         inline = argv[++i];
                     }
                     values.put(name, inline);
+                    all.computeIfAbsent(name, k -> new ArrayList<>()).add(inline);
                 } else if (flagOptions.contains(name) && inline == null) {
                     flags.add(name);
                 } else {
@@ -59,6 +62,11 @@ final class Args {
 
     String get(String name, String fallback) {
         return values.getOrDefault(name, fallback);
+    }
+
+    /** Every value given for a repeatable option, in order; empty when none. */
+    List<String> all(String name) {
+        return all.getOrDefault(name, List.of());
     }
 
     String require(String name) {

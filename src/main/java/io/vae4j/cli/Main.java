@@ -28,6 +28,7 @@ public final class Main {
                 case "encode" -> EncodeCommand.run(args);
                 case "bench" -> BenchCommand.run(args, out);
                 case "convert" -> ConvertCommand.run(args, out);
+                case "serve" -> ServeCommand.run(args);
                 default -> throw new Args.UsageException("unknown command '" + args[0] + "'");
             }
             return 0;
@@ -37,6 +38,11 @@ public final class Main {
             return 2;
         } catch (VaeException e) {
             err.println("vae4j: error: " + e.getMessage());
+            return 1;
+        } catch (NoClassDefFoundError e) {
+            // serve's HTTP server (Helidon) is an optional dependency: the launcher puts target/lib on the class path.
+            err.println("vae4j: error: " + args[0] + " needs the server's libraries (target/lib, made by ./mvnw package;"
+                    + " run it through ./vae4j): missing " + e.getMessage());
             return 1;
         } catch (OutOfMemoryError e) {
             err.println("vae4j: error: out of memory (" + e.getMessage() + "); try a smaller input or more memory");
@@ -51,7 +57,8 @@ public final class Main {
             case "encode" -> EncodeCommand.USAGE;
             case "bench" -> BenchCommand.USAGE;
             case "convert" -> ConvertCommand.USAGE;
-            default -> "info|decode|encode|bench|convert ... (./vae4j help)";
+            case "serve" -> ServeCommand.USAGE;
+            default -> "info|decode|encode|bench|convert|serve ... (./vae4j help)";
         };
     }
 
@@ -63,6 +70,7 @@ public final class Main {
         out.println("  ./vae4j " + EncodeCommand.USAGE);
         out.println("  ./vae4j " + BenchCommand.USAGE);
         out.println("  ./vae4j " + ConvertCommand.USAGE);
+        out.println("  ./vae4j " + ServeCommand.USAGE);
         out.println("families: sd1 sd2 sdxl sd3 flux1; backends: " + Backends.NAMES.replace(",", "")
                 + "; precisions: " + Precision.NAMES.replace(",", ""));
     }

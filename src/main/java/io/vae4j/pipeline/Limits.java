@@ -5,7 +5,6 @@ import io.vae4j.model.Family;
 import io.vae4j.model.Vae;
 import io.vae4j.tensor.Tensor;
 
-import java.nio.file.Path;
 import java.util.Arrays;
 
 /** Input checks shared by the commands: shapes, sizes and values a model must refuse before running. */
@@ -18,7 +17,7 @@ public final class Limits {
     private Limits() {
     }
 
-    public static void checkLatent(Path file, Tensor z, Vae vae, long maxPixels) {
+    public static void checkLatent(Object file, Tensor z, Vae vae, long maxPixels) {
         if (z.rank() != 4) {
             throw new VaeException(file + ": latent must be [N, C, h, w], got " + Arrays.toString(z.shape()));
         }
@@ -42,7 +41,7 @@ public final class Limits {
         }
     }
 
-    public static void checkImage(Path file, Tensor image, Vae vae, long maxPixels) {
+    public static void checkImage(Object file, Tensor image, Vae vae, long maxPixels) {
         if (image.rank() != 4 || image.dim(1) != 3) {
             throw new VaeException(file + ": image must be [N, 3, H, W], got " + Arrays.toString(image.shape()));
         }

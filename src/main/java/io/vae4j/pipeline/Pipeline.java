@@ -70,6 +70,10 @@ public final class Pipeline {
             return new Options(mode, tile, memory, scratch, attention, residentSlack, f, log, progress);
         }
 
+        public Options withScratch(Path dir) {
+            return new Options(mode, tile, memory, dir, attention, residentSlack, freeSpace, log, progress);
+        }
+
         public Options withMemory(long bytes) {
             return new Options(mode, tile, bytes, scratch, attention, residentSlack, freeSpace, log, progress);
         }

@@ -27,7 +27,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * permissions (not {@code Files.createTempFile}'s owner-only ones), and errors are {@link VaeException}s that
  * name the target. Not thread-safe.
  */
-public final class PendingFile implements AutoCloseable {
+public final class PendingFile implements ByteSink, AutoCloseable {
     private final Path target;
     private final Path tmp;
     private final FileChannel channel;
@@ -86,6 +86,7 @@ public final class PendingFile implements AutoCloseable {
     }
 
     /** Writes all of {@code buf} at the channel's position. */
+    @Override
     public void write(ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) {
             channel.write(buf);
@@ -100,6 +101,7 @@ public final class PendingFile implements AutoCloseable {
     }
 
     /** Syncs the temporary file and renames it over the target. On failure the temporary file is deleted. */
+    @Override
     public void commit() {
         if (done) {
             throw new IllegalStateException(target + " was already committed or discarded");
@@ -126,6 +128,7 @@ public final class PendingFile implements AutoCloseable {
     }
 
     /** Closes and deletes the temporary file; the target is left as it was. Does nothing once done. */
+    @Override
     public void discard() {
         if (done) {
             return;

@@ -42,7 +42,7 @@ final class Quantize {
     }
 
     /** Checks that {@code strip} is {@code [1, 3, rows, width]} and returns its row count. */
-    static int checkStrip(Path target, Tensor strip, int width) {
+    static int checkStrip(Object target, Tensor strip, int width) {
         if (strip.rank() != 4 || strip.dim(0) != 1 || strip.dim(1) != 3 || strip.dim(3) != width) {
             throw new VaeException("cannot write " + target + ": expected a strip [1, 3, rows, " + width + "], got "
                     + Arrays.toString(strip.shape()));

@@ -6,6 +6,7 @@ import io.vae4j.format.image.PixelRange;
 import io.vae4j.tensor.Tensor;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -61,7 +62,8 @@ public final class StreamingPngWriter implements ImageStripWriter {
     /** Payload bytes per IDAT chunk. */
     private static final int CHUNK = 1 << 18;
 
-    private final Path target;
+    /** The file or stream written, for messages. */
+    private final String target;
     private final int width;
     private final int height;
     private final int bitDepth;
@@ -69,7 +71,7 @@ public final class StreamingPngWriter implements ImageStripWriter {
     private final int bpp;
     private final int rowBytes;
     private final Quantize quantize;
-    private final PendingFile file;
+    private final ByteSink file;
     private final Deflater deflater;
     private final CRC32 crc = new CRC32();
 
@@ -83,8 +85,8 @@ public final class StreamingPngWriter implements ImageStripWriter {
     private int rows;
     private boolean finished;
 
-    private StreamingPngWriter(Path target, int width, int height, int bitDepth, int level, Filter filter,
-                               PendingFile file) {
+    private StreamingPngWriter(String target, int width, int height, int bitDepth, int level, Filter filter,
+                               ByteSink file) {
         this.target = target;
         this.width = width;
         this.height = height;
@@ -121,6 +123,24 @@ public final class StreamingPngWriter implements ImageStripWriter {
     public static StreamingPngWriter open(Path target, int width, int height, int bitDepth, int level,
                                           Filter filter) {
         Objects.requireNonNull(target, "target");
+        check(target.toString(), width, height, bitDepth, level, filter);
+        return open(target.toString(), PendingFile.create(target), width, height, bitDepth, level, filter);
+    }
+
+    /**
+     * Opens a writer onto a stream the caller owns (an HTTP response, say): {@link #close()} flushes it after the
+     * last chunk, {@link #abort()} leaves it for the caller to end.
+     *
+     * @param name what the stream is, for messages
+     */
+    public static StreamingPngWriter open(OutputStream out, String name, int width, int height, int bitDepth,
+                                          int level, Filter filter) {
+        Objects.requireNonNull(out, "out");
+        check(name, width, height, bitDepth, level, filter);
+        return open(name, ByteSink.of(out), width, height, bitDepth, level, filter);
+    }
+
+    private static void check(String target, int width, int height, int bitDepth, int level, Filter filter) {
         Objects.requireNonNull(filter, "filter");
         if (width <= 0 || height <= 0) {
             throw new VaeException("cannot write " + target + ": the image is empty (" + width + "x" + height + ")");
@@ -134,7 +154,10 @@ public final class StreamingPngWriter implements ImageStripWriter {
         if ((long) width * 3 * (bitDepth / 8) + 1 > Integer.MAX_VALUE - 8) {
             throw new VaeException("cannot write " + target + ": a row of " + width + " pixels is too wide for PNG");
         }
-        PendingFile file = PendingFile.create(target);
+    }
+
+    private static StreamingPngWriter open(String target, ByteSink file, int width, int height, int bitDepth,
+                                           int level, Filter filter) {
         StreamingPngWriter w = null;
         try {
             w = new StreamingPngWriter(target, width, height, bitDepth, level, filter, file);

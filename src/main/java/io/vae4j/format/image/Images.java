@@ -6,11 +6,14 @@ import io.vae4j.tensor.Tensor;
 import io.vae4j.util.AtomicFiles;
 import io.vae4j.util.IoErrors;
 
+import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageReader;
 import javax.imageio.ImageWriter;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 import java.awt.color.ColorSpace;
@@ -21,6 +24,7 @@ import java.awt.image.DataBuffer;
 import java.awt.image.DataBufferByte;
 import java.awt.image.Raster;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
@@ -64,6 +68,13 @@ public final class Images {
     private Images() {
     }
 
+    /** An image whose header declares more pixels than the reader accepts; nothing was decoded. */
+    public static final class TooLarge extends VaeException {
+        TooLarge(String message) {
+            super(message);
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // Reading
 
@@ -95,45 +106,123 @@ public final class Images {
             throw readError(file, "permission denied", null);
         }
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-            if (in == null) {
-                throw readError(file, "cannot open it", null);
-            }
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
-                throw readError(file, "not an image format this runtime reads (it reads "
-                        + String.join(", ", readableFormats()) + ")", null);
-            }
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, true);
-                int width = reader.getWidth(0);
-                int height = reader.getHeight(0);
-                if (width <= 0 || height <= 0) {
-                    throw readError(file, "it has no pixels (" + width + "x" + height + ")", null);
-                }
-                if ((long) width * height > MAX_PIXELS) {
-                    throw readError(file, "it is too large (" + width + "x" + height + ", at most " + MAX_PIXELS
-                            + " pixels)", null);
-                }
-                // The JPEG reader reports a truncated file as a warning and fills the rest with grey; PIL (and so
-                // diffusers) refuses such files, and so do we.
-                String[] truncated = new String[1];
-                reader.addIIOReadWarningListener(truncationListener(truncated));
-                BufferedImage image = reader.read(0);
-                if (truncated[0] != null) {
-                    throw readError(file, "it is truncated or corrupt (" + truncated[0] + ")", null);
-                }
-                if (image == null) {
-                    throw readError(file, "the " + reader.getFormatName() + " decoder returned no image", null);
-                }
-                return image;
-            } finally {
-                reader.dispose();
-            }
+            return decode(in, file.toString(), MAX_PIXELS);
         } catch (VaeException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
             throw readError(file, decodeReason(e), e);
+        }
+    }
+
+    /**
+     * Reads an encoded image held in memory (an HTTP request body, say) into a new owned float32 tensor
+     * {@code [1, 3, H, W]}. The size in its header is checked against {@code maxPixels} before any pixel is
+     * decoded.
+     *
+     * @param name what the bytes are, for messages
+     * @throws VaeException "cannot read image NAME: REASON" when the bytes are not an image ImageIO reads, corrupt,
+     *                      truncated or too large
+     */
+    public static Tensor read(byte[] bytes, String name, PixelRange range, long maxPixels) {
+        Objects.requireNonNull(bytes, "bytes");
+        Objects.requireNonNull(range, "range");
+        BufferedImage image;
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            image = decode(in, name, Math.min(maxPixels, MAX_PIXELS));
+        } catch (VaeException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw readError(name, decodeReason(e), e);
+        }
+        try {
+            return toTensor(image, range);
+        } catch (RuntimeException e) {
+            throw readError(name, "cannot convert its pixels: " + IoErrors.reason(e), e);
+        }
+    }
+
+    /** Whether these bytes start with the PNG signature. */
+    public static boolean looksLikePng(byte[] b) {
+        return startsWith(b, 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n');
+    }
+
+    /**
+     * The width and height an encoded image's header declares, without decoding its pixels.
+     *
+     * @throws VaeException "cannot read image NAME: REASON" when no reader knows the bytes or the header is bad
+     */
+    public static int[] dimensions(byte[] bytes, String name) {
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw readError(name, "not an image format this runtime reads", null);
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                return new int[]{reader.getWidth(0), reader.getHeight(0)};
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            throw e instanceof VaeException v ? v : readError(name, decodeReason(e), e);
+        }
+    }
+
+    /** Whether these bytes start like an image file ImageIO reads (PNG, JPEG, GIF, BMP, TIFF, WebP). */
+    public static boolean looksLikeImage(byte[] b) {
+        return startsWith(b, 0x89, 'P', 'N', 'G') || startsWith(b, 0xFF, 0xD8, 0xFF) || startsWith(b, 'G', 'I', 'F', '8')
+                || startsWith(b, 'B', 'M') || startsWith(b, 'I', 'I', 42, 0) || startsWith(b, 'M', 'M', 0, 42)
+                || (startsWith(b, 'R', 'I', 'F', 'F') && b.length > 12 && b[8] == 'W' && b[9] == 'E' && b[10] == 'B');
+    }
+
+    private static boolean startsWith(byte[] b, int... magic) {
+        if (b.length < magic.length) {
+            return false;
+        }
+        for (int i = 0; i < magic.length; i++) {
+            if ((b[i] & 0xFF) != magic[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static BufferedImage decode(ImageInputStream in, String file, long maxPixels) throws IOException {
+        if (in == null) {
+            throw readError(file, "cannot open it", null);
+        }
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+        if (!readers.hasNext()) {
+            throw readError(file, "not an image format this runtime reads (it reads "
+                    + String.join(", ", readableFormats()) + ")", null);
+        }
+        ImageReader reader = readers.next();
+        try {
+            reader.setInput(in, true, true);
+            int width = reader.getWidth(0);
+            int height = reader.getHeight(0);
+            if (width <= 0 || height <= 0) {
+                throw readError(file, "it has no pixels (" + width + "x" + height + ")", null);
+            }
+            if ((long) width * height > maxPixels) {
+                throw new TooLarge("cannot read image " + file + ": it is too large (" + width + "x" + height
+                        + ", at most " + maxPixels + " pixels)");
+            }
+            // The JPEG reader reports a truncated file as a warning and fills the rest with grey; PIL (and so
+            // diffusers) refuses such files, and so do we.
+            String[] truncated = new String[1];
+            reader.addIIOReadWarningListener(truncationListener(truncated));
+            BufferedImage image = reader.read(0);
+            if (truncated[0] != null) {
+                throw readError(file, "it is truncated or corrupt (" + truncated[0] + ")", null);
+            }
+            if (image == null) {
+                throw readError(file, "the " + reader.getFormatName() + " decoder returned no image", null);
+            }
+            return image;
+        } finally {
+            reader.dispose();
         }
     }
 
@@ -169,7 +258,7 @@ public final class Images {
                 .sorted().toList();
     }
 
-    private static VaeException readError(Path file, String reason, Throwable cause) {
+    private static VaeException readError(Object file, String reason, Throwable cause) {
         return new VaeException("cannot read image " + file + ": " + reason, cause);
     }
 
@@ -404,6 +493,32 @@ public final class Images {
         }
         nans[0] += nan;
         return image;
+    }
+
+    /**
+     * Writes image {@code index} of a batch {@code [N, 3, H, W]} as an 8-bit baseline JPEG to a stream the caller
+     * owns.
+     *
+     * @param quality 0 to 1 (0.75 is ImageIO's and PIL's default)
+     */
+    public static void writeJpeg(OutputStream out, Tensor images, PixelRange range, int index, float quality)
+            throws IOException {
+        checkBatch(Path.of("jpeg"), images);
+        BufferedImage image = toImage(images, range, index, new long[1]);
+        Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("jpeg");
+        if (!writers.hasNext()) {
+            throw new IOException("this Java runtime has no JPEG encoder");
+        }
+        ImageWriter writer = writers.next();
+        try (ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
+            writer.setOutput(ios);
+            ImageWriteParam param = writer.getDefaultWriteParam();
+            param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+            param.setCompressionQuality(quality);
+            writer.write(null, new IIOImage(image, null, null), param);
+        } finally {
+            writer.dispose();
+        }
     }
 
     private static void encodePng(BufferedImage image, OutputStream out) throws IOException {
