@@ -290,10 +290,17 @@ final class RemoteVae {
                     throw new HttpError(400, "request body has " + body.length + " bytes, but shape "
                             + Arrays.toString(shape) + " of " + dtype.id + " needs " + tensorBytes);
                 }
-                if (shape == null && !Images.looksLikeImage(body)) {
-                    throw new HttpError(415, body.length == 0 ? "request body is empty (expected a PNG or JPEG image,"
-                            + " or a tensor with shape and dtype)" : "request body is not an image (PNG, JPEG, ...);"
-                            + " send an image, or a tensor with the shape and dtype query parameters");
+                if (shape == null) {
+                    if (!Images.looksLikeImage(body)) {
+                        throw new HttpError(415, body.length == 0 ? "request body is empty (expected a PNG or JPEG"
+                                + " image, or a tensor with shape and dtype)" : "request body is not an image (PNG,"
+                                + " JPEG, ...); send an image, or a tensor with the shape and dtype query parameters");
+                    }
+                    int[] size = dimensions(body);
+                    if ((long) size[0] * size[1] > config.maxPixels()) {
+                        throw new HttpError(413, "image of " + size[0] + "x" + size[1] + " pixels is over this"
+                                + " server's limit of " + config.maxPixels() + " pixels");
+                    }
                 }
             }
 
@@ -362,8 +369,17 @@ final class RemoteVae {
     }
 
     private boolean overBudget(Vae vae, byte[] body) {
-        int[] size = Images.dimensions(body, "request body");
+        int[] size = dimensions(body);
         return vae.decodeActivationBytes(size[1], size[0]) > config.requestBudget();
+    }
+
+    /** The width and height an image body declares; a header no reader understands is a 400. */
+    private static int[] dimensions(byte[] body) {
+        try {
+            return Images.dimensions(body, "request body");
+        } catch (VaeException e) {
+            throw new HttpError(400, e.getMessage());
+        }
     }
 
     /** A PNG too large to encode whole in the budget: through a scratch file, in strips, as the CLI does. */
@@ -373,6 +389,9 @@ final class RemoteVae {
             Files.write(tmp, body);
             try (Moments moments = p.encodeTiled(vae, tmp, config.maxPixels())) {
                 return moments.mean().copyF32();
+            } catch (VaeException e) {
+                // The scratch file's name means nothing to the client.
+                throw new HttpError(400, e.getMessage().replace(tmp.toString(), "request body"));
             }
         } finally {
             Files.deleteIfExists(tmp);

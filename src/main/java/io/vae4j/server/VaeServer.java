@@ -1,9 +1,11 @@
 package io.vae4j.server;
 
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -77,6 +79,7 @@ public final class VaeServer implements AutoCloseable {
                 .shutdownHook(false)
                 .shutdownGracePeriod(Duration.ofMillis(500))
                 .routing(this::routes)
+                .directHandlers(jsonDirectHandlers())
                 .build();
     }
 
@@ -142,6 +145,25 @@ public final class VaeServer implements AutoCloseable {
         for (ServedModel m : models.values()) {
             m.model().close();
         }
+    }
+
+    /**
+     * Errors Helidon answers itself, before routing (a malformed request line or header, a body over the payload
+     * limit): a JSON body too, like every other error.
+     */
+    private static DirectHandlers jsonDirectHandlers() {
+        DirectHandler json = (req, event, status, headers, message) -> DirectHandler.TransportResponse.builder()
+                .status(status)
+                .headers(headers)
+                .header(HeaderNames.CONTENT_TYPE, "application/json")
+                .entity(Json.write(Map.of("error", message == null || message.isBlank() ? status.reasonPhrase()
+                        : message)))
+                .build();
+        DirectHandlers.Builder b = DirectHandlers.builder();
+        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+            b.addHandler(type, json);
+        }
+        return b.build();
     }
 
     private void routes(HttpRouting.Builder r) {
