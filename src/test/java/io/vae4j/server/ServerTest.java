@@ -45,7 +45,8 @@ class ServerTest {
     static Path klFile, kl16File, taesdFile;
     static Backend backend;
     static VaeServer server;
-    static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
 
     @BeforeAll
     static void start() {
