@@ -35,15 +35,22 @@ public final class Parallel implements AutoCloseable {
 
     /**
      * Runs body(i) for i in [0, n), spread over the threads; returns when all are done. A cancelled run
-     * ({@link Cancellation}) stops here, before the loop starts.
+     * ({@link Cancellation}) stops here, before the loop and between its indices (one loop can be a whole
+     * attention layer: seconds).
      */
     public void forEach(int n, IntConsumer body) {
-        Cancellation.check();
+        Cancellation cancel = Cancellation.current();
+        if (cancel != null) {
+            cancel.checkHere();
+        }
         if (n <= 0) {
             return;
         }
         if (pool == null || n == 1) {
             for (int i = 0; i < n; i++) {
+                if (cancel != null) {
+                    cancel.checkHere();
+                }
                 body.accept(i);
             }
             return;
@@ -53,6 +60,9 @@ public final class Parallel implements AutoCloseable {
         Runnable worker = () -> {
             try {
                 for (int i; (i = next.getAndIncrement()) < n && failure.get() == null; ) {
+                    if (cancel != null) {
+                        cancel.checkHere();
+                    }
                     body.accept(i);
                 }
             } catch (Throwable t) {

@@ -37,7 +37,7 @@ final class Metrics {
         bytesOut.add(out);
     }
 
-    /** One request refused by admission control or a limit: "queue_full", "too_large", "timeout", "draining". */
+    /** One request refused or abandoned: "queue_full", "too_large", "timeout", "draining", "disconnected". */
     void rejected(String reason) {
         rejected.computeIfAbsent(labels("reason", reason), k -> new LongAdder()).increment();
     }
@@ -45,7 +45,7 @@ final class Metrics {
     String render() {
         StringBuilder sb = new StringBuilder(4096);
         counter(sb, "vae4j_requests_total", "Requests answered, by route, model and status.", requests);
-        counter(sb, "vae4j_rejected_total", "Requests refused before computing, by reason.", rejected);
+        counter(sb, "vae4j_rejected_total", "Requests refused or abandoned, by reason.", rejected);
         gauge(sb, "vae4j_queue_depth", "Admitted requests waiting for a compute slot.", queued.getAsInt());
         gauge(sb, "vae4j_in_flight", "Requests computing now.", inFlight.getAsInt());
         sb.append("# HELP vae4j_request_duration_seconds Time from request to last response byte, by route.\n");

@@ -55,6 +55,7 @@ public final class VaeServer implements AutoCloseable {
     private final Metrics metrics;
     private final ExecutorService compute;
     private final RemoteVae remote;
+    private final HangupWatch hangups = new HangupWatch();
     private final WebServer web;
     private volatile State state = State.LOADING;
     private volatile Map<String, ServedModel> models = Map.of();
@@ -133,6 +134,7 @@ public final class VaeServer implements AutoCloseable {
         boolean clean = admission.running() + admission.queued() == 0;
         web.stop();
         compute.shutdownNow();
+        hangups.close();
         return clean;
     }
 
@@ -142,6 +144,7 @@ public final class VaeServer implements AutoCloseable {
             web.stop();
         }
         compute.shutdownNow();
+        hangups.close();
         for (ServedModel m : models.values()) {
             m.model().close();
         }
@@ -299,7 +302,7 @@ public final class VaeServer implements AutoCloseable {
                 ticket.close();
                 throw e;
             }
-            run(call, ticket, res, claim -> work.run(body, res, claim));
+            run(call, ticket, req, res, claim -> work.run(body, res, claim));
         } catch (HttpError e) {
             call.status = e.status;
             if (e.status == 413) {
@@ -354,9 +357,25 @@ public final class VaeServer implements AutoCloseable {
      * cancelled (its slot frees within one kernel) and answered 503 if its job had not started responding; a job
      * that fails before responding is answered with its error.
      */
-    private void run(Call call, Admission.Ticket ticket, ServerResponse res, Job job) {
+    private void run(Call call, Admission.Ticket ticket, ServerRequest req, ServerResponse res, Job job) {
         Cancellation cancel = new Cancellation();
         AtomicBoolean claimed = new AtomicBoolean();
+        try (AutoCloseable watch = hangups.watch(req.localPeer().address(), req.remotePeer().address(), cancel)) {
+            compute(call, ticket, res, job, cancel, claimed);
+        } catch (HttpError | IllegalStateException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        if (!claimed.get()) {
+            // The job gave up before responding: the client went away while it waited or computed.
+            metrics.rejected("disconnected");
+            throw new HttpError(503, cancel.cancelled() ? "cancelled: " + cancel.reason() : "no response");
+        }
+    }
+
+    private void compute(Call call, Admission.Ticket ticket, ServerResponse res, Job job, Cancellation cancel,
+                         AtomicBoolean claimed) {
         Future<?> f;
         try {
             f = compute.submit(() -> {
@@ -399,6 +418,9 @@ public final class VaeServer implements AutoCloseable {
             throw new HttpError(503, "shutting down");
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
+            if (c instanceof Cancellation.Cancelled && cancel.cancelled() && !claimed.get()) {
+                metrics.rejected("disconnected");
+            }
             if (claimed.get()) {
                 // Part of the response is on its way: the connection is cut so the client sees a truncated
                 // response, never a complete wrong one.

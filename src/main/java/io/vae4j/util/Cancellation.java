@@ -27,9 +27,27 @@ public final class Cancellation {
         return reason != null;
     }
 
+    /** Why the work was cancelled, or null. */
+    public String reason() {
+        return reason;
+    }
+
     /** Runs work with this flag as the current thread's. */
     public <T> T run(Supplier<T> work) {
         return ScopedValue.where(CURRENT, this).call(work::get);
+    }
+
+    /** The flag of the work running on this thread, or null outside {@link #run}. */
+    public static Cancellation current() {
+        return CURRENT.isBound() ? CURRENT.get() : null;
+    }
+
+    /** Throws {@link Cancelled} when this flag is set (for threads the work hands parts of itself to). */
+    public void checkHere() {
+        String why = reason;
+        if (why != null) {
+            throw new Cancelled(why);
+        }
     }
 
     /** Throws {@link Cancelled} when the current work's flag is set. */

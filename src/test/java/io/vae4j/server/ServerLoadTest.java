@@ -10,9 +10,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -111,6 +114,42 @@ class ServerLoadTest {
             assertTrue(metrics.contains("vae4j_rejected_total{reason=\"queue_full\"} " + shed), metrics);
             assertEquals(0, gauge(s, "vae4j_in_flight"));
             assertEquals(0, gauge(s, "vae4j_queue_depth"));
+        } finally {
+            s.drain();
+        }
+    }
+
+    @Test
+    void aClientThatHangsUpFreesItsSlot() throws Exception {
+        VaeServer s = start(1, Duration.ofSeconds(120));
+        try (Tensor big = TestModels.random(14, 2f, 1, 4, 128, 128)) {
+            byte[] body = f32(big);
+            try (Socket socket = new Socket("127.0.0.1", s.port())) {
+                OutputStream out = socket.getOutputStream();
+                out.write(("POST /decode?output_type=pt&dtype=float32" + shapeQuery(1, 4, 128, 128) + " HTTP/1.1\r\n"
+                        + "Host: 127.0.0.1\r\nContent-Type: tensor/binary\r\nContent-Length: " + body.length
+                        + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(body);
+                out.flush();
+                long sent = System.nanoTime();
+                while (gauge(s, "vae4j_in_flight") < 1) {
+                    assertTrue(System.nanoTime() - sent < 30_000_000_000L, "the decode never started");
+                    Thread.sleep(10);
+                }
+            }
+            // Hung up; a 1024x1024 decode takes seconds here, its cancellation one kernel.
+            long closed = System.nanoTime();
+            while (gauge(s, "vae4j_in_flight") > 0) {
+                assertTrue(System.nanoTime() - closed < 1_500_000_000L, "slot still busy 1.5 s after the hangup");
+                Thread.sleep(20);
+            }
+            String metrics = new String(get(s, "/metrics").body());
+            assertTrue(metrics.contains("vae4j_rejected_total{reason=\"disconnected\"} 1"), metrics);
+            try (Tensor small = TestModels.random(15, 2f, 1, 4, 8, 8)) {
+                HttpResponse<byte[]> r = post(s, "/decode?output_type=pt&dtype=float32" + shapeQuery(1, 4, 8, 8),
+                        f32(small));
+                assertEquals(200, r.statusCode(), new String(r.body()));
+            }
         } finally {
             s.drain();
         }
