@@ -25,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
@@ -40,9 +41,12 @@ final class RemoteVae {
     private static final float JPEG_QUALITY = 0.75f;
 
     private final ServerConfig config;
+    /** Where the pipeline's decisions go (untiled, exact or fast, and why): the server's log. */
+    private final Consumer<String> log;
 
-    RemoteVae(ServerConfig config) {
+    RemoteVae(ServerConfig config, Consumer<String> log) {
         this.config = config;
+        this.log = log;
     }
 
     /** A request checked against its query; the body comes next, then the work. */
@@ -59,8 +63,7 @@ final class RemoteVae {
     }
 
     private Pipeline pipeline(long memory) {
-        return new Pipeline(Pipeline.Options.auto(Math.max(memory, 1), s -> { })
-                .withScratch(config.scratch()));
+        return new Pipeline(Pipeline.Options.auto(Math.max(memory, 1), log).withScratch(config.scratch()));
     }
 
     // ---------------------------------------------------------------------------------------------------------

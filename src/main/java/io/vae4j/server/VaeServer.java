@@ -71,7 +71,7 @@ public final class VaeServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.remote = new RemoteVae(config);
+        this.remote = new RemoteVae(config, log);
         this.web = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
