@@ -21,6 +21,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.SequencedMap;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -57,7 +58,7 @@ final class BenchCommand {
             throw new Args.UsageException("--arch must be kl or taesd");
         }
         if (args.get("write-model") != null) {
-            writeRandomSd(Path.of(args.get("write-model")), z);
+            writeRandom(Path.of(args.get("write-model")), arch, z);
             return;
         }
         AttentionMode attention = ExactOptions.attentionMode(args.get("attention", "global"));
@@ -132,10 +133,14 @@ final class BenchCommand {
                 null);
     }
 
-    /** The random SD-size model as an ldm-named safetensors file, for whole-CLI measurements. */
-    private static void writeRandomSd(Path file, int latentChannels) {
-        KlConfig config = KlShapes.sdConfig(latentChannels, latentChannels == 4);
-        try (MemoryWeights w = RandomWeights.of("random-sd-vae", KlShapes.of(config), 42)) {
+    /**
+     * The random model as a safetensors file, for whole-CLI and server measurements: the SD-size KL autoencoder
+     * (ldm names) or, with --arch taesd, a TAESD-family model with both halves.
+     */
+    private static void writeRandom(Path file, String arch, int latentChannels) {
+        SequencedMap<String, int[]> shapes = arch.equals("taesd") ? taesdShapes(taesdVariant(latentChannels))
+                : KlShapes.of(KlShapes.sdConfig(latentChannels, latentChannels == 4));
+        try (MemoryWeights w = RandomWeights.of("random-" + arch, shapes, 42)) {
             SafetensorsFile.write(file, w.tensors(), null);
         }
         Log.info("wrote " + file);
@@ -143,16 +148,24 @@ final class BenchCommand {
 
     /** The released TAESD of that latent width (4: taesd, 16: taesd3/taef1, 32: taef2), random weights. */
     private static Model randomTaesd(Backend backend, int latentChannels) {
-        TaesdVariant variant = switch (latentChannels) {
+        TaesdVariant variant = taesdVariant(latentChannels);
+        Log.info("building a random-weight " + variant.id + " model (z=" + latentChannels + ")");
+        return ModelLoader.load(RandomWeights.of("random-" + variant.id.replace('/', '-'), taesdShapes(variant), 42),
+                null, backend, null);
+    }
+
+    private static TaesdVariant taesdVariant(int latentChannels) {
+        return switch (latentChannels) {
             case 4 -> TaesdVariant.TAESD;
             case 16 -> TaesdVariant.TAESD3;
             case 32 -> TaesdVariant.TAEF2;
             default -> throw new Args.UsageException("--arch taesd needs --latent-channels 4, 16 or 32");
         };
-        Log.info("building a random-weight " + variant.id + " model (z=" + latentChannels + ")");
-        TaesdLayout both = new TaesdLayout("random", "encoder.", "decoder.", 0);
-        return ModelLoader.load(RandomWeights.of("random-" + variant.id.replace('/', '-'),
-                TaesdShapes.of(TaesdShapes.config(variant), both), 42), null, backend, null);
+    }
+
+    /** Both halves of a TAESD-family model, under encoder. and decoder. */
+    private static SequencedMap<String, int[]> taesdShapes(TaesdVariant variant) {
+        return TaesdShapes.of(TaesdShapes.config(variant), new TaesdLayout("random", "encoder.", "decoder.", 0));
     }
 
     private static void fill(Tensor t) {

@@ -2,6 +2,7 @@ package io.vae4j.server;
 
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
@@ -31,6 +32,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 /**
  * {@code ./vae4j serve}: the Hugging Face remote-VAE protocol over HTTP (Helidon SE, a virtual thread per request),
@@ -42,11 +47,34 @@ import java.util.function.Consumer;
 public final class VaeServer implements AutoCloseable {
     enum State { LOADING, READY, DRAINING }
 
-    /** Helidon logs its start-up and shutdown at INFO through java.util.logging; the server prints its own lines. */
-    private static final java.util.logging.Logger HELIDON_LOG = java.util.logging.Logger.getLogger("io.helidon");
+    /**
+     * Helidon logs through java.util.logging: start-up and shutdown at INFO (the server prints its own lines), and
+     * its warnings with stack traces. Warnings and errors are kept as one line each on stderr.
+     */
+    private static final Logger HELIDON_LOG = Logger.getLogger("io.helidon");
 
     static {
-        HELIDON_LOG.setLevel(java.util.logging.Level.WARNING);
+        HELIDON_LOG.setLevel(Level.WARNING);
+        HELIDON_LOG.setUseParentHandlers(false);
+        HELIDON_LOG.addHandler(new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (isLoggable(r)) {
+                    Throwable t = r.getThrown();
+                    System.err.println("vae4j: http: " + r.getLevel().getName().toLowerCase(Locale.ROOT) + ": "
+                            + r.getMessage() + (t == null ? "" : " (" + rootMessage(t) + ")"));
+                }
+            }
+
+            @Override
+            public void flush() {
+                System.err.flush();
+            }
+
+            @Override
+            public void close() {
+            }
+        });
     }
 
     private final ServerConfig config;
@@ -91,12 +119,22 @@ public final class VaeServer implements AutoCloseable {
      */
     public static VaeServer start(ServerConfig config, Consumer<String> log) {
         VaeServer s = new VaeServer(config, log);
+        // A port in use is reported once, below, not also as Helidon's SEVERE line.
+        HELIDON_LOG.setLevel(Level.OFF);
         try {
             s.web.start();
         } catch (RuntimeException e) {
-            s.compute.shutdownNow();
+            s.closeQuietly();
             throw new VaeException("cannot listen on " + config.host() + ":" + config.port() + ": "
                     + rootMessage(e), e);
+        } finally {
+            HELIDON_LOG.setLevel(Level.WARNING);
+        }
+        if (!s.web.isRunning()) {
+            // A failed bind leaves Helidon with a server that is not running, and no exception.
+            s.closeQuietly();
+            throw new VaeException("cannot listen on " + config.host() + ":" + config.port()
+                    + " (address in use, or not an address of this machine)");
         }
         return s;
     }
@@ -136,6 +174,11 @@ public final class VaeServer implements AutoCloseable {
         compute.shutdownNow();
         hangups.close();
         return clean;
+    }
+
+    private void closeQuietly() {
+        compute.shutdownNow();
+        hangups.close();
     }
 
     @Override
@@ -308,6 +351,10 @@ public final class VaeServer implements AutoCloseable {
             if (e.status == 413) {
                 metrics.rejected("too_large");
             }
+            if (!req.content().consumed()) {
+                // Refused before its body was read: closing beats reading (and discarding) what may be large.
+                res.header(HeaderValues.CONNECTION_CLOSE);
+            }
             if (!res.isSent()) {
                 sendJson(res, e.status, e.getMessage(), e.retryAfter);
             }
@@ -342,8 +389,9 @@ public final class VaeServer implements AutoCloseable {
                 throw new HttpError(413, "request body is larger than the " + max + " bytes this request can take");
             }
             return b;
-        } catch (IOException | UncheckedIOException e) {
-            throw new HttpError(400, "cannot read the request body: " + rootMessage(e));
+        } catch (IOException | RuntimeException e) {
+            // A client that stops sending mid-body, or sends a malformed chunk.
+            throw e instanceof HttpError h ? h : new HttpError(400, "cannot read the request body: " + rootMessage(e));
         }
     }
 

@@ -1,6 +1,8 @@
 package io.vae4j.server;
 
+import io.vae4j.VaeException;
 import io.vae4j.backend.vector.VectorBackend;
+import io.vae4j.cli.CliRunner;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
@@ -30,6 +32,7 @@ import static io.vae4j.server.ServerTest.post;
 import static io.vae4j.server.ServerTest.send;
 import static io.vae4j.server.ServerTest.shapeQuery;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -168,6 +171,25 @@ class ServerErrorTest {
             assertTrue(!reply.contains("Exception") && !reply.contains("\tat "), reply);
         }
         assertStillServes();
+    }
+
+    @Test
+    void aPortInUseAndBadServeOptionsAreOneLine() {
+        VaeException e = assertThrows(VaeException.class, () -> VaeServer.start(new ServerConfig("127.0.0.1",
+                server.port(), 1, 1, 1L << 30, Duration.ofSeconds(5), Duration.ofSeconds(1), 1L << 20, dir, false),
+                line -> { }));
+        assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + server.port()), e.getMessage());
+        CliRunner.Result r = CliRunner.run("serve");
+        assertEquals(2, r.status(), r.err());
+        assertTrue(r.err().contains("missing --model"), r.err());
+        r = CliRunner.run("serve", "--model", dir.resolve("nothing.safetensors").toString());
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.err().contains("no such file"), r.err());
+        r = CliRunner.run("serve", "--model", "a b=x.safetensors");
+        assertEquals(2, r.status(), r.err());
+        r = CliRunner.run("serve", "--model", dir.resolve("taesd.safetensors").toString(), "--family", "other=sd1");
+        assertEquals(2, r.status(), r.err());
+        assertTrue(r.err().contains("no model named 'other'"), r.err());
     }
 
     private static byte[] readSome(InputStream in) throws IOException {
