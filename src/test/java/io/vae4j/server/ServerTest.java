@@ -147,25 +147,24 @@ class ServerTest {
     }
 
     static float[] cliDecode(Path model, Path latent, String... extra) {
-        Path out = dir.resolve("cli-" + System.nanoTime() + ".npy");
-        List<String> args = new ArrayList<>(List.of("decode", "--model", model.toString(), "--latent",
-                latent.toString(), "--out", out.toString(), "--quiet", "--threads", "2"));
-        args.addAll(List.of(extra));
-        CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
-        assertEquals(0, r.status(), r.err());
-        try (Tensor t = Npy.read(out)) {
+        try (Tensor t = Npy.read(cliDecodeTo("npy", model, latent, extra))) {
             return t.toFloatArray();
         }
     }
 
     static BufferedImage cliPng(Path model, Path latent, String... extra) throws IOException {
-        Path out = dir.resolve("cli-" + System.nanoTime() + ".png");
+        return ImageIO.read(cliDecodeTo("png", model, latent, extra).toFile());
+    }
+
+    /** ./vae4j decode (in this JVM) of a latent file to a new file of this extension. */
+    private static Path cliDecodeTo(String ext, Path model, Path latent, String... extra) {
+        Path out = dir.resolve("cli-" + System.nanoTime() + "." + ext);
         List<String> args = new ArrayList<>(List.of("decode", "--model", model.toString(), "--latent",
                 latent.toString(), "--out", out.toString(), "--quiet", "--threads", "2"));
         args.addAll(List.of(extra));
         CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
         assertEquals(0, r.status(), r.err());
-        return ImageIO.read(out.toFile());
+        return out;
     }
 
     static void assertHeader(HttpResponse<?> r, String name, String value) {

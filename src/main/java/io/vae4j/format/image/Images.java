@@ -504,32 +504,29 @@ public final class Images {
     public static void writeJpeg(OutputStream out, Tensor images, PixelRange range, int index, float quality)
             throws IOException {
         checkBatch(Path.of("jpeg"), images);
-        BufferedImage image = toImage(images, range, index, new long[1]);
-        Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("jpeg");
+        encode(toImage(images, range, index, new long[1]), "jpeg", out, quality);
+    }
+
+    private static void encodePng(BufferedImage image, OutputStream out) throws IOException {
+        encode(image, "png", out, -1);
+    }
+
+    /** Encodes with ImageIO's writer for the format; a quality in [0, 1] where the format has one, else -1. */
+    private static void encode(BufferedImage image, String format, OutputStream out, float quality)
+            throws IOException {
+        Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName(format);
         if (!writers.hasNext()) {
-            throw new IOException("this Java runtime has no JPEG encoder");
+            throw new IOException("this Java runtime has no " + format.toUpperCase(Locale.ROOT) + " encoder");
         }
         ImageWriter writer = writers.next();
         try (ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
             writer.setOutput(ios);
             ImageWriteParam param = writer.getDefaultWriteParam();
-            param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
-            param.setCompressionQuality(quality);
+            if (quality >= 0) {
+                param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+                param.setCompressionQuality(quality);
+            }
             writer.write(null, new IIOImage(image, null, null), param);
-        } finally {
-            writer.dispose();
-        }
-    }
-
-    private static void encodePng(BufferedImage image, OutputStream out) throws IOException {
-        Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
-        if (!writers.hasNext()) {
-            throw new IOException("this Java runtime has no PNG encoder");
-        }
-        ImageWriter writer = writers.next();
-        try (ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
-            writer.setOutput(ios);
-            writer.write(image);
         } finally {
             writer.dispose();
         }
