@@ -23,7 +23,7 @@ import java.util.Set;
 
 /** ./vae4j decode: latent file in, image(s) out. */
 final class DecodeCommand {
-    static final String USAGE = "decode --model M --latent IN --out OUT [--raw] [--family F] [--threads N]"
+    static final String USAGE = "decode [--model M] --latent IN --out OUT [--raw] [--family F] [--threads N]"
             + " [--backend B] [--precision fp32|bf16] [--max-pixels N] [--preview-scale 1|2|4|8] [--tile auto|N]"
             + " [--tiling fast|exact|off] [--memory SIZE] [--bit-depth 8|16] [--scratch DIR]"
             + " [--attention auto|global|tiled|off] [--quiet]";

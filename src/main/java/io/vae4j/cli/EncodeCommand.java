@@ -24,7 +24,7 @@ import java.util.Set;
 
 /** ./vae4j encode: image in, latent (or moments) out. */
 final class EncodeCommand {
-    static final String USAGE = "encode --model M --image IN --out OUT [--raw] [--moments] [--sample --seed S]"
+    static final String USAGE = "encode [--model M] --image IN --out OUT [--raw] [--moments] [--sample --seed S]"
             + " [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N] [--tile auto|N]"
             + " [--tiling fast|exact|off] [--memory SIZE] [--scratch DIR] [--attention auto|global|tiled|off]"
             + " [--quiet]";

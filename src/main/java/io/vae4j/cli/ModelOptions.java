@@ -46,12 +46,35 @@ final class ModelOptions {
     }
 
     static Model load(Args args, Backend backend) {
-        Path model = Path.of(args.require("model"));
+        Path model = modelPath(args);
         Model m = ModelLoader.load(model, backend, family(args));
         if (m.info().latentSpace().source().startsWith("assumed")) {
             Log.info("family " + m.info().latentSpace().describe());
         }
         return m;
+    }
+
+    /**
+     * The model --model names, else the embedded default: the real TAEF2 (FLUX.2's tiny autoencoder, MIT) shipped
+     * in the repository's models/ folder, so that the README's first commands need nothing downloaded.
+     */
+    static Path modelPath(Args args) {
+        String m = args.get("model");
+        if (m != null) {
+            return Path.of(m);
+        }
+        Path fallback = defaultModel();
+        if (!java.nio.file.Files.isRegularFile(fallback)) {
+            throw new Args.UsageException("missing --model (the default model " + fallback + " is not there)");
+        }
+        Log.info("no --model: using the embedded default " + fallback + " (TAEF2, FLUX.2's tiny autoencoder)");
+        return fallback;
+    }
+
+    /** models/taef2.safetensors under the vae4j folder (the launcher says where: -Dvae4j.home), else here. */
+    static Path defaultModel() {
+        String home = System.getProperty("vae4j.home");
+        return (home == null ? Path.of("models") : Path.of(home, "models")).resolve("taef2.safetensors");
     }
 
     static void requireFile(Path p, String what) {

@@ -15,6 +15,7 @@ import io.vae4j.tiles.TiledDecoder;
 import io.vae4j.tiles.TiledEncoder;
 import io.vae4j.tiles.io.ImageStripReader;
 import io.vae4j.tiles.io.ImageStripWriter;
+import io.vae4j.tiles.io.TensorStripWriter;
 import io.vae4j.tiles.plan.TilePlan;
 import io.vae4j.util.ResidentMemory;
 
@@ -167,6 +168,19 @@ public final class Pipeline {
             }
             return taesd.decodePreview(z, previewScale);
         });
+    }
+
+    /**
+     * One raw latent [1, C, h, w] decoded to a float image [1, 3, H, W] in memory: untiled when it fits the
+     * budget, else exact or fast with the strips collected (the image itself must fit in memory).
+     */
+    public Tensor decodeWhole(Vae vae, Tensor z1) {
+        if (tiledDecode(vae, z1, true)) {
+            TensorStripWriter writer = new TensorStripWriter(z1.dim(3) * vae.downscale(), z1.dim(2) * vae.downscale());
+            decodeTiled(vae, z1, writer);
+            return writer.image();
+        }
+        return decodeUntiled(vae, z1, 1);
     }
 
     /** The untiled encode of image [N, 3, H, W]. */

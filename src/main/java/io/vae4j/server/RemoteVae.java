@@ -15,7 +15,6 @@ import io.vae4j.pipeline.Pipeline;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.tiles.io.StreamingPngWriter;
-import io.vae4j.tiles.io.TensorStripWriter;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -130,7 +129,7 @@ final class RemoteVae {
                 }
                 case JPEG -> {
                     ByteArrayOutputStream jpeg = new ByteArrayOutputStream(1 << 16);
-                    try (Tensor z1 = z.slice0(0, 1); Tensor image = decodeOne(p, vae, z1)) {
+                    try (Tensor z1 = z.slice0(0, 1); Tensor image = p.decodeWhole(vae, z1)) {
                         Images.writeJpeg(jpeg, image, range, 0, JPEG_QUALITY);
                     }
                     claim(claim);
@@ -142,7 +141,7 @@ final class RemoteVae {
                     long per = 3L * h * w;
                     byte[] out = new byte[(int) (n * per * spec.outputDType().bytes)];
                     for (int i = 0; i < n; i++) {
-                        try (Tensor zi = z.slice0(i, 1); Tensor image = decodeOne(p, vae, zi)) {
+                        try (Tensor zi = z.slice0(i, 1); Tensor image = p.decodeWhole(vae, zi)) {
                             if (uint8) {
                                 toNhwc(image, range, out, (int) (i * per));
                             } else {
@@ -210,16 +209,6 @@ final class RemoteVae {
             }
         }
         return out;
-    }
-
-    /** One latent [1, C, h, w] decoded to a float image [1, 3, H, W], tiled when it does not fit the budget. */
-    private static Tensor decodeOne(Pipeline p, Vae vae, Tensor z1) {
-        if (p.tiledDecode(vae, z1, true)) {
-            TensorStripWriter writer = new TensorStripWriter(z1.dim(3) * vae.downscale(), z1.dim(2) * vae.downscale());
-            p.decodeTiled(vae, z1, writer);
-            return writer.image();
-        }
-        return p.decodeUntiled(vae, z1, 1);
     }
 
     private static StreamingPngWriter png(OutputStream out, int w, int h) {

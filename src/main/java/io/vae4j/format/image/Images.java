@@ -262,6 +262,18 @@ public final class Images {
         return new VaeException("cannot read image " + file + ": " + reason, cause);
     }
 
+    /** An image as an owned float32 tensor [1, 3, H, W] in the given range (alpha dropped, grey widened). */
+    public static Tensor fromBufferedImage(BufferedImage image, PixelRange range) {
+        Objects.requireNonNull(image, "image");
+        return toTensor(image, range);
+    }
+
+    /** Image {@code index} of a batch [N, 3, H, W] as an 8-bit RGB image; NaN becomes 0. */
+    public static BufferedImage toBufferedImage(Tensor images, PixelRange range, int index) {
+        checkBatch(Path.of("image"), images);
+        return toImage(images, range, index, new long[1]);
+    }
+
     /** Converts a decoded image to an owned float32 tensor [1, 3, H, W]. */
     static Tensor toTensor(BufferedImage image, PixelRange range) {
         int w = image.getWidth();
