@@ -17,12 +17,18 @@ import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.util.ResidentMemory;
 
-import java.io.PrintStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.SequencedMap;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 
 /**
@@ -31,45 +37,99 @@ import java.util.function.Supplier;
  * the repeats and the peak RSS of each row: the process's high-water mark is reset before each (op, size), so a row's
  * figure is the peak while that row ran (the loaded model included), not the largest of the rows before it.
  */
-final class BenchCommand {
-    static final String USAGE = "bench [--op decode|encode|all] [--size 512[,1024...]] [--repeat 3] [--warmup 1]"
-            + " [--threads N] [--backend B] [--precision fp32|bf16] [--arch kl|taesd] [--latent-channels 4|16|32]"
-            + " [--model M] [--scratch DIR] [--attention global|tiled|off] [--write-model FILE.safetensors]";
+@Command(name = "bench",
+        description = "Time decodes and encodes of an SD-size random-weight model, or of --model M.",
+        customSynopsis = {
+                "./vae4j bench [--op decode|encode|all] [--size 512[,1024...]] [--repeat 3] [--warmup 1]",
+                "         [--threads N] [--backend B] [--precision fp32|bf16] [--arch kl|taesd]",
+                "         [--latent-channels 4|16|32] [--model M] [--family F] [--scratch DIR]",
+                "         [--attention global|tiled|off] [--write-model FILE.safetensors] [--quiet]"},
+        footer = {
+                "  ./vae4j bench --op decode --size 512,1024 --threads 8",
+                "  ./vae4j bench --arch taesd --latent-channels 32 --precision bf16",
+                "  ./vae4j bench --model vae.safetensors --size 2048 --scratch /tmp     # exact mode",
+                "  ./vae4j bench --write-model random-sd.safetensors                    # for server benchmarks"})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--op", paramLabel = "decode|encode|all", order = 1, defaultValue = "all",
+            description = "what to time (default: ${DEFAULT-VALUE})")
+    private String op;
 
-    private BenchCommand() {
-    }
+    @Option(names = "--size", paramLabel = "512[,1024...]", order = 2, defaultValue = "512",
+            description = "image sides, multiples of 8, comma-separated (default: ${DEFAULT-VALUE})")
+    private String size;
 
-    static void run(String[] argv, PrintStream out) {
-        Set<String> values = new HashSet<>(ModelOptions.VALUES);
-        values.addAll(Set.of("op", "size", "repeat", "warmup", "latent-channels", "arch", "scratch", "attention",
-                "write-model"));
-        Args args = new Args(argv, 1, values, Set.of("quiet"));
-        Log.quiet |= args.flag("quiet");
-        String op = args.get("op", "all");
+    @Option(names = "--repeat", paramLabel = "N", order = 3, defaultValue = "3",
+            description = "timed runs per size; the median is reported (default: ${DEFAULT-VALUE})")
+    private int repeat;
+
+    @Option(names = "--warmup", paramLabel = "N", order = 4, defaultValue = "1",
+            description = "untimed runs first (default: ${DEFAULT-VALUE})")
+    private int warmup;
+
+    @Mixin
+    private BackendOptions backendOptions;
+
+    @Option(names = "--arch", paramLabel = "kl|taesd", order = 40, defaultValue = "kl",
+            description = "the random model: SD's AutoencoderKL or a TAESD (default: ${DEFAULT-VALUE})")
+    private String arch;
+
+    @Option(names = "--latent-channels", paramLabel = "4|16|32", order = 41, defaultValue = "4",
+            description = "the random model's latent channels (default: ${DEFAULT-VALUE})")
+    private int latentChannels;
+
+    @Option(names = "--model", paramLabel = "M", order = 42,
+            description = "time this model instead (default: the random-weight one)")
+    private Path model;
+
+    @Option(names = "--family", paramLabel = "F", order = 43, completionCandidates = Choices.FamilyIds.class,
+            description = "--model's latent scaling: ${COMPLETION-CANDIDATES} (default: assumed)")
+    private String family;
+
+    @Option(names = "--scratch", paramLabel = "DIR", order = 44,
+            description = "run in exact mode, with scratch files here (default: untiled)")
+    private Path scratchDir;
+
+    @Option(names = "--attention", paramLabel = "global|tiled|off", order = 45, defaultValue = "global",
+            completionCandidates = Choices.ExplicitAttentionModes.class,
+            description = "the mid-block attention: whole image, windows or skipped (default: ${DEFAULT-VALUE})")
+    private String attention;
+
+    @Option(names = "--write-model", paramLabel = "FILE.safetensors", order = 46,
+            description = "write the random-weight model to this file instead (default: time it)")
+    private Path writeModel;
+
+    @Option(names = "--quiet", order = 90, description = "no progress or notes on stderr, results only")
+    private boolean quiet;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Log.quiet |= quiet;
         if (!Set.of("decode", "encode", "all").contains(op)) {
-            throw new Args.UsageException("--op must be decode, encode or all");
+            throw new UsageException("--op must be decode, encode or all");
         }
-        int[] sizes = sizes(args.get("size", "512"));
-        int repeat = Math.max(1, args.integer("repeat", 3));
-        int warmup = Math.max(0, args.integer("warmup", 1));
-        int z = args.integer("latent-channels", 4);
-        String arch = args.get("arch", "kl");
+        int[] sizes = sizes(size);
+        int repeat = Math.max(1, this.repeat);
+        int warmup = Math.max(0, this.warmup);
+        int z = latentChannels;
         if (!Set.of("kl", "taesd").contains(arch)) {
-            throw new Args.UsageException("--arch must be kl or taesd");
+            throw new UsageException("--arch must be kl or taesd");
         }
-        if (args.get("write-model") != null) {
-            writeRandom(Path.of(args.get("write-model")), arch, z);
-            return;
+        if (writeModel != null) {
+            writeRandom(writeModel, arch, z);
+            return 0;
         }
-        AttentionMode attention = ExactOptions.attentionMode(args.get("attention", "global"));
-        ScratchSpace scratch = args.get("scratch") == null ? null
-                : new ScratchSpace(Path.of(args.get("scratch")), ScratchSpace.DEFAULT_THRESHOLD,
-                ExactOptions.residentSlack());
-        Backend backend = ModelOptions.backend(args);
-        try (scratch; Model model = args.get("model") != null ? ModelOptions.load(args, backend)
+        AttentionMode attention = ExactOptions.attentionMode(this.attention);
+        ScratchSpace scratch = scratchDir == null ? null
+                : new ScratchSpace(scratchDir, ScratchSpace.DEFAULT_THRESHOLD, ExactOptions.residentSlack());
+        Backend backend = backendOptions.create();
+        try (scratch; Model loaded = model != null ? ModelOptions.load(model, ModelOptions.family(family), backend)
                 : arch.equals("taesd") ? randomTaesd(backend, z) : randomSd(backend, z, op)) {
-            Vae vae = model.vae();
-            out.printf("model: %s%n", model.info().architecture());
+            Vae vae = loaded.vae();
+            out.printf("model: %s%n", loaded.info().architecture());
             out.printf("%-7s %6s %7s %9s %9s %9s %9s%n", "op", "size", "threads", "precision", "median_s", "min_s",
                     "rss_mb");
             for (int size : sizes) {
@@ -98,6 +158,7 @@ final class BenchCommand {
                         scratch.peakBytes() / 1048576.0, scratch.files(), scratch.releases());
             }
         }
+        return 0;
     }
 
     private static int[] sizes(String list) {
@@ -110,7 +171,7 @@ final class BenchCommand {
                 sizes[i] = -1;
             }
             if (sizes[i] < 8 || sizes[i] % 8 != 0) {
-                throw new Args.UsageException("--size must be positive multiples of 8, comma-separated (got '"
+                throw new UsageException("--size must be positive multiples of 8, comma-separated (got '"
                         + list + "')");
             }
         }
@@ -159,7 +220,7 @@ final class BenchCommand {
             case 4 -> TaesdVariant.TAESD;
             case 16 -> TaesdVariant.TAESD3;
             case 32 -> TaesdVariant.TAEF2;
-            default -> throw new Args.UsageException("--arch taesd needs --latent-channels 4, 16 or 32");
+            default -> throw new UsageException("--arch taesd needs --latent-channels 4, 16 or 32");
         };
     }
 
@@ -192,7 +253,7 @@ final class BenchCommand {
         return seconds;
     }
 
-    private static void report(PrintStream out, String op, int size, Backend backend, double[] seconds) {
+    private static void report(PrintWriter out, String op, int size, Backend backend, double[] seconds) {
         double[] sorted = seconds.clone();
         Arrays.sort(sorted);
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]

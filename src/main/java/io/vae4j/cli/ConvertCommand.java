@@ -6,11 +6,19 @@ import io.vae4j.format.safetensors.SafetensorsFile;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.tensor.Tensor;
 
-import java.io.PrintStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 
 /**
  * ./vae4j convert IN OUT.safetensors: the tensors of any weight file the runtime reads (a PyTorch pickle, a
@@ -18,22 +26,39 @@ import java.util.TreeMap;
  * dtypes unchanged. Whole checkpoints are kept whole (every float tensor, not only the VAE); entries the runtime
  * cannot hold (integer tensors, non-tensor values) are listed as skipped. String metadata is carried over.
  */
-final class ConvertCommand {
-    static final String USAGE = "convert IN OUT.safetensors [--quiet]";
+@Command(name = "convert",
+        description = "Rewrite a weight file's float tensors as .safetensors: names, shapes and dtypes unchanged.",
+        customSynopsis = "./vae4j convert IN OUT.safetensors [--quiet]",
+        footer = {
+                "  ./vae4j convert taesd_decoder.pth taesd_decoder.safetensors",
+                "  ./vae4j convert sd-v1-5.ckpt sd-v1-5.safetensors      # whole checkpoints stay whole"})
+final class ConvertCommand implements Callable<Integer> {
     /** Skipped entries listed one per line; the rest are counted. */
     private static final int LISTED = 20;
 
-    private ConvertCommand() {
-    }
+    @Parameters(index = "0", arity = "0..1", paramLabel = "IN",
+            description = "a .pth/.pt/.ckpt/.bin, .safetensors, or diffusers or pipeline folder")
+    private Path in;
 
-    static void run(String[] argv, PrintStream out) {
-        Args args = new Args(argv, 1, Set.of(), Set.of("quiet"));
-        Log.quiet |= args.flag("quiet");
-        if (args.positional().size() != 2) {
-            throw new Args.UsageException("convert takes an input and an output path");
+    @Parameters(index = "1", arity = "0..1", paramLabel = "OUT.safetensors", description = "the file to write")
+    private Path target;
+
+    @Parameters(index = "2..*", hidden = true)
+    private List<String> extra = List.of();
+
+    @Option(names = "--quiet", order = 90, description = "no notes on stderr, errors only")
+    private boolean quiet;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        Log.quiet |= quiet;
+        if (in == null || target == null || !extra.isEmpty()) {
+            throw new UsageException("convert takes an input and an output path");
         }
-        Path in = Path.of(args.positional().get(0));
-        Path target = Path.of(args.positional().get(1));
+        PrintWriter out = spec.commandLine().getOut();
         Outputs.requireWritable(target, Set.of("safetensors"));
         try (WeightFile file = WeightFiles.open(ModelLoader.weightsFile(in))) {
             long start = System.nanoTime();
@@ -58,5 +83,6 @@ final class ConvertCommand {
                 }
             }
         }
+        return 0;
     }
 }

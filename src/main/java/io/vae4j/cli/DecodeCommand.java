@@ -15,49 +15,93 @@ import io.vae4j.pipeline.Pipeline;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 
 /** ./vae4j decode: latent file in, image(s) out. */
-final class DecodeCommand {
-    static final String USAGE = "decode [--model M] --latent IN --out OUT [--raw] [--family F] [--threads N]"
-            + " [--backend B] [--precision fp32|bf16] [--max-pixels N] [--preview-scale 1|2|4|8] [--tile auto|N]"
-            + " [--tiling fast|exact|off] [--memory SIZE] [--bit-depth 8|16] [--scratch DIR]"
-            + " [--attention auto|global|tiled|off] [--quiet]";
+@Command(name = "decode",
+        description = "Decode a latent (.npy, ComfyUI .latent, .safetensors) into an image (.png, .tif or .npy).",
+        customSynopsis = {
+                "./vae4j decode [--model M] --latent IN --out OUT [--raw] [--family F] [--threads N] [--backend B]",
+                "         [--precision fp32|bf16] [--max-pixels N] [--preview-scale 1|2|4|8] [--tile auto|N]",
+                "         [--tiling fast|exact|off] [--memory SIZE] [--bit-depth 8|16] [--scratch DIR]",
+                "         [--attention auto|global|tiled|off] [--quiet]"},
+        footer = {
+                "  ./vae4j decode --latent photo.latent.npy --out roundtrip.png      # the embedded TAEF2",
+                "  ./vae4j decode --model sdxl_vae.safetensors --family sdxl --latent z.npy --out image.png",
+                "  ./vae4j decode --model vae.safetensors --latent big.npy --out big.tif --memory 1g --tiling exact"})
+final class DecodeCommand implements Callable<Integer> {
+    @Mixin
+    private ModelOptions model;
 
-    private DecodeCommand() {
-    }
+    @Option(names = "--latent", paramLabel = "IN", order = 2,
+            description = "the latent: .npy, ComfyUI .latent or .safetensors (required)")
+    private Path latentPath;
 
-    static void run(String[] argv) {
-        Set<String> values = new HashSet<>(ModelOptions.VALUES);
-        values.addAll(Set.of("latent", "out", "max-pixels", "preview-scale", "tile", "tiling", "memory",
-                "bit-depth", "scratch", "attention"));
-        Args args = new Args(argv, 1, values, Set.of("raw", "quiet"));
-        Log.quiet |= args.flag("quiet");
-        ModelOptions.family(args);
-        Path latentPath = Path.of(args.require("latent"));
-        Path out = Path.of(args.require("out"));
+    @Option(names = "--out", paramLabel = "OUT", order = 3,
+            description = "the image: .png, .tif/.tiff or .npy; a batch: out.0.png, ... (required)")
+    private Path out;
+
+    @Option(names = "--raw", order = 10,
+            description = "the latent is the VAE's own, not scaled for diffusion (default: scaled)")
+    private boolean raw;
+
+    @Mixin
+    private BackendOptions backendOptions;
+
+    @Option(names = "--max-pixels", paramLabel = "N", order = 40,
+            description = "refuse larger images (default: 4096x4096, 65536x65536 when tiled)")
+    private Long maxPixels;
+
+    @Option(names = "--preview-scale", paramLabel = "1|2|4|8", order = 41, defaultValue = "1",
+            description = "TAESD: a cheap 1/S-size preview (default: ${DEFAULT-VALUE}, the full image)")
+    private int previewScale;
+
+    @Mixin
+    private TilingOptions tilingOptions;
+
+    @Option(names = "--bit-depth", paramLabel = "8|16", order = 53, defaultValue = "8",
+            description = "bits per channel of .png and .tif outputs (default: ${DEFAULT-VALUE})")
+    private int bitDepth;
+
+    @Option(names = "--quiet", order = 90, description = "no progress or notes on stderr, errors only")
+    private boolean quiet;
+
+    @Override
+    public Integer call() {
+        Log.quiet |= quiet;
+        model.family();
+        if (latentPath == null) {
+            throw new UsageException("missing --latent");
+        }
+        if (out == null) {
+            throw new UsageException("missing --out");
+        }
         ModelOptions.requireFile(latentPath, "latent");
         String ext = Outputs.requireWritable(out, Set.of("png", "npy", "tif", "tiff"));
-        int preview = previewScale(args);
-        Tiling tiling = Tiling.of(args, ext, preview);
+        int preview = previewScale();
+        Tiling tiling = Tiling.of(tilingOptions, bitDepth, ext, preview);
 
-        Backend backend = ModelOptions.backend(args);
-        try (Model model = ModelOptions.load(args, backend);
+        Backend backend = backendOptions.create();
+        try (Model loaded = model.load(backend);
              LatentFiles.Latent latent = LatentFiles.read(latentPath)) {
-            Vae vae = model.vae();
+            Vae vae = loaded.vae();
             Tensor z = latent.tensor();
             boolean tiled = tiling.tiled(vae, z);
-            long maxPixels = args.longValue("max-pixels", tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS);
-            Limits.checkLatent(latentPath, z, vae, maxPixels);
-            boolean raw = args.flag("raw") || latent.raw();
+            long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
+            Limits.checkLatent(latentPath, z, vae, limit);
+            boolean raw = this.raw || latent.raw();
             Tensor rawZ;
             if (latent.raw() && vae.latentSpace().family() == Family.TAESD) {
                 // A .latent holds the full VAE's raw latents; TAESD wants them in diffusion space.
-                LatentSpace parent = ModelLoader.parentSpace(z.dim(1), ModelOptions.family(args));
+                LatentSpace parent = ModelLoader.parentSpace(z.dim(1), model.family());
                 Log.info("TAESD on a .latent file: scaling it as " + parent.describe());
                 rawZ = Latents.map(z, parent::toDiffusion);
             } else if (raw || Latents.isIdentity(vae.latentSpace())) {
@@ -69,8 +113,8 @@ final class DecodeCommand {
             }
             try (rawZ) {
                 if (tiled) {
-                    tiling.decode(vae, rawZ, out, ext, args.flag("quiet"));
-                    return;
+                    tiling.decode(vae, rawZ, out, ext, quiet);
+                    return 0;
                 }
                 long start = System.nanoTime();
                 try (Tensor image = tiling.pipeline().decodeUntiled(vae, rawZ, preview)) {
@@ -89,18 +133,16 @@ final class DecodeCommand {
                 }
             }
         }
+        return 0;
     }
-
 
     /** --preview-scale: 1 (the default, a full decode), 2, 4 or 8. */
-    private static int previewScale(Args args) {
-        int scale = args.integer("preview-scale", 1);
-        if (scale != 1 && scale != 2 && scale != 4 && scale != 8) {
-            throw new Args.UsageException("--preview-scale must be 1, 2, 4 or 8, got " + scale);
+    private int previewScale() {
+        if (previewScale != 1 && previewScale != 2 && previewScale != 4 && previewScale != 8) {
+            throw new UsageException("--preview-scale must be 1, 2, 4 or 8, got " + previewScale);
         }
-        return scale;
+        return previewScale;
     }
-
 
     private static List<Path> write(Path out, Tensor image) {
         Npy.write(out, image);

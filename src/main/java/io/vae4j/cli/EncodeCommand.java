@@ -17,70 +17,119 @@ import io.vae4j.pipeline.Pipeline;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.tensor.Tensors;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.Callable;
 
 /** ./vae4j encode: image in, latent (or moments) out. */
-final class EncodeCommand {
-    static final String USAGE = "encode [--model M] --image IN --out OUT [--raw] [--moments] [--sample --seed S]"
-            + " [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N] [--tile auto|N]"
-            + " [--tiling fast|exact|off] [--memory SIZE] [--scratch DIR] [--attention auto|global|tiled|off]"
-            + " [--quiet]";
+@Command(name = "encode",
+        description = "Encode an image (.png, .jpg, .tif, .npy) into a latent (.npy, ComfyUI .latent, .safetensors).",
+        customSynopsis = {
+                "./vae4j encode [--model M] --image IN --out OUT [--raw] [--moments] [--sample --seed S]",
+                "         [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
+                "         [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE] [--scratch DIR]",
+                "         [--attention auto|global|tiled|off] [--quiet]"},
+        footer = {
+                "  ./vae4j encode --image examples/astronaut.png --out photo.latent.npy   # the embedded TAEF2",
+                "  ./vae4j encode --model vae.safetensors --family sd1 --image in.png --out z.npy --sample --seed 42",
+                "  ./vae4j encode --model vae.safetensors --image in.png --out z.latent     # ComfyUI, raw"})
+final class EncodeCommand implements Callable<Integer> {
+    @Mixin
+    private ModelOptions model;
 
-    private EncodeCommand() {
-    }
+    @Option(names = "--image", paramLabel = "IN", order = 2,
+            description = "the image: PNG, JPEG, TIFF (what ImageIO reads) or .npy (required)")
+    private Path imagePath;
 
-    static void run(String[] argv) {
-        Set<String> values = new HashSet<>(ModelOptions.VALUES);
-        values.addAll(Set.of("image", "out", "seed", "max-pixels", "tile", "tiling", "memory",
-                "scratch", "attention"));
-        Args args = new Args(argv, 1, values, Set.of("raw", "moments", "sample", "quiet"));
-        Log.quiet |= args.flag("quiet");
-        ModelOptions.family(args);
-        Path imagePath = Path.of(args.require("image"));
-        Path out = Path.of(args.require("out"));
+    @Option(names = "--out", paramLabel = "OUT", order = 3,
+            description = "the latent: .npy, .latent (ComfyUI's, raw) or .safetensors (required)")
+    private Path out;
+
+    @Option(names = "--raw", order = 10,
+            description = "write the VAE's own latent, not scaled for diffusion (default: scaled)")
+    private boolean raw;
+
+    @Option(names = "--moments", order = 11,
+            description = "write mean and logvar, concatenated on channels, raw (default: the mean)")
+    private boolean moments;
+
+    @Option(names = "--sample", order = 12,
+            description = "write mean + exp(logvar/2)*noise, seeded by --seed (default: the mean)")
+    private boolean sample;
+
+    @Option(names = "--seed", paramLabel = "S", order = 13,
+            description = "the --sample noise's seed (default: 0)")
+    private Long seed;
+
+    @Mixin
+    private BackendOptions backendOptions;
+
+    @Option(names = "--max-pixels", paramLabel = "N", order = 40,
+            description = "refuse larger images (default: 4096x4096, 65536x65536 when tiled)")
+    private Long maxPixels;
+
+    @Mixin
+    private TilingOptions tilingOptions;
+
+    @Option(names = "--quiet", order = 90, description = "no progress or notes on stderr, errors only")
+    private boolean quiet;
+
+    @Override
+    public Integer call() {
+        Log.quiet |= quiet;
+        model.family();
+        if (imagePath == null) {
+            throw new UsageException("missing --image");
+        }
+        if (out == null) {
+            throw new UsageException("missing --out");
+        }
         ModelOptions.requireFile(imagePath, "image");
         String ext = Outputs.requireWritable(out, Set.of("npy", "latent", "safetensors"));
-        if (args.flag("moments") && args.flag("sample")) {
-            throw new Args.UsageException("--moments and --sample exclude each other");
+        if (moments && sample) {
+            throw new UsageException("--moments and --sample exclude each other");
         }
-        if (args.get("seed") != null && !args.flag("sample")) {
-            throw new Args.UsageException("--seed only applies with --sample");
+        if (seed != null && !sample) {
+            throw new UsageException("--seed only applies with --sample");
         }
-        long seed = args.longValue("seed", 0);
-        Tiling tiling = Tiling.of(args, "png", 1);
+        long sampleSeed = seed != null ? seed : 0;
+        Tiling tiling = Tiling.of(tilingOptions, "png");
         String imageExt = Outputs.extension(imagePath);
         boolean streamable = Set.of("png", "tif", "tiff").contains(imageExt);
-        if (!streamable && args.get("tiling", "").equalsIgnoreCase("exact")) {
-            throw new Args.UsageException("--tiling exact reads .png or .tif images (in strips); " + imagePath
+        if (!streamable && tilingOptions.tiling.equalsIgnoreCase("exact")) {
+            throw new UsageException("--tiling exact reads .png or .tif images (in strips); " + imagePath
                     + " is ." + imageExt);
         }
 
-        Backend backend = ModelOptions.backend(args);
-        try (Model model = ModelOptions.load(args, backend)) {
-            Vae vae = model.vae();
+        Backend backend = backendOptions.create();
+        try (Model loaded = model.load(backend)) {
+            Vae vae = loaded.vae();
             if (streamable && tiling.tiledEncode(vae, imagePath)) {
-                long maxTiled = args.longValue("max-pixels", Limits.TILED_MAX_PIXELS);
+                long maxTiled = maxPixels != null ? maxPixels : Limits.TILED_MAX_PIXELS;
                 try (Moments m = tiling.encode(vae, imagePath, maxTiled)) {
-                    if (m.logvar() == null && (args.flag("moments") || args.flag("sample"))) {
+                    if (m.logvar() == null && (moments || sample)) {
                         throw new VaeException("tiled encoding (fast) writes the posterior mean only (no --moments"
                                 + " or --sample; --tiling exact has them)");
                     }
-                    try (Tensor result = result(m, args, seed, ext, vae.latentSpace())) {
+                    try (Tensor result = result(m, sampleSeed, ext, vae.latentSpace())) {
                         LatentFiles.write(out, result);
                         Log.info("wrote " + out + " " + Arrays.toString(result.shape()));
                     }
                 }
-                return;
+                return 0;
             }
-            long maxPixels = args.longValue("max-pixels", Limits.DEFAULT_MAX_PIXELS);
+            long limit = maxPixels != null ? maxPixels : Limits.DEFAULT_MAX_PIXELS;
             try (Tensor image = Outputs.extension(imagePath).equals("npy") ? Npy.read(imagePath)
                     : Images.read(imagePath, Pipeline.pixelRange(vae))) {
-                Limits.checkImage(imagePath, image, vae, maxPixels);
+                Limits.checkImage(imagePath, image, vae, limit);
                 long start = System.nanoTime();
-                try (Moments m = tiling.pipeline().encodeUntiled(vae, image); Tensor result = result(m, args, seed, ext, vae.latentSpace())) {
+                try (Moments m = tiling.pipeline().encodeUntiled(vae, image);
+                     Tensor result = result(m, sampleSeed, ext, vae.latentSpace())) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     LatentFiles.write(out, result);
                     Log.info(String.format("encoded %s -> %s in %.2f s; wrote %s", Arrays.toString(image.shape()),
@@ -88,23 +137,24 @@ final class EncodeCommand {
                 }
             }
         }
+        return 0;
     }
 
     /**
      * What to write: the moments (raw mean ++ logvar), or the mean or a sample, scaled into diffusion space
      * unless --raw or a ComfyUI .latent (always raw) was asked for.
      */
-    private static Tensor result(Moments m, Args args, long seed, String ext, LatentSpace space) {
-        if (args.flag("moments")) {
+    private Tensor result(Moments m, long sampleSeed, String ext, LatentSpace space) {
+        if (moments) {
             return m.logvar() == null ? m.mean().copyF32() : Tensors.concatChannels(m.mean(), m.logvar());
         }
-        Tensor z = args.flag("sample") ? m.sample(seed) : m.mean().copyF32();
+        Tensor z = sample ? m.sample(sampleSeed) : m.mean().copyF32();
         if (ext.equals("latent") && space.family() == Family.TAESD) {
             // TAESD gives diffusion-space latents; a .latent holds the full VAE's raw ones.
-            LatentSpace parent = ModelLoader.parentSpace(z.dim(1), ModelOptions.family(args));
+            LatentSpace parent = ModelLoader.parentSpace(z.dim(1), model.family());
             Log.info("TAESD to a .latent file: unscaling it as " + parent.describe());
             Latents.mapInPlace(z, parent::toRaw);
-        } else if (!args.flag("raw") && !ext.equals("latent")) {
+        } else if (!raw && !ext.equals("latent")) {
             Latents.mapInPlace(z, space::toDiffusion);
         }
         return z;

@@ -14,7 +14,7 @@ final class ExactOptions {
             case "global" -> AttentionMode.GLOBAL;
             case "tiled" -> AttentionMode.TILED;
             case "off" -> AttentionMode.OFF;
-            default -> throw new Args.UsageException("--attention must be auto, global, tiled or off, got '"
+            default -> throw new UsageException("--attention must be auto, global, tiled or off, got '"
                     + value + "'");
         };
     }

@@ -6,31 +6,53 @@ import io.vae4j.model.Model;
 import io.vae4j.model.ModelInfo;
 import io.vae4j.model.ModelLoader;
 
-import java.io.PrintStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Set;
+import java.util.List;
+import java.util.concurrent.Callable;
 
 /** ./vae4j info MODEL: what was detected, how big it is, what it needs. */
-final class InfoCommand {
-    static final String USAGE = "info MODEL [--family F]";
+@Command(name = "info",
+        description = "Print what a model holds: layout, architecture, family, parameters, dtype and memory.",
+        customSynopsis = "./vae4j info MODEL [--family F]",
+        footer = {
+                "  ./vae4j info models/taef2.safetensors",
+                "  ./vae4j info sdxl-vae/ --family sdxl          # a diffusers folder, its scaling named"})
+final class InfoCommand implements Callable<Integer> {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
+            description = ".safetensors, .pth/.ckpt, diffusers or pipeline folder, or SD checkpoint")
+    private Path model;
 
-    private InfoCommand() {
-    }
+    @Parameters(index = "1..*", hidden = true)
+    private List<String> extra = List.of();
 
-    static void run(String[] argv, PrintStream out) {
-        Args args = new Args(argv, 1, Set.of("family"), Set.of());
-        if (args.positional().size() != 1) {
-            throw new Args.UsageException("info takes one model path");
+    @Option(names = "--family", paramLabel = "F", order = 20, completionCandidates = Choices.FamilyIds.class,
+            description = "latent scaling: ${COMPLETION-CANDIDATES} (default: config's, or assumed)")
+    private String family;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if (model == null || !extra.isEmpty()) {
+            throw new UsageException("info takes one model path");
         }
         // Loading prepares weights for a backend; the scalar one prepares nothing beyond dtype conversion.
         Backend backend = new ScalarBackend();
-        try (Model model = ModelLoader.load(Path.of(args.positional().getFirst()), backend,
-                ModelOptions.family(args))) {
-            print(model, out);
+        try (Model m = ModelLoader.load(model, backend, ModelOptions.family(family))) {
+            print(m, spec.commandLine().getOut());
         }
+        return 0;
     }
 
-    static void print(Model model, PrintStream out) {
+    static void print(Model model, PrintWriter out) {
         ModelInfo i = model.info();
         out.println("file:          " + i.source());
         out.println("layout:        " + i.layout());

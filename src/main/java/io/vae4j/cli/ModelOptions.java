@@ -2,52 +2,46 @@ package io.vae4j.cli;
 
 import io.vae4j.VaeException;
 import io.vae4j.backend.Backend;
-import io.vae4j.backend.BackendLog;
-import io.vae4j.backend.Backends;
-import io.vae4j.backend.Precision;
 import io.vae4j.model.Family;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
+import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
 
-/** The options every model-running command shares: which model, family, backend and threads. */
+/** decode's and encode's --model and --family, and the model loading they share with the other commands. */
 final class ModelOptions {
-    static final Set<String> VALUES = Set.of("model", "family", "backend", "threads", "precision");
+    @Option(names = "--model", paramLabel = "M", order = 1,
+            description = "the VAE file or folder (default: the embedded models/taef2.safetensors)")
+    Path model;
 
-    private ModelOptions() {
+    @Option(names = "--family", paramLabel = "F", order = 20, completionCandidates = Choices.FamilyIds.class,
+            description = "latent scaling: ${COMPLETION-CANDIDATES} (default: config's, or assumed)")
+    String family;
+
+    /** --family, or null when not given. */
+    Family family() {
+        return family(family);
     }
 
-    static Family family(Args args) {
-        String f = args.get("family");
+    static Family family(String f) {
         if (f == null) {
             return null;
         }
         Family family = Family.parse(f);
         if (family == null || family.latentChannels < 0) {
-            throw new Args.UsageException("unknown --family '" + f + "' (expected one of: " + Family.ids() + ")");
+            throw new UsageException("unknown --family '" + f + "' (expected one of: " + Family.ids() + ")");
         }
         return family;
     }
 
-    static Backend backend(Args args) {
-        BackendLog.quiet(Log.quiet);
-        Precision precision;
-        try {
-            precision = Precision.parse(args.get("precision", "fp32"));
-        } catch (VaeException e) {
-            throw new Args.UsageException(e.getMessage());
-        }
-        Backend b = Backends.create(args.get("backend", "auto"), args.integer("threads", Backends.defaultThreads()),
-                precision);
-        Log.info("backend: " + b.name() + ", " + b.threads() + " thread(s), " + b.precision().id());
-        return b;
+    Model load(Backend backend) {
+        return load(modelPath(), family(), backend);
     }
 
-    static Model load(Args args, Backend backend) {
-        Path model = modelPath(args);
-        Model m = ModelLoader.load(model, backend, family(args));
+    static Model load(Path model, Family family, Backend backend) {
+        Model m = ModelLoader.load(model, backend, family);
         if (m.info().latentSpace().source().startsWith("assumed")) {
             Log.info("family " + m.info().latentSpace().describe());
         }
@@ -58,14 +52,13 @@ final class ModelOptions {
      * The model --model names, else the embedded default: the real TAEF2 (FLUX.2's tiny autoencoder, MIT) shipped
      * in the repository's models/ folder, so that the README's first commands need nothing downloaded.
      */
-    static Path modelPath(Args args) {
-        String m = args.get("model");
-        if (m != null) {
-            return Path.of(m);
+    Path modelPath() {
+        if (model != null) {
+            return model;
         }
         Path fallback = defaultModel();
-        if (!java.nio.file.Files.isRegularFile(fallback)) {
-            throw new Args.UsageException("missing --model (the default model " + fallback + " is not there)");
+        if (!Files.isRegularFile(fallback)) {
+            throw new UsageException("missing --model (the default model " + fallback + " is not there)");
         }
         Log.info("no --model: using the embedded default " + fallback + " (TAEF2, FLUX.2's tiny autoencoder)");
         return fallback;
@@ -78,7 +71,7 @@ final class ModelOptions {
     }
 
     static void requireFile(Path p, String what) {
-        if (!java.nio.file.Files.isRegularFile(p)) {
+        if (!Files.isRegularFile(p)) {
             throw new VaeException(what + " " + p + ": no such file");
         }
     }

@@ -10,6 +10,10 @@ import io.vae4j.server.ServedModel;
 import io.vae4j.server.ServerConfig;
 import io.vae4j.server.VaeServer;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,42 +22,94 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /** ./vae4j serve: the HTTP server (io.vae4j.server) over models loaded once. */
-final class ServeCommand {
-    static final String USAGE = "serve --model [NAME=]PATH ... [--family NAME=F] [--host 127.0.0.1] [--port 8080]"
-            + " [--max-concurrent N] [--max-queue N] [--threads N] [--memory SIZE] [--backend B]"
-            + " [--precision fp32|bf16] [--request-timeout SECONDS] [--drain-timeout SECONDS] [--max-pixels N]"
-            + " [--scratch DIR] [--quiet]";
+@Command(name = "serve",
+        description = "Serve models over HTTP with the Hugging Face remote-VAE protocol (POST /decode, /encode).",
+        customSynopsis = {
+                "./vae4j serve --model [NAME=]PATH ... [--family [NAME=]F] [--host 127.0.0.1] [--port 8080]",
+                "         [--max-concurrent N] [--max-queue N] [--threads N] [--memory SIZE] [--backend B]",
+                "         [--precision fp32|bf16] [--request-timeout SECONDS] [--drain-timeout SECONDS]",
+                "         [--max-pixels N] [--scratch DIR] [--quiet]"},
+        footer = {
+                "  ./vae4j serve --model sd=vae.safetensors --port 8080",
+                "  ./vae4j serve --model sd=vae-ft-mse.safetensors --model preview=taesd_decoder.safetensors",
+                "  ./vae4j serve --model sdxl-vae/ --family sdxl --max-concurrent 2 --memory 8g",
+                "  ./vae4j serve --model vae.safetensors --host 0.0.0.0       # no authentication: behind a proxy"})
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "[NAME=]PATH", order = 1,
+            description = "required, repeatable; the first is the default; NAME defaults to the file name")
+    private List<String> models = new ArrayList<>();
 
-    private ServeCommand() {
-    }
+    @Option(names = "--family", paramLabel = "[NAME=]F", order = 2,
+            description = "repeatable: ${COMPLETION-CANDIDATES}; F alone: the first model's (default: assumed)",
+            completionCandidates = Choices.FamilyIds.class)
+    private List<String> familySpecs = new ArrayList<>();
 
-    static void run(String[] argv) {
-        Args args = new Args(argv, 1, Set.of("model", "family", "host", "port", "max-concurrent", "max-queue",
-                "threads", "memory", "backend", "precision", "request-timeout", "drain-timeout", "max-pixels",
-                "scratch"), Set.of("quiet"));
-        Log.quiet |= args.flag("quiet");
-        Map<String, Path> paths = modelPaths(args.all("model"));
-        Map<String, Family> families = families(args.all("family"), paths);
-        int port = args.integer("port", 8080);
+    @Option(names = "--host", paramLabel = "HOST", order = 3, defaultValue = "127.0.0.1",
+            description = "where to listen; 0.0.0.0 serves other machines (default: ${DEFAULT-VALUE})")
+    private String host;
+
+    @Option(names = "--port", paramLabel = "PORT", order = 4, defaultValue = "8080",
+            description = "0 picks a free one (default: ${DEFAULT-VALUE})")
+    private int port;
+
+    @Option(names = "--max-concurrent", paramLabel = "N", order = 5, defaultValue = "1",
+            description = "requests computing at once, each with --threads (default: ${DEFAULT-VALUE})")
+    private int maxConcurrent;
+
+    @Option(names = "--max-queue", paramLabel = "N", order = 6, defaultValue = "16",
+            description = "requests waiting; past that 429 (default: ${DEFAULT-VALUE})")
+    private int maxQueue;
+
+    @Mixin
+    private BackendOptions backendOptions;
+
+    @Option(names = "--memory", paramLabel = "SIZE", order = 40, defaultValue = "2g",
+            description = "the budget shared by the computing requests (default: ${DEFAULT-VALUE})")
+    private String memory;
+
+    @Option(names = "--request-timeout", paramLabel = "SECONDS", order = 41, defaultValue = "300",
+            description = "answer 503 and stop the work after this long (default: ${DEFAULT-VALUE})")
+    private int requestTimeout;
+
+    @Option(names = "--drain-timeout", paramLabel = "SECONDS", order = 42, defaultValue = "30",
+            description = "on SIGTERM, wait this long for requests in flight (default: ${DEFAULT-VALUE})")
+    private int drainTimeout;
+
+    @Option(names = "--max-pixels", paramLabel = "N", order = 43,
+            description = "refuse larger images with 413 (default: 4096x4096)")
+    private Long maxPixels;
+
+    @Option(names = "--scratch", paramLabel = "DIR", order = 44,
+            description = "where exact mode's scratch files go (default: java.io.tmpdir)")
+    private Path scratch;
+
+    @Option(names = "--quiet", order = 90, description = "no request log or notes on stderr, errors only")
+    private boolean quiet;
+
+    @Override
+    public Integer call() {
+        Log.quiet |= quiet;
+        Map<String, Path> paths = modelPaths(models);
+        Map<String, Family> families = families(familySpecs, paths);
         if (port < 0 || port > 65535) {
-            throw new Args.UsageException("--port must be 0 to 65535, got " + port);
+            throw new UsageException("--port must be 0 to 65535, got " + port);
         }
-        ServerConfig config = new ServerConfig(args.get("host", "127.0.0.1"), port,
-                positive(args, "max-concurrent", 1), nonNegative(args, "max-queue", 16),
-                Tiling.parseSize(args.get("memory", "2g"), "--memory"),
-                Duration.ofSeconds(positive(args, "request-timeout", 300)),
-                Duration.ofSeconds(nonNegative(args, "drain-timeout", 30)),
-                args.longValue("max-pixels", Limits.DEFAULT_MAX_PIXELS),
-                Path.of(args.get("scratch", System.getProperty("java.io.tmpdir"))), !Log.quiet);
+        ServerConfig config = new ServerConfig(host, port,
+                positive("--max-concurrent", maxConcurrent), nonNegative("--max-queue", maxQueue),
+                Tiling.parseSize(memory, "--memory"),
+                Duration.ofSeconds(positive("--request-timeout", requestTimeout)),
+                Duration.ofSeconds(nonNegative("--drain-timeout", drainTimeout)),
+                maxPixels != null ? maxPixels : Limits.DEFAULT_MAX_PIXELS,
+                scratch != null ? scratch : Path.of(System.getProperty("java.io.tmpdir")), !Log.quiet);
         if (config.maxPixels() <= 0) {
-            throw new Args.UsageException("--max-pixels must be positive");
+            throw new UsageException("--max-pixels must be positive");
         }
 
-        Backend backend = ModelOptions.backend(args);
+        Backend backend = backendOptions.create();
         VaeServer server = VaeServer.start(config, line -> System.err.println("vae4j: " + line));
         List<Model> loaded = new ArrayList<>();
         try {
@@ -93,6 +149,7 @@ final class ServeCommand {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return 0;
     }
 
     private static String hostForUrl(String host) {
@@ -102,7 +159,7 @@ final class ServeCommand {
     /** --model [NAME=]PATH, repeated; NAME defaults to the file or folder name without its extension. */
     static Map<String, Path> modelPaths(List<String> specs) {
         if (specs.isEmpty()) {
-            throw new Args.UsageException("missing --model (serve needs at least one)");
+            throw new UsageException("missing --model (serve needs at least one)");
         }
         Map<String, Path> out = new LinkedHashMap<>();
         for (String spec : specs) {
@@ -110,11 +167,11 @@ final class ServeCommand {
             Path path = Path.of(eq > 0 ? spec.substring(eq + 1) : spec);
             String name = eq > 0 ? spec.substring(0, eq) : defaultName(path);
             if (!name.matches("[A-Za-z0-9._-]+")) {
-                throw new Args.UsageException("--model name '" + name + "' may only hold letters, digits, '.', '_'"
+                throw new UsageException("--model name '" + name + "' may only hold letters, digits, '.', '_'"
                         + " and '-' (it goes in URLs)");
             }
             if (out.containsKey(name)) {
-                throw new Args.UsageException("two models named '" + name + "'; name them: --model NAME=PATH");
+                throw new UsageException("two models named '" + name + "'; name them: --model NAME=PATH");
             }
             if (!Files.exists(path)) {
                 throw new VaeException("model " + path + ": no such file or folder");
@@ -139,31 +196,29 @@ final class ServeCommand {
             String name = eq > 0 ? spec.substring(0, eq) : models.keySet().iterator().next();
             String id = eq > 0 ? spec.substring(eq + 1) : spec;
             if (!models.containsKey(name)) {
-                throw new Args.UsageException("--family " + spec + ": no model named '" + name + "' (models: "
+                throw new UsageException("--family " + spec + ": no model named '" + name + "' (models: "
                         + String.join(", ", models.keySet()) + ")");
             }
             Family f = Family.parse(id);
             if (f == null || f.latentChannels < 0) {
-                throw new Args.UsageException("unknown --family '" + id + "' (expected one of: " + Family.ids() + ")");
+                throw new UsageException("unknown --family '" + id + "' (expected one of: " + Family.ids() + ")");
             }
             out.put(name, f);
         }
         return out;
     }
 
-    private static int positive(Args args, String name, int fallback) {
-        int v = args.integer(name, fallback);
-        if (v < 1) {
-            throw new Args.UsageException("--" + name + " must be at least 1, got " + v);
+    private static int positive(String option, int value) {
+        if (value < 1) {
+            throw new UsageException(option + " must be at least 1, got " + value);
         }
-        return v;
+        return value;
     }
 
-    private static int nonNegative(Args args, String name, int fallback) {
-        int v = args.integer(name, fallback);
-        if (v < 0) {
-            throw new Args.UsageException("--" + name + " must be 0 or more, got " + v);
+    private static int nonNegative(String option, int value) {
+        if (value < 0) {
+            throw new UsageException(option + " must be 0 or more, got " + value);
         }
-        return v;
+        return value;
     }
 }

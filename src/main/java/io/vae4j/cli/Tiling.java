@@ -17,10 +17,10 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * decode's and encode's tiling options, read into a {@link Pipeline}: {@code --tile auto|N} (N: tile edge in image
- * pixels), {@code --tiling fast|exact|off}, {@code --memory SIZE} (the budget; default 2g), {@code --bit-depth
- * 8|16}, {@code --scratch DIR} and {@code --attention auto|global|tiled|off}. The policy itself lives in the
- * pipeline, which every front end shares.
+ * decode's and encode's tiling options ({@link TilingOptions}: {@code --tile auto|N}, {@code --tiling
+ * fast|exact|off}, {@code --memory SIZE}, {@code --scratch DIR}, {@code --attention auto|global|tiled|off}; and
+ * decode's {@code --bit-depth 8|16}), read into a {@link Pipeline}. The policy itself lives in the pipeline, which
+ * every front end shares.
  */
 final class Tiling {
     /** Exact runs' free-space probe; tests replace it before the first run. */
@@ -35,43 +35,51 @@ final class Tiling {
         this.ext = ext;
     }
 
-    static Tiling of(Args args, String ext, int preview) {
-        String t = args.get("tiling", "auto");
+    /** encode's tiling: 8-bit, no preview. */
+    static Tiling of(TilingOptions o, String ext) {
+        return of(o, 8, ext, 1);
+    }
+
+    /** decode's tiling, for an output of extension {@code ext} and a {@code preview}-times smaller image. */
+    static Tiling of(TilingOptions o, int bitDepth, String ext, int preview) {
+        String t = o.tiling;
         TilingMode mode;
         try {
             mode = TilingMode.parse(t);
         } catch (VaeException e) {
-            throw new Args.UsageException("--tiling must be fast, exact or off, got '" + t + "'");
+            throw new UsageException("--tiling must be fast, exact or off, got '" + t + "'");
         }
-        String tileArg = args.get("tile", "auto");
         int tile = 0;
-        if (!tileArg.equals("auto")) {
-            tile = args.integer("tile", 0);
+        if (!o.tile.equals("auto")) {
+            try {
+                tile = Integer.parseInt(o.tile);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--tile expects an integer, got '" + o.tile + "'");
+            }
             if (tile <= 0 || tile % 8 != 0) {
-                throw new Args.UsageException("--tile must be auto or a positive multiple of 8 (image pixels), got "
-                        + tileArg);
+                throw new UsageException("--tile must be auto or a positive multiple of 8 (image pixels), got "
+                        + o.tile);
             }
             if (mode == TilingMode.AUTO) {
                 mode = TilingMode.FAST;
             }
         }
         if ((mode == TilingMode.OFF || mode == TilingMode.EXACT) && tile > 0) {
-            throw new Args.UsageException("--tile " + tile + " with --tiling " + t + " (which runs the whole image)");
+            throw new UsageException("--tile " + tile + " with --tiling " + t + " (which runs the whole image)");
         }
-        long memory = parseSize(args.get("memory", "2g"), "--memory");
-        int bitDepth = args.integer("bit-depth", 8);
+        long memory = parseSize(o.memory, "--memory");
         if (bitDepth != 8 && bitDepth != 16) {
-            throw new Args.UsageException("--bit-depth must be 8 or 16, got " + bitDepth);
+            throw new UsageException("--bit-depth must be 8 or 16, got " + bitDepth);
         }
         if (bitDepth == 16 && ext.equals("npy")) {
-            throw new Args.UsageException("--bit-depth applies to .png and .tif outputs; .npy is float32");
+            throw new UsageException("--bit-depth applies to .png and .tif outputs; .npy is float32");
         }
         if ((mode == TilingMode.FAST || mode == TilingMode.EXACT) && (ext.equals("npy") || preview != 1)) {
-            throw new Args.UsageException("tiled decoding writes .png or .tif images, without --preview-scale");
+            throw new UsageException("tiled decoding writes .png or .tif images, without --preview-scale");
         }
-        Path scratch = Path.of(args.get("scratch", System.getProperty("java.io.tmpdir")));
-        String a = args.get("attention", "auto");
-        AttentionMode attention = a.equalsIgnoreCase("auto") ? null : ExactOptions.attentionMode(a);
+        Path scratch = o.scratch != null ? o.scratch : Path.of(System.getProperty("java.io.tmpdir"));
+        AttentionMode attention = o.attention.equalsIgnoreCase("auto") ? null
+                : ExactOptions.attentionMode(o.attention);
         return new Tiling(new Pipeline.Options(mode, tile, memory, scratch, attention, ExactOptions.residentSlack(),
                 ExactRunner.FreeSpace.FILE_STORE, Log::info, !Log.quiet), bitDepth, ext);
     }
@@ -81,7 +89,7 @@ final class Tiling {
         try {
             return Pipeline.parseSize(s);
         } catch (VaeException e) {
-            throw new Args.UsageException(option + " expects a size such as 512m or 2g, got '" + s + "'");
+            throw new UsageException(option + " expects a size such as 512m or 2g, got '" + s + "'");
         }
     }
 

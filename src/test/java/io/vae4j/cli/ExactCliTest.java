@@ -10,6 +10,7 @@ import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,7 +18,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -145,9 +145,9 @@ class ExactCliTest {
         Path scratch = scratchDir();
         try (Model m = ModelLoader.load(model, new VectorBackend(2), null); Tensor z = Tensor.allocate(1, 4, 12, 8)) {
             for (long free : new long[]{1L << 40, 1000}) {
-                Args a = new Args(new String[]{"decode", "--memory", "65m", "--scratch", scratch.toString()}, 1,
-                        Set.of("memory", "scratch"), Set.of());
-                Tiling t = Tiling.of(a, "png", 1);
+                TilingOptions a = CommandLine.populateCommand(new TilingOptions(), "--memory", "65m", "--scratch",
+                        scratch.toString());
+                Tiling t = Tiling.of(a, 8, "png", 1);
                 t.freeSpace = dir -> free;
                 assertTrue(t.tiled(m.vae(), z));
                 Path out = tmp.resolve("auto" + free + ".png");

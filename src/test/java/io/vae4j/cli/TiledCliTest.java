@@ -8,6 +8,7 @@ import io.vae4j.tensor.Tensor;
 import io.vae4j.tiles.io.ImageStripReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -101,13 +102,11 @@ class TiledCliTest {
         try (var m = io.vae4j.model.ModelLoader.load(model, new io.vae4j.backend.scalar.ScalarBackend(), null);
              Tensor big = Tensor.allocate(1, 4, 80, 80)) {
             for (String[] c : new String[][]{{"300m", "true"}, {"600m", "false"}}) {
-                Args a = new Args(new String[]{"decode", "--memory", c[0]}, 1, java.util.Set.of("memory"),
-                        java.util.Set.of());
-                assertEquals(Boolean.parseBoolean(c[1]), Tiling.of(a, "png", 1).tiled(m.vae(), big), c[0]);
+                TilingOptions a = CommandLine.populateCommand(new TilingOptions(), "--memory", c[0]);
+                assertEquals(Boolean.parseBoolean(c[1]), Tiling.of(a, 8, "png", 1).tiled(m.vae(), big), c[0]);
             }
-            Args off = new Args(new String[]{"decode", "--memory", "1m", "--tiling", "off"}, 1,
-                    java.util.Set.of("memory", "tiling"), java.util.Set.of());
-            assertFalse(Tiling.of(off, "png", 1).tiled(m.vae(), big));
+            TilingOptions off = CommandLine.populateCommand(new TilingOptions(), "--memory", "1m", "--tiling", "off");
+            assertFalse(Tiling.of(off, 8, "png", 1).tiled(m.vae(), big));
         }
         CliTest.Result r;
 
