@@ -29,13 +29,14 @@ import java.util.concurrent.Callable;
 @Command(name = "decode",
         description = "Decode a latent (.npy, ComfyUI .latent, .safetensors) into an image (.png, .tif or .npy).",
         customSynopsis = {
-                "./vae4j decode [--model M] --latent IN --out OUT [--raw] [--family F] [--threads N] [--backend B]",
-                "         [--precision fp32|bf16] [--max-pixels N] [--preview-scale 1|2|4|8] [--tile auto|N]",
-                "         [--tiling fast|exact|off] [--memory SIZE] [--bit-depth 8|16] [--scratch DIR]",
-                "         [--attention auto|global|tiled|off] [--quiet]"},
+                "./vae4j decode [--model M] [--comfy-dir DIR] [--download] --latent IN --out OUT [--raw] [--family F]",
+                "         [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
+                "         [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE]",
+                "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off] [--quiet]"},
         footer = {
                 "  ./vae4j decode --latent photo.latent.npy --out roundtrip.png      # the embedded TAEF2",
                 "  ./vae4j decode --model sdxl_vae.safetensors --family sdxl --latent z.npy --out image.png",
+                "  ./vae4j decode --model madebyollin/sdxl-vae-fp16-fix --download --latent z.npy --out image.png",
                 "  ./vae4j decode --model vae.safetensors --latent big.npy --out big.tif --memory 1g --tiling exact"})
 final class DecodeCommand implements Callable<Integer> {
     @Mixin

@@ -30,9 +30,9 @@ import java.util.concurrent.Callable;
 @Command(name = "encode",
         description = "Encode an image (.png, .jpg, .tif, .npy) into a latent (.npy, ComfyUI .latent, .safetensors).",
         customSynopsis = {
-                "./vae4j encode [--model M] --image IN --out OUT [--raw] [--moments] [--sample --seed S]",
-                "         [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
-                "         [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE] [--scratch DIR]",
+                "./vae4j encode [--model M] [--comfy-dir DIR] [--download] --image IN --out OUT [--raw] [--moments]",
+                "         [--sample --seed S] [--family F] [--threads N] [--backend B] [--precision fp32|bf16]",
+                "         [--max-pixels N] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE] [--scratch DIR]",
                 "         [--attention auto|global|tiled|off] [--quiet]"},
         footer = {
                 "  ./vae4j encode --image examples/astronaut.png --out photo.latent.npy   # the embedded TAEF2",

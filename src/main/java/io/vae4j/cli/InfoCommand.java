@@ -7,6 +7,7 @@ import io.vae4j.model.ModelInfo;
 import io.vae4j.model.ModelLoader;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -20,14 +21,15 @@ import java.util.concurrent.Callable;
 /** ./vae4j info MODEL: what was detected, how big it is, what it needs. */
 @Command(name = "info",
         description = "Print what a model holds: layout, architecture, family, parameters, dtype and memory.",
-        customSynopsis = "./vae4j info MODEL [--family F]",
+        customSynopsis = "./vae4j info MODEL [--family F] [--comfy-dir DIR] [--download]",
         footer = {
                 "  ./vae4j info models/taef2.safetensors",
-                "  ./vae4j info sdxl-vae/ --family sdxl          # a diffusers folder, its scaling named"})
+                "  ./vae4j info sdxl-vae/ --family sdxl          # a diffusers folder, its scaling named",
+                "  ./vae4j info stabilityai/sd-vae-ft-mse        # from the Hugging Face cache"})
 final class InfoCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL",
-            description = ".safetensors, .pth/.ckpt, diffusers or pipeline folder, or SD checkpoint")
-    private Path model;
+            description = "a weight file or folder, ORG/NAME[@REV][:PATH], or a ComfyUI name")
+    private String model;
 
     @Parameters(index = "1..*", hidden = true)
     private List<String> extra = List.of();
@@ -35,6 +37,9 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--family", paramLabel = "F", order = 20, completionCandidates = Choices.FamilyIds.class,
             description = "latent scaling: ${COMPLETION-CANDIDATES} (default: config's, or assumed)")
     private String family;
+
+    @Mixin
+    private SourceOptions sources;
 
     @Spec
     private CommandSpec spec;
@@ -46,7 +51,7 @@ final class InfoCommand implements Callable<Integer> {
         }
         // Loading prepares weights for a backend; the scalar one prepares nothing beyond dtype conversion.
         Backend backend = new ScalarBackend();
-        try (Model m = ModelLoader.load(model, backend, ModelOptions.family(family))) {
+        try (Model m = ModelLoader.load(sources.resolve(model), backend, ModelOptions.family(family))) {
             print(m, spec.commandLine().getOut());
         }
         return 0;

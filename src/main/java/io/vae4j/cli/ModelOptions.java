@@ -5,6 +5,7 @@ import io.vae4j.backend.Backend;
 import io.vae4j.model.Family;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -13,8 +14,11 @@ import java.nio.file.Path;
 /** decode's and encode's --model and --family, and the model loading they share with the other commands. */
 final class ModelOptions {
     @Option(names = "--model", paramLabel = "M", order = 1,
-            description = "the VAE file or folder (default: the embedded models/taef2.safetensors)")
-    Path model;
+            description = "file, folder, ORG/NAME[@REV][:PATH] or ComfyUI name (default: models/taef2)")
+    String model;
+
+    @Mixin
+    SourceOptions sources;
 
     @Option(names = "--family", paramLabel = "F", order = 20, completionCandidates = Choices.FamilyIds.class,
             description = "latent scaling: ${COMPLETION-CANDIDATES} (default: config's, or assumed)")
@@ -54,7 +58,7 @@ final class ModelOptions {
      */
     Path modelPath() {
         if (model != null) {
-            return model;
+            return sources.resolve(model);
         }
         Path fallback = defaultModel();
         if (!Files.isRegularFile(fallback)) {

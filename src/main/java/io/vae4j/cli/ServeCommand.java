@@ -3,6 +3,7 @@ package io.vae4j.cli;
 import io.vae4j.VaeException;
 import io.vae4j.backend.Backend;
 import io.vae4j.model.Family;
+import io.vae4j.model.source.HubCache;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.pipeline.Limits;
@@ -29,19 +30,23 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "serve",
         description = "Serve models over HTTP with the Hugging Face remote-VAE protocol (POST /decode, /encode).",
         customSynopsis = {
-                "./vae4j serve --model [NAME=]PATH ... [--family [NAME=]F] [--host 127.0.0.1] [--port 8080]",
-                "         [--max-concurrent N] [--max-queue N] [--threads N] [--memory SIZE] [--backend B]",
+                "./vae4j serve --model [NAME=]PATH ... [--comfy-dir DIR] [--download] [--family [NAME=]F]",
+                "         [--host 127.0.0.1] [--port 8080] [--max-concurrent N] [--max-queue N] [--threads N] [--memory SIZE] [--backend B]",
                 "         [--precision fp32|bf16] [--request-timeout SECONDS] [--drain-timeout SECONDS]",
                 "         [--max-pixels N] [--scratch DIR] [--quiet]"},
         footer = {
                 "  ./vae4j serve --model sd=vae.safetensors --port 8080",
+                "  ./vae4j serve --model sdxl=madebyollin/sdxl-vae-fp16-fix --model preview=madebyollin/taesdxl",
                 "  ./vae4j serve --model sd=vae-ft-mse.safetensors --model preview=taesd_decoder.safetensors",
                 "  ./vae4j serve --model sdxl-vae/ --family sdxl --max-concurrent 2 --memory 8g",
                 "  ./vae4j serve --model vae.safetensors --host 0.0.0.0       # no authentication: behind a proxy"})
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "[NAME=]PATH", order = 1,
-            description = "required, repeatable; the first is the default; NAME defaults to the file name")
+            description = "required, repeatable; the first is the default; NAME: the file or repository name")
     private List<String> models = new ArrayList<>();
+
+    @Mixin
+    private SourceOptions sources;
 
     @Option(names = "--family", paramLabel = "[NAME=]F", order = 2,
             description = "repeatable: ${COMPLETION-CANDIDATES}; F alone: the first model's (default: assumed)",
@@ -93,7 +98,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Log.quiet |= quiet;
-        Map<String, Path> paths = modelPaths(models);
+        Map<String, Path> paths = modelPaths(models, sources);
         Map<String, Family> families = families(familySpecs, paths);
         if (port < 0 || port > 65535) {
             throw new UsageException("--port must be 0 to 65535, got " + port);
@@ -156,16 +161,19 @@ final class ServeCommand implements Callable<Integer> {
         return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
     }
 
-    /** --model [NAME=]PATH, repeated; NAME defaults to the file or folder name without its extension. */
-    static Map<String, Path> modelPaths(List<String> specs) {
+    /**
+     * --model [NAME=]MODEL, repeated; NAME defaults to the file or folder name without its extension, or the
+     * repository's name for ORG/NAME.
+     */
+    static Map<String, Path> modelPaths(List<String> specs, SourceOptions sources) {
         if (specs.isEmpty()) {
             throw new UsageException("missing --model (serve needs at least one)");
         }
         Map<String, Path> out = new LinkedHashMap<>();
         for (String spec : specs) {
             int eq = spec.indexOf('=');
-            Path path = Path.of(eq > 0 ? spec.substring(eq + 1) : spec);
-            String name = eq > 0 ? spec.substring(0, eq) : defaultName(path);
+            String model = eq > 0 ? spec.substring(eq + 1) : spec;
+            String name = eq > 0 ? spec.substring(0, eq) : defaultName(model);
             if (!name.matches("[A-Za-z0-9._-]+")) {
                 throw new UsageException("--model name '" + name + "' may only hold letters, digits, '.', '_'"
                         + " and '-' (it goes in URLs)");
@@ -173,19 +181,20 @@ final class ServeCommand implements Callable<Integer> {
             if (out.containsKey(name)) {
                 throw new UsageException("two models named '" + name + "'; name them: --model NAME=PATH");
             }
-            if (!Files.exists(path)) {
-                throw new VaeException("model " + path + ": no such file or folder");
-            }
-            out.put(name, path);
+            out.put(name, sources.resolve(model));
         }
         return out;
     }
 
-    private static String defaultName(Path path) {
-        Path file = path.toAbsolutePath().normalize().getFileName();
+    private static String defaultName(String model) {
+        HubCache.Ref ref = Files.exists(Path.of(model)) ? null : HubCache.Ref.parse(model);
+        if (ref != null) {
+            return ref.repo().substring(ref.repo().indexOf('/') + 1);
+        }
+        Path file = Path.of(model).toAbsolutePath().normalize().getFileName();
         String name = file == null ? "model" : file.toString();
         int dot = name.lastIndexOf('.');
-        return dot > 0 && !Files.isDirectory(path) ? name.substring(0, dot) : name;
+        return dot > 0 && !Files.isDirectory(Path.of(model)) ? name.substring(0, dot) : name;
     }
 
     /** --family NAME=F, repeated, or a plain F for the default (first) model. */

@@ -24,20 +24,21 @@ class HelpCliTest {
     private static final Map<String, List<String>> OPTIONS = new LinkedHashMap<>();
 
     static {
-        OPTIONS.put("info", List.of("--family"));
-        OPTIONS.put("decode", List.of("--model", "--latent", "--out", "--raw", "--family", "--threads", "--backend",
+        OPTIONS.put("info", List.of("--family", "--comfy-dir", "--download"));
+        OPTIONS.put("decode", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--raw", "--family", "--threads", "--backend",
                 "--precision", "--max-pixels", "--preview-scale", "--tile", "--tiling", "--memory", "--bit-depth",
                 "--scratch", "--attention", "--quiet"));
-        OPTIONS.put("encode", List.of("--model", "--image", "--out", "--raw", "--moments", "--sample", "--seed",
+        OPTIONS.put("encode", List.of("--model", "--comfy-dir", "--download", "--image", "--out", "--raw", "--moments", "--sample", "--seed",
                 "--family", "--threads", "--backend", "--precision", "--max-pixels", "--tile", "--tiling", "--memory",
                 "--scratch", "--attention", "--quiet"));
         OPTIONS.put("bench", List.of("--op", "--size", "--repeat", "--warmup", "--threads", "--backend",
                 "--precision", "--arch", "--latent-channels", "--model", "--family", "--scratch", "--attention",
                 "--write-model", "--quiet"));
         OPTIONS.put("convert", List.of("--quiet"));
-        OPTIONS.put("serve", List.of("--model", "--family", "--host", "--port", "--max-concurrent", "--max-queue",
+        OPTIONS.put("serve", List.of("--model", "--comfy-dir", "--download", "--family", "--host", "--port", "--max-concurrent", "--max-queue",
                 "--threads", "--memory", "--backend", "--precision", "--request-timeout", "--drain-timeout",
                 "--max-pixels", "--scratch", "--quiet"));
+        OPTIONS.put("models", List.of("--comfy-dir"));
         OPTIONS.put("completion", List.of());
     }
 
