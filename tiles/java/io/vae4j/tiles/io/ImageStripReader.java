@@ -19,7 +19,7 @@ import java.util.Arrays;
  * open, grey is replicated to the three channels, alpha is dropped (not composited), palette entries are looked
  * up, and no colour management is applied.
  *
- * <p>Not thread-safe. Errors are {@link VaeException}s reading "cannot read image FILE: REASON"; after one the
+ * <p>Not thread-safe. Errors are {@link io.vae4j.VaeException}s reading "cannot read image FILE: REASON"; after one the
  * reader is closed.
  */
 public interface ImageStripReader extends AutoCloseable {
