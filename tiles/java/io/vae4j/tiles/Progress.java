@@ -196,7 +196,7 @@ public final class Progress {
     }
 
     /** "12.3s", "2m40s", "1h02m03s". */
-    static String duration(double seconds) {
+    public static String duration(double seconds) {
         if (!(seconds >= 0) || Double.isInfinite(seconds)) {
             return "?";
         }

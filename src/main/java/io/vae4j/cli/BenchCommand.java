@@ -15,7 +15,9 @@ import io.vae4j.model.taesd.TaesdShapes;
 import io.vae4j.model.taesd.TaesdVariant;
 import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.pipeline.WorkProgress;
 import io.vae4j.util.ResidentMemory;
+import io.vae4j.util.Work;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -139,8 +141,9 @@ final class BenchCommand implements Callable<Integer> {
                         fill(latent);
                         Tensor.releaseIdle();
                         ResidentMemory.resetPeak();
-                        report(out, "decode", size, backend, time(() -> run(scratch, attention,
-                                () -> vae.decode(latent)), warmup, repeat));
+                        long macs = attention.where(() -> vae.decodeMacs(latent.shape()));
+                        report(out, "decode", size, backend, time("decode " + size, macs, () -> run(scratch,
+                                attention, () -> vae.decode(latent)), warmup, repeat));
                     }
                 }
                 if (!op.equals("decode") && vae.canEncode()) {
@@ -148,8 +151,9 @@ final class BenchCommand implements Callable<Integer> {
                         fill(image);
                         Tensor.releaseIdle();
                         ResidentMemory.resetPeak();
-                        report(out, "encode", size, backend, time(() -> run(scratch, attention,
-                                () -> vae.encode(image)), warmup, repeat));
+                        long macs = attention.where(() -> vae.encodeMacs(image.shape()));
+                        report(out, "encode", size, backend, time("encode " + size, macs, () -> run(scratch,
+                                attention, () -> vae.encode(image)), warmup, repeat));
                     }
                 }
             }
@@ -236,18 +240,24 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static double[] time(java.util.function.Supplier<AutoCloseable> run, int warmup, int repeat) {
+    /** Runs warm-ups then timed runs, each with progress on stderr (unless quiet) when the model gives a total. */
+    private static double[] time(String label, long macs, java.util.function.Supplier<AutoCloseable> run, int warmup,
+                                 int repeat) {
         double[] seconds = new double[repeat];
         for (int i = 0; i < warmup + repeat; i++) {
+            WorkProgress progress = WorkProgress.toStderr(label + (i < warmup ? " warm-up " + (i + 1)
+                    : " run " + (i - warmup + 1) + "/" + repeat), Log.quiet || macs <= 0);
             long start = System.nanoTime();
-            try (AutoCloseable result = run.get()) {
+            try (AutoCloseable result = new Work(macs, progress).run(run)) {
                 double s = (System.nanoTime() - start) / 1e9;
                 if (i >= warmup) {
                     seconds[i - warmup] = s;
                 }
+                progress.finish();
                 Log.info(String.format("%s run %d: %.3f s", i < warmup ? "warm-up" : "timed", i + 1, s));
             } catch (Exception e) {
-                throw new IllegalStateException(e);
+                progress.finish();
+                throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
             }
         }
         return seconds;

@@ -4,7 +4,7 @@ import io.vae4j.tensor.Tensor;
 
 /**
  * A loaded autoencoder, whatever its architecture. Thread-safe: weights are read-only, every call allocates its
- * own activations. Latents here are raw (the VAE's own space); {@link #family()} holds the diffusion scaling.
+ * own activations. Latents here are raw (the VAE's own space); {@link #latentSpace()} holds the diffusion scaling.
  */
 public interface Vae extends AutoCloseable {
 
@@ -30,6 +30,19 @@ public interface Vae extends AutoCloseable {
 
     /** Image [N, 3, H, W] to the latent distribution. */
     Moments encode(Tensor image);
+
+    /**
+     * The multiply-accumulates of {@link #decode} on a raw latent of this shape, as its layers report them to
+     * {@link io.vae4j.util.Work} while they run; 0 where the model does not say.
+     */
+    default long decodeMacs(int[] latentShape) {
+        return 0;
+    }
+
+    /** As {@link #decodeMacs}, for {@link #encode} of an image of this shape. */
+    default long encodeMacs(int[] imageShape) {
+        return 0;
+    }
 
     /** A rough estimate of the activation memory one untiled decode to an image of this size needs, in bytes. */
     long decodeActivationBytes(int height, int width);

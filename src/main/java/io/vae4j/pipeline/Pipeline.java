@@ -18,6 +18,7 @@ import io.vae4j.tiles.io.ImageStripWriter;
 import io.vae4j.tiles.io.TensorStripWriter;
 import io.vae4j.tiles.plan.TilePlan;
 import io.vae4j.util.ResidentMemory;
+import io.vae4j.util.Work;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -160,7 +161,7 @@ public final class Pipeline {
     public Tensor decodeUntiled(Vae vae, Tensor z, int previewScale) {
         return attention().where(() -> {
             if (previewScale == 1) {
-                return vae.decode(z);
+                return withProgress("decode", vae.decodeMacs(z.shape()), () -> vae.decode(z));
             }
             if (!(vae instanceof Taesd taesd)) {
                 throw new VaeException("--preview-scale needs a TAESD decoder (taesd, taesdxl, taesd3, taef1, taef2,"
@@ -185,7 +186,20 @@ public final class Pipeline {
 
     /** The untiled encode of image [N, 3, H, W]. */
     public Moments encodeUntiled(Vae vae, Tensor image) {
-        return attention().where(() -> vae.encode(image));
+        return attention().where(() -> withProgress("encode", vae.encodeMacs(image.shape()), () -> vae.encode(image)));
+    }
+
+    /** Runs work with a progress bar or lines on stderr when the options ask for progress and the total is known. */
+    private <T> T withProgress(String label, long total, java.util.function.Supplier<T> work) {
+        if (!options.progress || total <= 0) {
+            return work.get();
+        }
+        WorkProgress progress = WorkProgress.toStderr(label, false);
+        try {
+            return new Work(total, progress).run(work);
+        } finally {
+            progress.finish();
+        }
     }
 
     /**

@@ -8,6 +8,7 @@ import io.vae4j.model.nn.Conv;
 import io.vae4j.model.nn.GroupNorm;
 import io.vae4j.model.nn.Layer;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.util.Work;
 
 /**
  * The mid-block's single-head self-attention over pixels: x + proj_out(attention(q, k, v of norm(x))), over the
@@ -29,6 +30,22 @@ final class AttnBlock implements Layer {
     }
 
     @Override
+    public long macs(int[] in) {
+        if (AttentionMode.current() == AttentionMode.OFF) {
+            return 0;
+        }
+        return q.macs(in) + k.macs(in) + v.macs(in) + proj.macs(in) + attentionMacs(in);
+    }
+
+    /** Scores and weighted values: 2·N²·C per image, or 2·N·W²·C in windows of W² pixels. */
+    private static long attentionMacs(int[] in) {
+        long n = (long) in[2] * in[3];
+        long keys = AttentionMode.current() == AttentionMode.TILED
+                ? Math.min(n, (long) AttentionMode.WINDOW * AttentionMode.WINDOW) : n;
+        return 2L * in[0] * n * keys * in[1];
+    }
+
+    @Override
     public Tensor forward(Backend b, Tensor x) {
         AttentionMode mode = AttentionMode.current();
         if (mode == AttentionMode.OFF) {
@@ -40,6 +57,7 @@ final class AttnBlock implements Layer {
              Tensor qt = q.forward(b, h); Tensor kt = k.forward(b, h); Tensor vt = v.forward(b, h)) {
             a = mode == AttentionMode.TILED ? WindowAttention.run(b, qt, kt, vt, AttentionMode.WINDOW)
                     : b.attention(qt, kt, vt);
+            Work.done(attentionMacs(x.shape()));
         }
         try (a) {
             return proj.forward(b, a, x);

@@ -119,6 +119,22 @@ public final class AutoencoderKL implements Vae {
     }
 
     @Override
+    public long decodeMacs(int[] latentShape) {
+        if (decoder == null) {
+            return 0;
+        }
+        return (postQuantConv == null ? 0 : postQuantConv.macs(latentShape)) + decoder.macs(latentShape);
+    }
+
+    @Override
+    public long encodeMacs(int[] imageShape) {
+        if (encoder == null) {
+            return 0;
+        }
+        return encoder.macs(imageShape) + (quantConv == null ? 0 : quantConv.macs(encoder.outShape(imageShape)));
+    }
+
+    @Override
     public boolean canEncode() {
         return encoder != null;
     }

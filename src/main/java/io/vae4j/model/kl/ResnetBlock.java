@@ -25,6 +25,17 @@ final class ResnetBlock implements Layer {
     }
 
     @Override
+    public long macs(int[] in) {
+        int[] h = conv1.outShape(in);
+        return conv1.macs(in) + conv2.macs(h) + (shortcut == null ? 0 : shortcut.macs(in));
+    }
+
+    @Override
+    public int[] outShape(int[] in) {
+        return conv2.outShape(conv1.outShape(in));
+    }
+
+    @Override
     public Tensor forward(Backend b, Tensor x) {
         try (Tensor h = conv1.forward(b, x, norm1, null)) {
             if (shortcut == null) {

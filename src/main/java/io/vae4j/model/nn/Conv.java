@@ -6,6 +6,7 @@ import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.PreparedConv;
 import io.vae4j.model.WeightSet;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.util.Work;
 
 /** A 2-d convolution with bias, prepared once for the backend it runs on. */
 public final class Conv implements Layer {
@@ -24,27 +25,47 @@ public final class Conv implements Layer {
 
     @Override
     public Tensor forward(Backend backend, Tensor x) {
-        return backend.conv2d(x, prepared, null);
+        return done(backend.conv2d(x, prepared, null), x, 1);
     }
 
     /** conv(x) + residual, the add fused into the convolution's output pass. */
     public Tensor forward(Backend backend, Tensor x, Tensor residual) {
-        return backend.conv2d(x, prepared, residual);
+        return done(backend.conv2d(x, prepared, residual), x, 1);
     }
 
     /** conv(norm(x)) (+ residual when not null), the normalisation fused into the convolution where it can be. */
     public Tensor forward(Backend backend, Tensor x, GroupNorm norm, Tensor residual) {
-        return backend.normConv2d(x, norm.spec(backend, x), prepared, residual);
+        return done(backend.normConv2d(x, norm.spec(backend, x), prepared, residual), x, 1);
     }
 
     /** conv(norm(x)) + residual, where the caller gives up residual (the result may be written over it). */
     public Tensor forwardOverResidual(Backend backend, Tensor x, GroupNorm norm, Tensor residual) {
-        return backend.normConv2dOverResidual(x, norm.spec(backend, x), prepared, residual);
+        int[] in = x.shape();
+        Tensor out = backend.normConv2dOverResidual(x, norm.spec(backend, x), prepared, residual);
+        Work.done(macs(in));
+        return out;
     }
 
     /** conv(nearest2x(x)). */
     public Tensor forwardUpsampled(Backend backend, Tensor x) {
-        return backend.upsampleConv2d(x, prepared);
+        return done(backend.upsampleConv2d(x, prepared), x, 2);
+    }
+
+    /** Reports this convolution's work on x (upsampled by {@code scale} first) and passes its result on. */
+    private Tensor done(Tensor out, Tensor x, int scale) {
+        Work.done((long) x.dim(0) * macs(x.dim(2) * scale, x.dim(3) * scale));
+        return out;
+    }
+
+    @Override
+    public long macs(int[] in) {
+        return (long) in[0] * macs(in[2], in[3]);
+    }
+
+    @Override
+    public int[] outShape(int[] in) {
+        ConvGeometry g = prepared.params().geometry();
+        return new int[]{in[0], outChannels(), g.outHeight(in[2]), g.outWidth(in[3])};
     }
 
     public int outChannels() {

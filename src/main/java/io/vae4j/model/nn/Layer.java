@@ -23,6 +23,19 @@ public interface Layer extends AutoCloseable {
     /** Number of weights, for reporting. */
     long parameters();
 
+    /**
+     * Multiply-accumulates of {@link #forward} on an input of this shape [N, C, H, W]: what its convolutions
+     * report to {@link io.vae4j.util.Work} as they finish, so a run's progress has a known total.
+     */
+    default long macs(int[] in) {
+        return 0;
+    }
+
+    /** The shape {@link #forward} returns for an input of this shape. */
+    default int[] outShape(int[] in) {
+        return in;
+    }
+
     @Override
     default void close() {
     }

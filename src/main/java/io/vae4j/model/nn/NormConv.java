@@ -19,6 +19,16 @@ public final class NormConv implements Layer {
     }
 
     @Override
+    public long macs(int[] in) {
+        return conv.macs(in);
+    }
+
+    @Override
+    public int[] outShape(int[] in) {
+        return conv.outShape(in);
+    }
+
+    @Override
     public long parameters() {
         return norm.parameters() + conv.parameters();
     }

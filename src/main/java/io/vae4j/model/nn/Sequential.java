@@ -30,6 +30,35 @@ public final class Sequential implements Layer {
         return run(backend, x, layers);
     }
 
+    @Override
+    public long macs(int[] in) {
+        return macs(layers, in);
+    }
+
+    @Override
+    public int[] outShape(int[] in) {
+        return outShape(layers, in);
+    }
+
+    /** The multiply-accumulates of {@code layers} run in order on an input of this shape. */
+    public static long macs(List<Layer> layers, int[] in) {
+        long sum = 0;
+        int[] shape = in;
+        for (Layer l : layers) {
+            sum += l.macs(shape);
+            shape = l.outShape(shape);
+        }
+        return sum;
+    }
+
+    public static int[] outShape(List<Layer> layers, int[] in) {
+        int[] shape = in;
+        for (Layer l : layers) {
+            shape = l.outShape(shape);
+        }
+        return shape;
+    }
+
     /** Hands x to the first layer too. */
     @Override
     public Tensor forwardConsuming(Backend backend, Tensor x) {

@@ -16,6 +16,20 @@ public final class Upsample implements Layer {
         return conv.forwardUpsampled(backend, x);
     }
 
+    @Override
+    public long macs(int[] in) {
+        return conv.macs(doubled(in));
+    }
+
+    @Override
+    public int[] outShape(int[] in) {
+        return conv.outShape(doubled(in));
+    }
+
+    private static int[] doubled(int[] in) {
+        return new int[]{in[0], in[1], 2 * in[2], 2 * in[3]};
+    }
+
     /** The convolution alone, at the input's resolution (TAESD previews); shares, and does not own, the weights. */
     public Layer withoutUpsampling() {
         return new Layer() {
@@ -27,6 +41,16 @@ public final class Upsample implements Layer {
             @Override
             public long parameters() {
                 return 0;
+            }
+
+            @Override
+            public long macs(int[] in) {
+                return conv.macs(in);
+            }
+
+            @Override
+            public int[] outShape(int[] in) {
+                return conv.outShape(in);
             }
         };
     }

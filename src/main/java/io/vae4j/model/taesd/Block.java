@@ -33,6 +33,18 @@ final class Block implements Layer {
     }
 
     @Override
+    public long macs(int[] in) {
+        long sum = pool == null ? 0 : pool.macs(in);
+        int[] h = conv0.outShape(in);
+        return sum + conv0.macs(in) + conv2.macs(h) + conv4.macs(h) + (skip == null ? 0 : skip.macs(in));
+    }
+
+    @Override
+    public int[] outShape(int[] in) {
+        return conv4.outShape(conv0.outShape(in));
+    }
+
+    @Override
     public Tensor forward(Backend b, Tensor x) {
         if (pool == null) {
             return trunk(b, x);

@@ -26,6 +26,11 @@ final class Pool implements Layer {
     }
 
     @Override
+    public long macs(int[] in) {
+        return expand.macs(in) + reduce.macs(expand.outShape(in));
+    }
+
+    @Override
     public Tensor forward(Backend b, Tensor x) {
         try (Tensor e = expand.forward(b, x); Tensor n = norm.forward(b, e);
              Tensor r = b.map(n, Backend.Activation.RELU)) {

@@ -207,6 +207,16 @@ public final class Taesd implements Vae {
     static final int LIVE_ACTIVATIONS = 4;
 
     @Override
+    public long decodeMacs(int[] latentShape) {
+        return decoder == null ? 0 : decoder.macs(latentShape);
+    }
+
+    @Override
+    public long encodeMacs(int[] imageShape) {
+        return encoder == null ? 0 : encoder.macs(imageShape);
+    }
+
+    @Override
     public Tensor decode(Tensor latent) {
         requireDecoder();
         requireShape(latent, config.latentChannels(), "latent");

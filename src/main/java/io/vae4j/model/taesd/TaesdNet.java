@@ -181,6 +181,16 @@ final class TaesdNet implements Layer {
         return Sequential.run(backend, x, layers);
     }
 
+    @Override
+    public long macs(int[] in) {
+        return Sequential.macs(layers, in);
+    }
+
+    @Override
+    public int[] outShape(int[] in) {
+        return Sequential.outShape(layers, in);
+    }
+
     /**
      * The decoder with its last {@code stages} nearest upsamplings left out: every layer still runs, those after
      * the first skipped upsampling at 1/2^stages of their usual resolution, so the output convolution to RGB sees
