@@ -5,6 +5,7 @@ import io.vae4j.backend.Backend;
 import io.vae4j.model.Family;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
+import io.vae4j.pipeline.Heartbeat;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -45,7 +46,10 @@ final class ModelOptions {
     }
 
     static Model load(Path model, Family family, Backend backend) {
-        Model m = ModelLoader.load(model, backend, family);
+        Model m;
+        try (Heartbeat _ = Heartbeat.toStderr("loading " + model, Log.quiet)) {
+            m = ModelLoader.load(model, backend, family);
+        }
         if (m.info().latentSpace().source().startsWith("assumed")) {
             Log.info("family " + m.info().latentSpace().describe());
         }

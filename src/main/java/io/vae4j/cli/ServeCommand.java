@@ -6,6 +6,7 @@ import io.vae4j.model.Family;
 import io.vae4j.model.source.HubCache;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
+import io.vae4j.pipeline.Heartbeat;
 import io.vae4j.pipeline.Limits;
 import io.vae4j.server.ServedModel;
 import io.vae4j.server.ServerConfig;
@@ -121,7 +122,10 @@ final class ServeCommand implements Callable<Integer> {
             List<ServedModel> served = new ArrayList<>();
             for (Map.Entry<String, Path> e : paths.entrySet()) {
                 long start = System.nanoTime();
-                Model m = ModelLoader.load(e.getValue(), backend, families.get(e.getKey()));
+                Model m;
+                try (Heartbeat _ = Heartbeat.toStderr("loading model " + e.getKey(), Log.quiet)) {
+                    m = ModelLoader.load(e.getValue(), backend, families.get(e.getKey()));
+                }
                 loaded.add(m);
                 served.add(new ServedModel(e.getKey(), m, families.get(e.getKey())));
                 Log.info(String.format("model %s: %s, %s, %s (%.1f s)", e.getKey(), e.getValue(),
