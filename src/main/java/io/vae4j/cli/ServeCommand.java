@@ -34,7 +34,7 @@ import java.util.concurrent.CountDownLatch;
                 "./vae4j serve --model [NAME=]PATH ... [--comfy-dir DIR] [--download] [--family [NAME=]F]",
                 "         [--host 127.0.0.1] [--port 8080] [--max-concurrent N] [--max-queue N] [--threads N] [--memory SIZE] [--backend B]",
                 "         [--precision fp32|bf16] [--request-timeout SECONDS] [--drain-timeout SECONDS]",
-                "         [--max-pixels N] [--scratch DIR] [--quiet]"},
+                "         [--max-pixels N] [--scratch DIR] [--no-warmup] [--quiet]"},
         footer = {
                 "  ./vae4j serve --model sd=vae.safetensors --port 8080",
                 "  ./vae4j serve --model sdxl=madebyollin/sdxl-vae-fp16-fix --model preview=madebyollin/taesdxl",
@@ -93,6 +93,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "where exact mode's scratch files go (default: java.io.tmpdir)")
     private Path scratch;
 
+    @Option(names = "--no-warmup", order = 45,
+            description = "skip the start-up run of each model that prepares its weights and compiles the kernels")
+    private boolean noWarmup;
+
     @Option(names = "--quiet", order = 90, description = "no request log or notes on stderr, errors only")
     private boolean quiet;
 
@@ -127,10 +131,16 @@ final class ServeCommand implements Callable<Integer> {
                     m = ModelLoader.load(e.getValue(), backend, families.get(e.getKey()));
                 }
                 loaded.add(m);
-                served.add(new ServedModel(e.getKey(), m, families.get(e.getKey())));
-                Log.info(String.format("model %s: %s, %s, %s (%.1f s)", e.getKey(), e.getValue(),
+                ServedModel s = new ServedModel(e.getKey(), m, families.get(e.getKey()));
+                if (!noWarmup) {
+                    try (Heartbeat _ = Heartbeat.toStderr("warming up model " + e.getKey(), Log.quiet)) {
+                        s.warmUp();
+                    }
+                }
+                served.add(s);
+                Log.info(String.format("model %s: %s, %s, %s (%.1f s%s)", e.getKey(), e.getValue(),
                         m.info().architecture().split(" ")[0], m.info().latentSpace().describe(),
-                        (System.nanoTime() - start) / 1e9));
+                        (System.nanoTime() - start) / 1e9, noWarmup ? "" : ", warmed up"));
             }
             server.ready(served);
         } catch (RuntimeException | Error e) {

@@ -5,7 +5,9 @@ import io.vae4j.model.Family;
 import io.vae4j.model.LatentSpace;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
+import io.vae4j.model.Moments;
 import io.vae4j.model.Vae;
+import io.vae4j.tensor.Tensor;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -36,6 +38,25 @@ public record ServedModel(String name, Model model, Family family) {
             throw new HttpError(400, "model '" + name + "' is a TAESD model with " + vae().latentChannels()
                     + " latent channels and no known parent family, so explicit scaling factors cannot be applied"
                     + " (send the latent in diffusion space without them)");
+        }
+    }
+
+    /**
+     * Runs the model once on a small input (a 32x32 latent, a 256x256 image): each convolution prepares its
+     * weights on first use and the JIT compiles the kernels, so the first client's request is not the one to pay.
+     */
+    public void warmUp() {
+        Vae v = vae();
+        if (v.canDecode()) {
+            try (Tensor z = Tensor.allocate(1, v.latentChannels(), 32, 32); Tensor image = v.decode(z)) {
+                image.dim(0);
+            }
+        }
+        if (v.canEncode()) {
+            int side = 32 * v.downscale();
+            try (Tensor image = Tensor.allocate(1, 3, side, side); Moments m = v.encode(image)) {
+                m.mean().dim(0);
+            }
         }
     }
 

@@ -37,7 +37,7 @@ class HelpCliTest {
         OPTIONS.put("convert", List.of("--quiet"));
         OPTIONS.put("serve", List.of("--model", "--comfy-dir", "--download", "--family", "--host", "--port", "--max-concurrent", "--max-queue",
                 "--threads", "--memory", "--backend", "--precision", "--request-timeout", "--drain-timeout",
-                "--max-pixels", "--scratch", "--quiet"));
+                "--max-pixels", "--scratch", "--no-warmup", "--quiet"));
         OPTIONS.put("models", List.of("--comfy-dir"));
         OPTIONS.put("completion", List.of());
     }
