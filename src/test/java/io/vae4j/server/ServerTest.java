@@ -30,7 +30,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -321,10 +320,12 @@ class ServerTest {
                     + "&height=" + h * 8 + "&width=" + w * 8, f32(packed));
             assertEquals(200, r.statusCode(), new String(r.body()));
             assertHeader(r, "shape", "[1, 3, 64, 96]");
-            assertEquals(0f, maxDiff(floats(flat.body()), floats(r.body())));
+            // The same latent decoded twice: equal up to the decoder's run-to-run noise (kernels compiled or not yet);
+            // a wrong unpacking would move whole pixels.
+            assertTrue(maxDiff(floats(flat.body()), floats(r.body())) <= 5e-5f);
             // A 4-D latent with height and width (as ComfyUI's client sends) is not unpacked.
             r = post(server, "/decode" + q + shapeQuery(1, c, h, w) + "&height=64&width=96", f32(z));
-            assertArrayEquals(flat.body(), r.body());
+            assertTrue(maxDiff(floats(flat.body()), floats(r.body())) <= 5e-5f);
             assertJsonError(post(server, "/decode" + q + shapeQuery(1, h * w / 4, 4 * c), f32(packed)), 400,
                     "height and width");
         }
@@ -338,7 +339,7 @@ class ServerTest {
             HttpResponse<byte[]> byPath = post(server, "/models/taesd/decode" + q, f32(z));
             HttpResponse<byte[]> byQuery = post(server, "/decode" + q + "&model=taesd&do_scaling=True", f32(z));
             assertEquals(200, byPath.statusCode(), new String(byPath.body()));
-            assertArrayEquals(byPath.body(), byQuery.body());
+            assertTrue(maxDiff(floats(byPath.body()), floats(byQuery.body())) <= 5e-5f);
             float[] got = floats(byPath.body());
             for (int i = 0; i < cli.length; i++) {
                 cli[i] = 2 * cli[i] - 1;
