@@ -71,14 +71,17 @@ public final class Progress {
      * ({@code System.console()} is a terminal), else a line every ten seconds.
      */
     public static Progress toStderr(String label, int totalTiles, long totalPixels, boolean quiet) {
-        Mode mode;
+        return new Progress(label, totalTiles, totalPixels, System.err, System::nanoTime, ResidentMemory::peak,
+                stderrMode(quiet));
+    }
+
+    /** How progress goes to stderr: nothing when quiet, a bar redrawn in place on a terminal, else lines. */
+    public static Mode stderrMode(boolean quiet) {
         if (quiet) {
-            mode = Mode.QUIET;
-        } else {
-            Console c = System.console();
-            mode = c != null && c.isTerminal() ? Mode.BAR : Mode.LOG;
+            return Mode.QUIET;
         }
-        return new Progress(label, totalTiles, totalPixels, System.err, System::nanoTime, ResidentMemory::peak, mode);
+        Console c = System.console();
+        return c != null && c.isTerminal() ? Mode.BAR : Mode.LOG;
     }
 
     public Mode mode() {

@@ -2,7 +2,6 @@ package io.vae4j.pipeline;
 
 import io.vae4j.tiles.Progress;
 
-import java.io.Console;
 import java.io.PrintStream;
 
 /**
@@ -27,9 +26,7 @@ public final class Heartbeat implements AutoCloseable {
 
     /** On stderr: nothing when quiet, redrawn in place on a terminal, lines otherwise. */
     public static Heartbeat toStderr(String label, boolean quiet) {
-        Console c = System.console();
-        return new Heartbeat(label, System.err, quiet ? Progress.Mode.QUIET
-                : c != null && c.isTerminal() ? Progress.Mode.BAR : Progress.Mode.LOG);
+        return new Heartbeat(label, System.err, Progress.stderrMode(quiet));
     }
 
     private void beat() {

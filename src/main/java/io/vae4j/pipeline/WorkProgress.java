@@ -3,7 +3,6 @@ package io.vae4j.pipeline;
 import io.vae4j.tiles.Progress;
 import io.vae4j.util.Work;
 
-import java.io.Console;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.function.LongSupplier;
@@ -38,10 +37,7 @@ public final class WorkProgress implements Work.Listener {
 
     /** On stderr: nothing when quiet, a bar on a terminal, lines otherwise. */
     public static WorkProgress toStderr(String label, boolean quiet) {
-        Console c = System.console();
-        Progress.Mode mode = quiet ? Progress.Mode.QUIET
-                : c != null && c.isTerminal() ? Progress.Mode.BAR : Progress.Mode.LOG;
-        return new WorkProgress(label, System.err, System::nanoTime, mode);
+        return new WorkProgress(label, System.err, System::nanoTime, Progress.stderrMode(quiet));
     }
 
     @Override
