@@ -19,7 +19,6 @@ import io.vae4j.tensor.Tensor;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -207,7 +206,7 @@ public final class VaeModel implements AutoCloseable {
             throw new VaeException("image of " + image.getWidth() + "x" + image.getHeight() + " pixels is over the"
                     + " limit of " + maxPixels);
         }
-        if (vae.decodeActivationBytes(image.getHeight(), image.getWidth()) > pipeline.options().memory()) {
+        if (!pipeline.encodeFits(vae, image.getHeight(), image.getWidth())) {
             return encodeTiled(image);
         }
         try (Tensor t = Images.fromBufferedImage(image, range)) {
@@ -220,26 +219,16 @@ public final class VaeModel implements AutoCloseable {
 
     /** Over the budget: the image goes through a scratch PNG, read back in strips, as the CLI encodes a file. */
     private float[] encodeTiled(BufferedImage image) {
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(pipeline.options().scratch(), ".vae4j-encode-", ".png");
-            if (!ImageIO.write(image, "png", tmp.toFile())) {
+        Pipeline.ImageStager png = file -> {
+            if (!ImageIO.write(image, "png", file.toFile())) {
                 throw new VaeException("this Java runtime cannot write the image as PNG for a tiled encode");
             }
-            try (Moments m = pipeline.encodeTiled(vae, tmp, maxPixels)) {
-                return m.mean().toFloatArray();
-            }
+        };
+        try (Tensor mean = pipeline.encodeStaged(vae, "image", png, maxPixels)) {
+            return mean.toFloatArray();
         } catch (IOException e) {
             throw new VaeException("cannot stage the image for a tiled encode in " + pipeline.options().scratch()
                     + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException e) {
-                    // best effort: the file is in the temporary directory
-                }
-            }
         }
     }
 

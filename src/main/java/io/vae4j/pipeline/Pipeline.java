@@ -20,6 +20,8 @@ import io.vae4j.tiles.plan.TilePlan;
 import io.vae4j.util.ResidentMemory;
 import io.vae4j.util.Work;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -309,7 +311,39 @@ public final class Pipeline {
             return true;
         }
         try (ImageStripReader r = ImageStripReader.open(image, pixelRange(vae))) {
-            return vae.decodeActivationBytes(r.height(), r.width()) > options.memory;
+            return !encodeFits(vae, r.height(), r.width());
+        }
+    }
+
+    /** Whether the untiled encode of one image of this size fits the budget. */
+    public boolean encodeFits(Vae vae, int height, int width) {
+        return vae.decodeActivationBytes(height, width) <= options.memory;
+    }
+
+    /** Writes an image held in memory to a file, for {@link #encodeStaged}. */
+    public interface ImageStager {
+        void write(Path png) throws IOException;
+    }
+
+    /**
+     * The tiled encode of an image held in memory (a request body, a BufferedImage): staged as a PNG in the scratch
+     * directory, read back in strips as {@link #encodeTiled} reads any file, and deleted. Errors name the image
+     * {@code name}, not the scratch file.
+     *
+     * @return the raw posterior mean [1, C, H/f, W/f], owned by the caller
+     * @throws IOException when the scratch directory cannot take the staged image
+     */
+    public Tensor encodeStaged(Vae vae, String name, ImageStager stage, long maxPixels) throws IOException {
+        Path tmp = Files.createTempFile(options.scratch, ".vae4j-encode-", ".png");
+        try {
+            stage.write(tmp);
+            try (Moments moments = encodeTiled(vae, tmp, maxPixels)) {
+                return moments.mean().copyF32();
+            } catch (VaeException e) {
+                throw new VaeException(e.getMessage().replace(tmp.toString(), name), e);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 

@@ -21,7 +21,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -331,8 +330,8 @@ final class RemoteVae {
         Vae vae = m.vae();
         Pipeline p = pipeline(config.requestBudget());
         Tensor mean;
-        if (shape == null && Images.looksLikePng(body) && overBudget(vae, body)) {
-            mean = encodeTiledPng(p, vae, body);
+        if (shape == null && Images.looksLikePng(body) && !fits(p, vae, body)) {
+            mean = p.encodeStaged(vae, "request body", png -> Files.write(png, body), config.maxPixels());
         } else {
             try (Tensor image = shape != null ? imageTensor(body, shape, dtype, vae) : readImage(body, vae)) {
                 try {
@@ -360,9 +359,9 @@ final class RemoteVae {
         }
     }
 
-    private boolean overBudget(Vae vae, byte[] body) {
+    private static boolean fits(Pipeline p, Vae vae, byte[] body) {
         int[] size = dimensions(body);
-        return vae.decodeActivationBytes(size[1], size[0]) > config.requestBudget();
+        return p.encodeFits(vae, size[1], size[0]);
     }
 
     /** The width and height an image body declares; a header no reader understands is a 400. */
@@ -371,22 +370,6 @@ final class RemoteVae {
             return Images.dimensions(body, "request body");
         } catch (VaeException e) {
             throw new HttpError(400, e.getMessage());
-        }
-    }
-
-    /** A PNG too large to encode whole in the budget: through a scratch file, in strips, as the CLI does. */
-    private Tensor encodeTiledPng(Pipeline p, Vae vae, byte[] body) throws IOException {
-        Path tmp = Files.createTempFile(config.scratch(), ".vae4j-encode-", ".png");
-        try {
-            Files.write(tmp, body);
-            try (Moments moments = p.encodeTiled(vae, tmp, config.maxPixels())) {
-                return moments.mean().copyF32();
-            } catch (VaeException e) {
-                // The scratch file's name means nothing to the client.
-                throw new HttpError(400, e.getMessage().replace(tmp.toString(), "request body"));
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
         }
     }
 
