@@ -52,8 +52,14 @@ final class HangupWatch implements AutoCloseable {
         }
     }
 
+    /** A connection being watched; closing it stops the watch. */
+    interface Watch extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** Cancels {@code work} if the client at {@code remote} hangs up before the returned handle is closed. */
-    AutoCloseable watch(SocketAddress local, SocketAddress remote, Cancellation work) {
+    Watch watch(SocketAddress local, SocketAddress remote, Cancellation work) {
         if (!available || !(local instanceof InetSocketAddress l) || !(remote instanceof InetSocketAddress r)
                 || r.getAddress() == null) {
             return () -> { };

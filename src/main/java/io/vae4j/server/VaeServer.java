@@ -408,12 +408,8 @@ public final class VaeServer implements AutoCloseable {
     private void run(Call call, Admission.Ticket ticket, ServerRequest req, ServerResponse res, Job job) {
         Cancellation cancel = new Cancellation();
         AtomicBoolean claimed = new AtomicBoolean();
-        try (AutoCloseable watch = hangups.watch(req.localPeer().address(), req.remotePeer().address(), cancel)) {
+        try (HangupWatch.Watch _ = hangups.watch(req.localPeer().address(), req.remotePeer().address(), cancel)) {
             compute(call, ticket, res, job, cancel, claimed);
-        } catch (HttpError | IllegalStateException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
         }
         if (!claimed.get()) {
             // The job gave up before responding: the client went away while it waited or computed.
