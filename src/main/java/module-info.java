@@ -21,6 +21,8 @@ module io.vae4j {
     exports io.vae4j.format.npy;
     exports io.vae4j.format.safetensors;
     exports io.vae4j.model;
+    exports io.vae4j.model.interposer;
+    exports io.vae4j.model.preview;
     exports io.vae4j.model.source;
     exports io.vae4j.pipeline;
     exports io.vae4j.server;

@@ -51,7 +51,15 @@ final class InfoCommand implements Callable<Integer> {
         }
         // Loading prepares weights for a backend; the scalar one prepares nothing beyond dtype conversion.
         Backend backend = new ScalarBackend();
-        try (Model m = ModelLoader.load(sources.resolve(model), backend, ModelOptions.family(family))) {
+        Path path = sources.resolve(model);
+        var interposer = ModelLoader.interposer(path, backend);
+        if (interposer.isPresent()) {
+            try (var i = interposer.get()) {
+                InterposeCommand.print(i, spec.commandLine().getOut());
+            }
+            return 0;
+        }
+        try (Model m = ModelLoader.load(path, backend, ModelOptions.family(family))) {
             print(m, spec.commandLine().getOut());
         }
         return 0;

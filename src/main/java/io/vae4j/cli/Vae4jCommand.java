@@ -34,8 +34,8 @@ import java.util.concurrent.Callable;
                         + Precision.NAMES,
                 "./vae4j COMMAND --help (or ./vae4j help COMMAND) lists a command's options."},
         subcommands = {InfoCommand.class, DecodeCommand.class, EncodeCommand.class, BenchCommand.class,
-                ConvertCommand.class, ServeCommand.class, ModelsCommand.class, CompletionCommand.class,
-                HelpCommand.class})
+                ConvertCommand.class, InterposeCommand.class, PreviewCommand.class, ServeCommand.class,
+                ModelsCommand.class, CompletionCommand.class, HelpCommand.class})
 final class Vae4jCommand implements Callable<Integer> {
     /** The help's width, and that of its option column (so that --attention=auto|global|tiled|off fits). */
     static final int WIDTH = 120;

@@ -5,6 +5,8 @@ import io.vae4j.backend.Backend;
 import io.vae4j.format.WeightFile;
 import io.vae4j.format.WeightFiles;
 import io.vae4j.format.json.Json;
+import io.vae4j.model.interposer.Interposer;
+import io.vae4j.model.interposer.InterposerConfig;
 import io.vae4j.model.kl.AutoencoderKL;
 import io.vae4j.model.kl.KlConfig;
 import io.vae4j.model.kl.KlKeys;
@@ -19,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SequencedMap;
 
 /**
@@ -58,6 +61,19 @@ public final class ModelLoader {
             return dir.resolve("vae");
         }
         return dir;
+    }
+
+    /**
+     * The latent interposer at a model path (latent to latent, so not a {@link Model}), or empty, with nothing left
+     * open, when the file holds something else.
+     */
+    public static Optional<Interposer> interposer(Path path, Backend backend) {
+        WeightFile file = WeightFiles.open(weightsFile(path));
+        if (!InterposerConfig.matches(file.tensors().keySet())) {
+            file.close();
+            return Optional.empty();
+        }
+        return Optional.of(Interposer.load(backend, file));
     }
 
     /** Builds a model from weights already open; the model takes ownership of {@code file}. */
@@ -103,6 +119,10 @@ public final class ModelLoader {
         String prefix = prefixOf(tensors);
         if (prefix != null) {
             tensors = strip(tensors, prefix);
+        }
+        if (InterposerConfig.matches(tensors.keySet())) {
+            throw new VaeException(source + ": a latent interposer (it maps latents to latents, no images): run it"
+                    + " with ./vae4j interpose");
         }
         TaesdLayout taesd = TaesdLayout.detect(tensors.keySet());
         if (taesd != null) {

@@ -28,6 +28,11 @@ public final class LatentFiles {
      */
     public static final String COMFY_VERSION_MARKER = "latent_format_version_0";
     private static final float COMFY_LEGACY_SCALE = 0.18215f;
+    /**
+     * The metadata key naming the latent's family (sd1, sdxl, sd3, flux1, ...), where a writer knows it: ComfyUI's
+     * .latent files do not say, so readers fall back to what the user tells them.
+     */
+    public static final String FAMILY_KEY = "family";
     /** The tensor name used when writing a plain .safetensors latent. */
     public static final String SAFETENSORS_TENSOR = "latent";
 
@@ -57,6 +62,14 @@ public final class LatentFiles {
 
     /** Writes a latent in the format named by the target's extension, atomically. */
     public static void write(Path target, Tensor latent) {
+        write(target, latent, Map.of());
+    }
+
+    /**
+     * As {@link #write(Path, Tensor)}, with string metadata in the safetensors header of a .latent or .safetensors
+     * file ({@link #FAMILY_KEY}, for one); .npy files have no place for it and get none.
+     */
+    public static void write(Path target, Tensor latent, Map<String, String> metadata) {
         String ext = extension(target);
         if (!ext.equals("npy") && !ext.equals("latent") && !ext.equals("safetensors")) {
             throw unknownFormat(target);
@@ -69,14 +82,28 @@ public final class LatentFiles {
                     SequencedMap<String, Tensor> tensors = new LinkedHashMap<>();
                     tensors.put(COMFY_TENSOR, latent);
                     tensors.put(COMFY_VERSION_MARKER, marker);
-                    SafetensorsFile.write(target, tensors, Map.of());
+                    SafetensorsFile.write(target, tensors, metadata);
                 }
             }
             default -> {
                 SequencedMap<String, Tensor> tensors = new LinkedHashMap<>();
                 tensors.put(SAFETENSORS_TENSOR, latent);
-                SafetensorsFile.write(target, tensors, Map.of());
+                SafetensorsFile.write(target, tensors, metadata);
             }
+        }
+    }
+
+    /**
+     * The string metadata of a .latent or .safetensors latent file (its safetensors header's {@code __metadata__});
+     * empty for .npy files and files without any.
+     */
+    public static Map<String, String> metadata(Path file) {
+        String ext = extension(file);
+        if (!ext.equals("latent") && !ext.equals("safetensors")) {
+            return Map.of();
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            return Map.copyOf(f.metadata());
         }
     }
 
