@@ -40,7 +40,7 @@ final class PreviewCommand implements Callable<Integer> {
     private Path out;
 
     @Option(names = "--family", paramLabel = "F", order = 4, completionCandidates = Choices.FamilyIds.class,
-            description = "${COMPLETION-CANDIDATES} (required unless the latent file's metadata names it)")
+            description = "${COMPLETION-CANDIDATES} (default: the one the latent file's metadata names)")
     private String family;
 
     @Option(names = "--raw", order = 10,

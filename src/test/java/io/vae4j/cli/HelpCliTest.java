@@ -35,6 +35,9 @@ class HelpCliTest {
                 "--precision", "--arch", "--latent-channels", "--model", "--family", "--scratch", "--attention",
                 "--write-model", "--quiet"));
         OPTIONS.put("convert", List.of("--quiet"));
+        OPTIONS.put("interpose", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--threads",
+                "--backend", "--precision", "--quiet"));
+        OPTIONS.put("preview", List.of("--latent", "--out", "--family", "--raw", "--scale", "--quiet"));
         OPTIONS.put("serve", List.of("--model", "--comfy-dir", "--download", "--family", "--host", "--port", "--max-concurrent", "--max-queue",
                 "--threads", "--memory", "--backend", "--precision", "--request-timeout", "--drain-timeout",
                 "--max-pixels", "--scratch", "--no-warmup", "--quiet"));
