@@ -2,6 +2,7 @@ package io.vae4j.cli;
 
 import io.vae4j.VaeException;
 import io.vae4j.format.image.Images;
+import io.vae4j.tiles.io.StreamingPngWriter;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.format.latent.LatentFiles;
 import io.vae4j.model.Family;
@@ -15,6 +16,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -84,13 +86,32 @@ final class PreviewCommand implements Callable<Integer> {
             try (Tensor diffusion = raw || latent.raw() ? Latents.map(z, space::toDiffusion) : null;
                  Tensor rgb = LatentPreview.project(diffusion != null ? diffusion : z, factors, scale)) {
                 double ms = (System.nanoTime() - start) / 1e6;
-                List<Path> written = Images.writePngs(out, rgb, PixelRange.MINUS_ONE_ONE);
+                List<Path> written = writePngs(rgb);
                 Log.info(String.format("preview of %s (%s) -> %dx%d in %.2f ms; wrote %s", Arrays.toString(z.shape()),
                         f.id, rgb.dim(3), rgb.dim(2), ms, written.size() == 1 ? written.getFirst()
                                 : written.size() + " files"));
             }
         }
         return 0;
+    }
+
+    /**
+     * Each preview as a PNG at deflate level 1 with the Up filter: ImageIO's default encoder took 14-20 ms for a
+     * 1024x1024 preview, three times the projection; a preview is shown and replaced, not archived.
+     */
+    private List<Path> writePngs(Tensor rgb) {
+        int n = rgb.dim(0);
+        List<Path> written = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Path file = n == 1 ? out : Images.batchPath(out, i);
+            try (Tensor one = rgb.slice0(i, 1);
+                 StreamingPngWriter png = StreamingPngWriter.open(file, rgb.dim(3), rgb.dim(2), 8, 1,
+                         StreamingPngWriter.Filter.UP)) {
+                png.writeRows(one, PixelRange.MINUS_ONE_ONE);
+            }
+            written.add(file);
+        }
+        return written;
     }
 
     /** The family a .latent or .safetensors file's metadata names; else the user has to say. */
