@@ -179,20 +179,23 @@ public final class ConsistencyDecoderVae implements Vae {
     /** Decodes with the noise of the enclosing {@link DecoderNoise#where}, else seed 0. */
     @Override
     public Tensor decode(Tensor z) {
-        return sample(z, DecoderNoise.current(), schedule.size());
+        return sample(z, DecoderNoise.current(), null);
+    }
+
+    /** Sees the sampler's state between steps: the noisy image the next UNet pass starts from (before c_in). */
+    public interface StepObserver {
+        void afterStep(int timestep, Tensor state);
     }
 
     /**
-     * The sampler's state after {@code steps} of its steps on raw latent z: with every step, the image; with one,
-     * the noisy image the second UNet pass starts from (before its c_in scaling).
+     * Decodes raw latent z with these draws, showing {@code observer} (when not null) the state after each step
+     * but the last.
      */
-    public Tensor sample(Tensor z, DecoderNoise noise, int steps) {
+    public Tensor sample(Tensor z, DecoderNoise noise, StepObserver observer) {
+        int steps = schedule.size();
         if (z.rank() != 4 || z.dim(1) != 4) {
             throw new VaeException("latent has shape " + Arrays.toString(z.shape())
                     + ", but the consistency decoder expects [N, 4, h, w]");
-        }
-        if (steps < 1 || steps > schedule.size()) {
-            throw new IllegalArgumentException("steps " + steps + " of " + schedule.size());
         }
         int[] shape = imageShape(z.shape());
         int n = shape[0], h = shape[2], w = shape[3];
@@ -221,8 +224,11 @@ public final class ConsistencyDecoderVae implements Vae {
                         }
                     }
                 }
-                if (s + 1 < schedule.size()) {
+                if (s + 1 < steps) {
                     addNoise(x, draws, shape, schedule.step(s + 1));
+                    if (observer != null) {
+                        observer.afterStep(step.timestep(), x);
+                    }
                 }
             }
             return x;
