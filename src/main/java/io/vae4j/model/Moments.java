@@ -8,7 +8,7 @@ import io.vae4j.tensor.Tensor;
  */
 public record Moments(Tensor mean, Tensor logvar) implements AutoCloseable {
 
-    /** mean + exp(logvar / 2) · ε with ε ~ N(0, 1) from {@link GaussianNoise}, or the mean when there is no variance. */
+    /** mean + exp(logvar / 2) · ε, ε ~ N(0, 1) from {@link GaussianNoise}; the mean when there is no variance. */
     public Tensor sample(long seed) {
         Tensor out = mean.copyF32();
         if (logvar == null) {

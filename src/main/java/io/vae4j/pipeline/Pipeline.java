@@ -267,7 +267,8 @@ public final class Pipeline {
                     + " does not tile; a " + z.dim(3) * f + "x" + z.dim(2) * f + " decode needs about "
                     + ExactRunner.gib(vae.decodeActivationBytes(z.dim(2) * f, z.dim(3) * f))
                     + (options.mode == TilingMode.AUTO && options.tile == 0 ? ", over the --memory budget of "
-                    + ExactRunner.gib(options.memory) + " (raise --memory or use --tiling off)" : " (use --tiling off)"));
+                    + ExactRunner.gib(options.memory) + " (raise --memory or use --tiling off)"
+                    : " (use --tiling off)"));
         }
         long tokens = (long) z.dim(2) * z.dim(3);
         ExactRunner runner = exactRunner(vae, tokens);

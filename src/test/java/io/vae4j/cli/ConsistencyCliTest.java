@@ -160,4 +160,24 @@ class ConsistencyCliTest {
                 "fast"), "does not tile");
         assertFalse(Files.exists(out));
     }
+
+    /** OpenAI's decoder.pt is a TorchScript archive: refused in one line that names the layout to use. */
+    @Test
+    void torchScriptArchiveIsNamed() throws java.io.IOException {
+        Path pt = tmp.resolve("decoder.pt");
+        try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(pt))) {
+            for (String entry : new String[]{"decoder/data.pkl", "decoder/constants.pkl",
+                "decoder/code/__torch__/model.py", "decoder/version"}) {
+                zip.putNextEntry(new java.util.zip.ZipEntry(entry));
+                zip.write(entry.endsWith(".py") ? "class Model(Module): pass\n".getBytes() : new byte[]{(byte) 0x80, 2,
+                    ']', '.'});
+                zip.closeEntry();
+            }
+        }
+        for (CliTest.Result r : List.of(CliTest.run("info", p(pt)), CliTest.run("decode", "--model", p(pt),
+                "--latent", p(Fixtures.caseDir("consistency_decoder").resolve("decode_8x8.z.npy")), "--out",
+                p(tmp.resolve("x.npy"))))) {
+            assertFails(r, "decoder.pt", "TorchScript archive", "does not execute", "diffusers");
+        }
+    }
 }

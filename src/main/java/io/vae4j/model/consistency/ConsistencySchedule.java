@@ -49,7 +49,8 @@ public final class ConsistencySchedule {
         float[] out = new float[n];
         double product = 1;
         for (int i = 0; i < n; i++) {
-            double beta = Math.min(1 - cosineAlphaBar((i + 1) / (double) n) / cosineAlphaBar(i / (double) n), 0.999);
+            double ratio = cosineAlphaBar((i + 1) / (double) n) / cosineAlphaBar(i / (double) n);
+            double beta = Math.min(1 - ratio, 0.999);
             float alpha = 1f - (float) beta;
             product *= alpha;
             out[i] = (float) product;
