@@ -41,14 +41,15 @@ public final class ConsistencyDecoderVae implements Vae {
     private final Backend backend;
     private final AutoencoderKL encoder;
     private final ConsistencyUnet unet;
-    private final ConsistencySchedule schedule = new ConsistencySchedule();
+    private final ConsistencySchedule schedule;
     private final float scalingFactor;
     private final int downscale;
     private final ModelInfo info;
 
-    private ConsistencyDecoderVae(Backend backend, AutoencoderKL encoder, ConsistencyUnet unet, float scalingFactor,
-                                  int downscale, ModelInfo info) {
+    private ConsistencyDecoderVae(Backend backend, AutoencoderKL encoder, ConsistencyUnet unet,
+                                  ConsistencySchedule schedule, float scalingFactor, int downscale, ModelInfo info) {
         this.backend = backend;
+        this.schedule = schedule;
         this.encoder = encoder;
         this.unet = unet;
         this.scalingFactor = scalingFactor;
@@ -106,7 +107,8 @@ public final class ConsistencyDecoderVae implements Vae {
                 throw new VaeException(source + ": decoder UNet of " + uc.levels() + " levels needs image sides"
                         + " divisible by " + uc.sizeMultiple() + ", more than the encoder's " + downscale + "x");
             }
-            unet = new ConsistencyUnet(backend, unetWeights, uc, new ConsistencySchedule());
+            ConsistencySchedule schedule = new ConsistencySchedule();
+            unet = new ConsistencyUnet(backend, unetWeights, uc, schedule);
             unetWeights.requireAllUsed();
             float scaling = config != null && config.get("scaling_factor") instanceof Number s ? s.floatValue()
                     : 0.18215f;
@@ -124,7 +126,7 @@ public final class ConsistencyDecoderVae implements Vae {
                     encoder == null ? unetWeights.storedBytes()
                             : unetWeights.storedBytes() + encoder.info().weightBytes(),
                     unetWeights.convertedBytes() + (encoder == null ? 0 : encoder.info().convertedBytes()));
-            return new ConsistencyDecoderVae(backend, encoder, unet, scaling, downscale, info);
+            return new ConsistencyDecoderVae(backend, encoder, unet, schedule, scaling, downscale, info);
         } catch (RuntimeException | Error e) {
             if (encoder != null) {
                 encoder.close();
