@@ -32,12 +32,14 @@ import java.util.concurrent.Callable;
                 "./vae4j decode [--model M] [--comfy-dir DIR] [--download] --latent IN --out OUT [--raw] [--family F]",
                 "         [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
                 "         [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE]",
-                "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off] [--quiet]"},
+                "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off]",
+                "         [--seed S | --noise FILE.npy --noise FILE.npy] [--quiet]"},
         footer = {
                 "  ./vae4j decode --latent photo.latent.npy --out roundtrip.png      # the embedded TAEF2",
                 "  ./vae4j decode --model sdxl_vae.safetensors --family sdxl --latent z.npy --out image.png",
                 "  ./vae4j decode --model madebyollin/sdxl-vae-fp16-fix --download --latent z.npy --out image.png",
-                "  ./vae4j decode --model vae.safetensors --latent big.npy --out big.tif --memory 1g --tiling exact"})
+                "  ./vae4j decode --model vae.safetensors --latent big.npy --out big.tif --memory 1g --tiling exact",
+                "  ./vae4j decode --model consistency-decoder/ --latent z.npy --out image.png --seed 7"})
 final class DecodeCommand implements Callable<Integer> {
     @Mixin
     private ModelOptions model;
@@ -71,6 +73,9 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--bit-depth", paramLabel = "8|16", order = 53, defaultValue = "8",
             description = "bits per channel of .png and .tif outputs (default: ${DEFAULT-VALUE})")
     private int bitDepth;
+
+    @Mixin
+    private NoiseOptions noiseOptions;
 
     @Option(names = "--quiet", order = 90, description = "no progress or notes on stderr, errors only")
     private boolean quiet;
@@ -114,11 +119,15 @@ final class DecodeCommand implements Callable<Integer> {
             }
             try (rawZ) {
                 if (tiled) {
-                    tiling.decode(vae, rawZ, out, ext, quiet);
+                    noiseOptions.around(vae, z.shape(), () -> {
+                        tiling.decode(vae, rawZ, out, ext, quiet);
+                        return null;
+                    });
                     return 0;
                 }
                 long start = System.nanoTime();
-                try (Tensor image = tiling.pipeline().decodeUntiled(vae, rawZ, preview)) {
+                try (Tensor image = noiseOptions.around(vae, z.shape(),
+                        () -> tiling.pipeline().decodeUntiled(vae, rawZ, preview))) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long nonFinite = Limits.countNonFinite(image);
                     if (nonFinite > 0) {

@@ -5,6 +5,7 @@ import io.vae4j.backend.Backend;
 import io.vae4j.format.WeightFile;
 import io.vae4j.format.WeightFiles;
 import io.vae4j.format.json.Json;
+import io.vae4j.model.consistency.ConsistencyDecoderVae;
 import io.vae4j.model.interposer.Interposer;
 import io.vae4j.model.interposer.InterposerConfig;
 import io.vae4j.model.kl.AutoencoderKL;
@@ -129,6 +130,10 @@ public final class ModelLoader {
             String layout = taesd.description() + (prefix == null ? "" : " under '" + prefix + "'");
             return Taesd.load(backend, new WeightSet(source, tensors, file.skipped()), taesd.withDescription(layout),
                     config, family);
+        }
+        if (ConsistencyDecoderVae.detect(tensors.keySet())) {
+            return ConsistencyDecoderVae.load(backend, source, tensors, file.skipped(), config,
+                    decideSpace(4, config, family, prefix));
         }
         return buildKl(source, tensors, file.skipped(), prefix, config, backend, family);
     }

@@ -8,7 +8,7 @@ import io.vae4j.tensor.Tensor;
  */
 public record Moments(Tensor mean, Tensor logvar) implements AutoCloseable {
 
-    /** mean + exp(logvar / 2) · ε with ε ~ N(0, 1) from a seeded generator, or the mean when there is no variance. */
+    /** mean + exp(logvar / 2) · ε, ε ~ N(0, 1) from {@link GaussianNoise}; the mean when there is no variance. */
     public Tensor sample(long seed) {
         Tensor out = mean.copyF32();
         if (logvar == null) {
@@ -16,8 +16,7 @@ public record Moments(Tensor mean, Tensor logvar) implements AutoCloseable {
         }
         java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
         for (long i = 0; i < out.numel(); i++) {
-            double u = random.nextDouble(Double.MIN_NORMAL, 1), v = random.nextDouble();
-            double eps = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+            double eps = GaussianNoise.next(random);
             out.set(i, (float) (mean.get(i) + Math.exp(logvar.get(i) / 2) * eps));
         }
         return out;

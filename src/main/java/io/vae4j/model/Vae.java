@@ -25,6 +25,15 @@ public interface Vae extends AutoCloseable {
 
     boolean canDecode();
 
+    /**
+     * Whether a decode may be split into tiles (or run layer by layer from scratch files) when the whole image does
+     * not fit the memory budget. A model whose every step needs the whole image, and whose random draws are
+     * made for it, says no: an over-budget decode is then refused instead of tiled.
+     */
+    default boolean decodeTiles() {
+        return true;
+    }
+
     /** Raw latent [N, z, h, w] to image [N, 3, h·f, w·f], before any clamping. */
     Tensor decode(Tensor latent);
 

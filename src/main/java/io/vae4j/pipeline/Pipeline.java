@@ -262,6 +262,14 @@ public final class Pipeline {
             throw new VaeException("tiled decoding takes a single latent; this one holds " + z.dim(0));
         }
         int f = vae.downscale();
+        if (!vae.decodeTiles()) {
+            throw new VaeException(vae.info().architecture().split(":")[0] + " decodes the whole image at once and"
+                    + " does not tile; a " + z.dim(3) * f + "x" + z.dim(2) * f + " decode needs about "
+                    + ExactRunner.gib(vae.decodeActivationBytes(z.dim(2) * f, z.dim(3) * f))
+                    + (options.mode == TilingMode.AUTO && options.tile == 0 ? ", over the --memory budget of "
+                    + ExactRunner.gib(options.memory) + " (raise --memory or use --tiling off)"
+                    : " (use --tiling off)"));
+        }
         long tokens = (long) z.dim(2) * z.dim(3);
         ExactRunner runner = exactRunner(vae, tokens);
         if (exact(runner, true, z.dim(2) * f, z.dim(3) * f, tokens)) {

@@ -27,7 +27,7 @@ class HelpCliTest {
         OPTIONS.put("info", List.of("--family", "--comfy-dir", "--download"));
         OPTIONS.put("decode", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--raw", "--family", "--threads", "--backend",
                 "--precision", "--max-pixels", "--preview-scale", "--tile", "--tiling", "--memory", "--bit-depth",
-                "--scratch", "--attention", "--quiet"));
+                "--scratch", "--attention", "--seed", "--noise", "--quiet"));
         OPTIONS.put("encode", List.of("--model", "--comfy-dir", "--download", "--image", "--out", "--raw", "--moments", "--sample", "--seed",
                 "--family", "--threads", "--backend", "--precision", "--max-pixels", "--tile", "--tiling", "--memory",
                 "--scratch", "--attention", "--quiet"));

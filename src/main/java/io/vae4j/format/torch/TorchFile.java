@@ -159,11 +159,15 @@ public final class TorchFile implements WeightFile {
         String first = zip.entries().getFirst().name();
         int slash = first.indexOf('/');
         String prefix = slash < 0 ? "" : first.substring(0, slash + 1);
+        if (zip.get(prefix + "constants.pkl") != null) {
+            // TorchScript archives (OpenAI's consistency decoder.pt among them) hold module code, which we do not
+            // run; their data.pkl pickles that code's classes, not a state dict.
+            throw new VaeException(label + ": a TorchScript archive (torch.jit.save), whose module code vae4j does not"
+                    + " execute; use a state_dict saved with torch.save, or the model's diffusers folder (for OpenAI's"
+                    + " consistency decoder: openai/consistency-decoder)");
+        }
         if (zip.get(prefix + "data.pkl") == null) {
-            boolean script = zip.get(prefix + "constants.pkl") != null;
-            throw new VaeException(label + ": " + (script
-                    ? "a TorchScript archive (torch.jit.save); save the state_dict with torch.save instead"
-                    : "zip archive without " + prefix + "data.pkl, not a PyTorch checkpoint"));
+            throw new VaeException(label + ": zip archive without " + prefix + "data.pkl, not a PyTorch checkpoint");
         }
         return prefix;
     }

@@ -3,6 +3,7 @@ package io.vae4j.model.nn;
 import io.vae4j.backend.Backend;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
+import io.vae4j.backend.GroupNormSpec;
 import io.vae4j.backend.PreparedConv;
 import io.vae4j.model.WeightSet;
 import io.vae4j.tensor.Tensor;
@@ -36,6 +37,14 @@ public final class Conv implements Layer {
     /** conv(norm(x)) (+ residual when not null), the normalisation fused into the convolution where it can be. */
     public Tensor forward(Backend backend, Tensor x, GroupNorm norm, Tensor residual) {
         return done(backend.normConv2d(x, norm.spec(backend, x), prepared, residual), x, 1);
+    }
+
+    /**
+     * conv(norm(x)) (+ residual when not null) for a normalisation the caller describes itself (an affine that
+     * changes per call, such as a timestep's scale and shift folded into it), fused where it can be.
+     */
+    public Tensor forward(Backend backend, Tensor x, GroupNormSpec norm, Tensor residual) {
+        return done(backend.normConv2d(x, norm, prepared, residual), x, 1);
     }
 
     /** conv(norm(x)) + residual, where the caller gives up residual (the result may be written over it). */
