@@ -31,6 +31,6 @@ public final class Latents {
 
     /** Whether a latent space's factors change nothing (scale 1, shift 0). */
     public static boolean isIdentity(LatentSpace space) {
-        return space.scale() == 1 && space.shift() == 0;
+        return space.scale() == 1 && space.shift() == 0 && !space.patched();
     }
 }
