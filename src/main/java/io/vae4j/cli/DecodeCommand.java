@@ -9,6 +9,7 @@ import io.vae4j.model.LatentSpace;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Model;
 import io.vae4j.model.Vae;
+import io.vae4j.pipeline.LatentMismatch;
 import io.vae4j.pipeline.Latents;
 import io.vae4j.pipeline.Limits;
 import io.vae4j.pipeline.PatchedLatents;
@@ -120,6 +121,10 @@ final class DecodeCommand implements Callable<Integer> {
                 rawZ = Latents.map(z, vae.latentSpace()::toRaw);
             }
             try (rawZ) {
+                String mismatch = LatentMismatch.check(vae.latentSpace(), rawZ);
+                if (mismatch != null) {
+                    Log.warn(latentPath + ": " + mismatch);
+                }
                 if (tiled) {
                     tiling.decode(vae, rawZ, out, ext, quiet);
                     return 0;

@@ -1,0 +1,130 @@
+package io.vae4j.pipeline;
+
+import io.vae4j.model.Family;
+import io.vae4j.model.LatentSpace;
+import io.vae4j.tensor.Tensor;
+
+import java.util.Locale;
+
+/**
+ * Tells when a 4-channel latent clearly belongs to SD1/SD2 while the model decodes SDXL's latent space, or the other
+ * way round: the two have the same shapes, and a latent of one decoded as the other comes out washed out without a
+ * word. The latent's per-channel means and standard deviations are scored against each family's published latent
+ * statistics, as Gaussians, and a warning is given only when another family fits better by a clear margin.
+ *
+ * <p>Each family's statistics are in its diffusion space (raw latent times its scaling factor):
+ * <ul>
+ *   <li>SD1/SD2: OpenAI's consistency decoder standardises SD1 latents (raw · 0.18215) with per-channel means
+ *   0.38862467, 0.02253063, 0.07381133, -0.0171294 and stds 0.9654121, 1.0440036, 0.76147926, 0.77022034
+ *   (github.com/openai/consistencydecoder, consistencydecoder/__init__.py, ldm_transform_latent; the same in
+ *   diffusers' ConsistencyDecoderVAE).</li>
+ *   <li>SDXL: Playground v2.5, which uses the SDXL VAE, normalises its raw latents with per-channel means -1.6574,
+ *   1.886, -1.383, 2.5155 and stds 8.4927, 5.9022, 6.5498, 5.2299 (playground-v2.5-1024px-aesthetic vae/config.json
+ *   latents_mean/latents_std; ComfyUI's latent_formats.SDXL_Playground_2_5); times 0.13025 here.</li>
+ * </ul>
+ * A latent may also have been given raw where scaled was meant or the other way round, so each family is scored
+ * under the four ways its latents can reach the model (its own or the model's factor, or none, or both) and the best
+ * one counts: a raw/scaled mix-up alone is not taken for a family mismatch.
+ */
+public final class LatentMismatch {
+    /** Nats per latent value by which another family must fit better. Same-family Gaussians differ by under 0.07. */
+    static final double MARGIN = 0.1;
+    /** Fewer latent pixels (a 128x128 image) say too little about a family to warn. */
+    static final long MIN_PIXELS = 256;
+
+    private record Statistics(String name, Family family, double scale, double[] mean, double[] std) {
+    }
+
+    private static final Statistics SD1 = new Statistics("SD1/SD2", Family.SD1, Family.SD1.scale,
+            new double[]{0.38862467, 0.02253063, 0.07381133, -0.0171294},
+            new double[]{0.9654121, 1.0440036, 0.76147926, 0.77022034});
+    private static final Statistics SDXL = new Statistics("SDXL", Family.SDXL, Family.SDXL.scale,
+            scaled(new double[]{-1.6574, 1.886, -1.383, 2.5155}, Family.SDXL.scale),
+            scaled(new double[]{8.4927, 5.9022, 6.5498, 5.2299}, Family.SDXL.scale));
+
+    private LatentMismatch() {
+    }
+
+    /**
+     * A warning naming the family a latent likely belongs to and how that was decided, or null when it fits the
+     * model's family or nothing clearly.
+     *
+     * @param space the model's latent space
+     * @param raw   the latent as the model takes it (its factors already undone)
+     */
+    public static String check(LatentSpace space, Tensor raw) {
+        Statistics own = switch (space.family()) {
+            case SD1, SD2 -> SD1;
+            case SDXL -> SDXL;
+            default -> null;
+        };
+        if (own == null || raw.rank() != 4 || raw.dim(1) != 4 || (long) raw.dim(0) * raw.dim(2) * raw.dim(3) < MIN_PIXELS) {
+            return null;
+        }
+        Statistics other = own == SD1 ? SDXL : SD1;
+        double[] mean = new double[4], std = new double[4];
+        moments(raw, mean, std);
+        double ownFit = bestFit(own, space.scale(), mean, std), otherFit = bestFit(other, space.scale(), mean, std);
+        if (ownFit - otherFit <= MARGIN) {
+            return null;
+        }
+        double[] m = scaled(mean, space.scale()), s = scaled(std, space.scale());
+        return String.format(Locale.ROOT, "this latent looks like %s's, but the model decodes %s latents (family %s):"
+                        + " its per-channel means %s and standard deviations %s (at the model's factor %s) fit %s's"
+                        + " published latent statistics better than %s's by %.2f nats per value; decode it with an %s"
+                        + " VAE (or pass --family if the model is one)", other.name, own.name, space.family().id,
+                list(m), list(s), space.scale(), other.name, own.name, ownFit - otherFit, other.name);
+    }
+
+    /**
+     * The lowest mean negative log-likelihood per value of the latent's moments under a family's statistics, over
+     * the ways its latents reach the model: scaled by the model's factor, by their own, by both, or not at all.
+     */
+    private static double bestFit(Statistics f, double modelScale, double[] mean, double[] std) {
+        double best = Double.POSITIVE_INFINITY;
+        for (double k : new double[]{1 / modelScale, 1 / f.scale, 1 / (f.scale * modelScale), 1}) {
+            double nll = 0;
+            for (int c = 0; c < 4; c++) {
+                double mu = f.mean[c] * k, sigma = f.std[c] * k, d = mean[c] - mu;
+                nll += Math.log(sigma) + (std[c] * std[c] + d * d) / (2 * sigma * sigma);
+            }
+            best = Math.min(best, nll / 4);
+        }
+        return best;
+    }
+
+    private static void moments(Tensor z, double[] mean, double[] std) {
+        int n = z.dim(0), c = z.dim(1);
+        long plane = (long) z.dim(2) * z.dim(3);
+        for (int ch = 0; ch < c; ch++) {
+            double sum = 0, sq = 0;
+            for (int b = 0; b < n; b++) {
+                long base = ((long) b * c + ch) * plane;
+                for (long i = 0; i < plane; i++) {
+                    double v = z.get(base + i);
+                    sum += v;
+                    sq += v * v;
+                }
+            }
+            double count = (double) n * plane;
+            mean[ch] = sum / count;
+            std[ch] = Math.sqrt(Math.max(sq / count - mean[ch] * mean[ch], 1e-12));
+        }
+    }
+
+    private static double[] scaled(double[] v, double k) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i] * k;
+        }
+        return out;
+    }
+
+    private static String list(double[] v) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < v.length; i++) {
+            b.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2f", v[i]));
+        }
+        return b.append(']').toString();
+    }
+}

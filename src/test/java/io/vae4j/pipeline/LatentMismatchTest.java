@@ -1,0 +1,100 @@
+package io.vae4j.pipeline;
+
+import io.vae4j.model.Family;
+import io.vae4j.model.LatentSpace;
+import io.vae4j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The SD1/SDXL mismatch warning on latents drawn from each family's published per-channel statistics. */
+public class LatentMismatchTest {
+    /** Diffusion-space statistics, as in LatentMismatch's sources. */
+    public static final double[] SD1_MEAN = {0.38862467, 0.02253063, 0.07381133, -0.0171294};
+    public static final double[] SD1_STD = {0.9654121, 1.0440036, 0.76147926, 0.77022034};
+    public static final double[] SDXL_MEAN = {-1.6574 * 0.13025, 1.886 * 0.13025, -1.383 * 0.13025, 2.5155 * 0.13025};
+    public static final double[] SDXL_STD = {8.4927 * 0.13025, 5.9022 * 0.13025, 6.5498 * 0.13025, 5.2299 * 0.13025};
+
+    /** A [1, 4, side, side] diffusion latent, Gaussian per channel, times {@code k}. */
+    public static Tensor latent(long seed, double[] mean, double[] std, int side, double k) {
+        Tensor t = Tensor.allocate(1, 4, side, side);
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int c = 0; c < 4; c++) {
+            for (int i = 0; i < side * side; i++) {
+                t.set((long) c * side * side + i, (float) ((mean[c] + std[c] * gaussian(r)) * k));
+            }
+        }
+        return t;
+    }
+
+    private static double gaussian(SplittableRandom r) {
+        return Math.sqrt(-2 * Math.log(1 - r.nextDouble())) * Math.cos(2 * Math.PI * r.nextDouble());
+    }
+
+    private static final LatentSpace SD1 = LatentSpace.of(Family.SD1, "test");
+    private static final LatentSpace SD2 = LatentSpace.of(Family.SD2, "test");
+    private static final LatentSpace SDXL = LatentSpace.of(Family.SDXL, "test");
+
+    @Test
+    void sdxlLatentGivenToAnSd1ModelIsNamed() {
+        // The file holds SDXL diffusion latents; the SD1 model undoes its own factor.
+        try (Tensor raw = latent(1, SDXL_MEAN, SDXL_STD, 32, 1 / Family.SD1.scale)) {
+            String w = LatentMismatch.check(SD1, raw);
+            assertTrue(w != null && w.contains("looks like SDXL's") && w.contains("published latent statistics"),
+                    String.valueOf(w));
+        }
+        // A ComfyUI .latent: SDXL's raw latent, given as raw.
+        try (Tensor raw = latent(2, SDXL_MEAN, SDXL_STD, 32, 1 / Family.SDXL.scale)) {
+            String w = LatentMismatch.check(SD2, raw);
+            assertTrue(w != null && w.contains("looks like SDXL's"), String.valueOf(w));
+        }
+    }
+
+    @Test
+    void sd1LatentGivenToAnSdxlModelIsNamed() {
+        try (Tensor raw = latent(3, SD1_MEAN, SD1_STD, 32, 1 / Family.SDXL.scale)) {
+            String w = LatentMismatch.check(SDXL, raw);
+            assertTrue(w != null && w.contains("looks like SD1/SD2's") && w.contains("family sdxl"),
+                    String.valueOf(w));
+        }
+    }
+
+    @Test
+    void matchedLatentsAreQuiet() {
+        for (long seed = 10; seed < 20; seed++) {
+            try (Tensor sd1 = latent(seed, SD1_MEAN, SD1_STD, 32, 1 / Family.SD1.scale);
+                 Tensor sd1Raw = latent(seed, SD1_MEAN, SD1_STD, 32, 1 / Family.SD1.scale);
+                 Tensor sdxl = latent(seed, SDXL_MEAN, SDXL_STD, 32, 1 / Family.SDXL.scale)) {
+                assertNull(LatentMismatch.check(SD1, sd1));
+                assertNull(LatentMismatch.check(SD2, sd1Raw));
+                assertNull(LatentMismatch.check(SDXL, sdxl));
+            }
+        }
+    }
+
+    /** The fixtures' and tests' latents are standard normal: close enough to both families to say nothing. */
+    @Test
+    void standardNormalRawOrScaledIsQuiet() {
+        double[] zero = {0, 0, 0, 0}, one = {1, 1, 1, 1};
+        for (LatentSpace space : new LatentSpace[]{SD1, SDXL}) {
+            for (double k : new double[]{1, 1 / space.scale()}) {
+                try (Tensor raw = latent(5, zero, one, 64, k)) {
+                    assertNull(LatentMismatch.check(space, raw), space.family() + " x" + k);
+                }
+            }
+        }
+    }
+
+    @Test
+    void smallLatentsAndOtherFamiliesAreQuiet() {
+        try (Tensor small = latent(6, SDXL_MEAN, SDXL_STD, 15, 1 / Family.SD1.scale);
+             Tensor big = latent(7, SDXL_MEAN, SDXL_STD, 32, 1)) {
+            assertNull(LatentMismatch.check(SD1, small), "under 256 latent pixels");
+            assertNull(LatentMismatch.check(LatentSpace.of(Family.TAESD, "test"), big));
+            assertNull(LatentMismatch.check(LatentSpace.of(Family.OTHER, "test"), big));
+        }
+    }
+}
