@@ -1,10 +1,15 @@
 package io.vae4j.pipeline;
 
+import io.vae4j.Conformance;
+import io.vae4j.format.npy.Npy;
 import io.vae4j.model.Family;
 import io.vae4j.model.LatentSpace;
 import io.vae4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -86,6 +91,67 @@ public class LatentMismatchTest {
                 }
             }
         }
+    }
+
+    /**
+     * The fixtures' 4-channel decode latents as the tests decode them (an assumed sd1 model, or --family sdxl):
+     * quiet. Repeated 2x2 until big enough to be judged (repeating keeps their moments), as scaled or raw sd1
+     * latents: still quiet. (As raw sdxl latents, 8x8 standard normal samples can come within a hair of the margin:
+     * one image's moments say little, which is why latents under 16x16 are never judged.)
+     */
+    @Test
+    void fixtureLatentsAreQuiet() throws IOException {
+        Path root = Conformance.dirOrSkip();
+        int checked = 0;
+        try (var files = Files.walk(root, 2)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().matches("decode.*\\.z\\.npy"))
+                    .sorted().toList()) {
+                try (Tensor z = Npy.read(f)) {
+                    if (z.rank() != 4 || z.dim(1) != 4) {
+                        continue;
+                    }
+                    for (LatentSpace space : new LatentSpace[]{SD1, SDXL}) {
+                        assertNull(LatentMismatch.check(space, z), f + " " + space.family());
+                    }
+                    Tensor big = z.copyF32();
+                    while ((long) big.dim(0) * big.dim(2) * big.dim(3) < 4 * LatentMismatch.MIN_PIXELS) {
+                        Tensor next = repeat2x2(big);
+                        big.close();
+                        big = next;
+                    }
+                    try (Tensor judged = big) {
+                        for (double k : new double[]{1, 1 / SD1.scale()}) {
+                            try (Tensor raw = scaled(judged, k)) {
+                                assertNull(LatentMismatch.check(SD1, raw), f + " x" + k);
+                            }
+                        }
+                    }
+                    checked++;
+                }
+            }
+        }
+        assertTrue(checked >= 5, "fixture latents checked: " + checked);
+    }
+
+    private static Tensor repeat2x2(Tensor z) {
+        int n = z.dim(0), c = z.dim(1), h = z.dim(2), w = z.dim(3);
+        Tensor out = Tensor.allocate(n, c, 2 * h, 2 * w);
+        for (int b = 0; b < n * c; b++) {
+            for (int y = 0; y < 2 * h; y++) {
+                for (int x = 0; x < 2 * w; x++) {
+                    out.set(((long) b * 2 * h + y) * 2 * w + x, z.get(((long) b * h + y % h) * w + x % w));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Tensor scaled(Tensor z, double k) {
+        Tensor out = Tensor.allocate(z.shape());
+        for (long i = 0; i < z.numel(); i++) {
+            out.set(i, (float) (z.get(i) * k));
+        }
+        return out;
     }
 
     @Test
