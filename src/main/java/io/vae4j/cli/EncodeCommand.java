@@ -143,7 +143,7 @@ final class EncodeCommand implements Callable<Integer> {
 
     /**
      * What to write: the moments (raw mean ++ logvar), or the mean or a sample, scaled into diffusion space
-     * unless --raw or a ComfyUI .latent (always raw) was asked for.
+     * unless --raw or a ComfyUI .latent (always raw, but FLUX.2's in its patches) was asked for.
      */
     private Tensor result(Moments m, long sampleSeed, String ext, Vae vae) {
         if (moments) {

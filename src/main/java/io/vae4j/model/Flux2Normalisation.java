@@ -84,24 +84,12 @@ public record Flux2Normalisation(int latentChannels, float[] mean, float[] std) 
     /** Diffusion latent [B, 4C, h, w] to the VAE's raw latent [B, C, 2h, 2w], a new float32 tensor. */
     public Tensor toRaw(Tensor z) {
         if (z.rank() != 4 || z.dim(1) != 4 * latentChannels) {
-            throw new VaeException("a FLUX.2 diffusion latent is [N, " + 4 * latentChannels + ", h, w] (" + latentChannels
-                    + " latent channels in 2x2 patches), got " + Arrays.toString(z.shape())
+            throw new VaeException("a FLUX.2 diffusion latent is [N, " + 4 * latentChannels + ", h, w] ("
+                    + latentChannels + " latent channels in 2x2 patches), got " + Arrays.toString(z.shape())
                     + "; the VAE's own latents are [N, " + latentChannels + ", h, w] (pass --raw)");
         }
-        int b = z.dim(0), h = z.dim(2), w = z.dim(3);
-        Tensor out = Tensor.allocate(b, latentChannels, 2 * h, 2 * w);
-        for (int n = 0; n < b; n++) {
-            for (int p = 0; p < 4 * latentChannels; p++) {
-                int c = p / 4, dy = (p / 2) % 2, dx = p % 2;
-                long src = ((long) n * 4 * latentChannels + p) * h * w;
-                long dst = ((long) n * latentChannels + c) * 4L * h * w;
-                for (int i = 0; i < h; i++) {
-                    for (int j = 0; j < w; j++) {
-                        out.set(dst + (2L * i + dy) * 2 * w + 2L * j + dx, z.get(src + (long) i * w + j) * std[p] + mean[p]);
-                    }
-                }
-            }
-        }
+        Tensor out = Tensor.allocate(z.dim(0), latentChannels, 2 * z.dim(2), 2 * z.dim(3));
+        walk(z, out, true);
         return out;
     }
 
@@ -112,21 +100,34 @@ public record Flux2Normalisation(int latentChannels, float[] mean, float[] std) 
                     + ", h, w] with h and w even (images a multiple of 16 pixels on each side), got "
                     + Arrays.toString(raw.shape()) + " (--raw writes the VAE's own latent)");
         }
-        int b = raw.dim(0), h = raw.dim(2) / 2, w = raw.dim(3) / 2;
-        Tensor out = Tensor.allocate(b, 4 * latentChannels, h, w);
+        Tensor out = Tensor.allocate(raw.dim(0), 4 * latentChannels, raw.dim(2) / 2, raw.dim(3) / 2);
+        walk(out, raw, false);
+        return out;
+    }
+
+    /**
+     * Visits every patched value and its raw place: patched[n][4c + 2dy + dx][i][j] and raw[n][c][2i + dy][2j + dx];
+     * writes the raw one from the patched (toRaw) or the other way.
+     */
+    private void walk(Tensor patched, Tensor raw, boolean toRaw) {
+        int b = patched.dim(0), h = patched.dim(2), w = patched.dim(3);
         for (int n = 0; n < b; n++) {
             for (int p = 0; p < 4 * latentChannels; p++) {
                 int c = p / 4, dy = (p / 2) % 2, dx = p % 2;
-                long dst = ((long) n * 4 * latentChannels + p) * h * w;
-                long src = ((long) n * latentChannels + c) * 4L * h * w;
+                long pBase = ((long) n * 4 * latentChannels + p) * h * w;
+                long rBase = ((long) n * latentChannels + c) * 4L * h * w;
                 for (int i = 0; i < h; i++) {
                     for (int j = 0; j < w; j++) {
-                        out.set(dst + (long) i * w + j, (raw.get(src + (2L * i + dy) * 2 * w + 2L * j + dx) - mean[p]) / std[p]);
+                        long pi = pBase + (long) i * w + j, ri = rBase + (2L * i + dy) * 2 * w + 2L * j + dx;
+                        if (toRaw) {
+                            raw.set(ri, patched.get(pi) * std[p] + mean[p]);
+                        } else {
+                            patched.set(pi, (raw.get(ri) - mean[p]) / std[p]);
+                        }
                     }
                 }
             }
         }
-        return out;
     }
 
     /** Whether these are real statistics rather than {@link #patchesOnly}. */

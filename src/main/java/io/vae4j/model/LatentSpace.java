@@ -38,11 +38,7 @@ public record LatentSpace(Family family, double scale, double shift, String sour
         if (patches != null) {
             return patches.toRaw(diffusion);
         }
-        Tensor out = Tensor.allocate(diffusion.shape());
-        for (long i = 0; i < diffusion.numel(); i++) {
-            out.set(i, toRaw(diffusion.get(i)));
-        }
-        return out;
+        return map(diffusion, this::toRaw);
     }
 
     /** A raw latent as a new float32 diffusion latent: the factors applied, or for FLUX.2 patched. */
@@ -50,9 +46,17 @@ public record LatentSpace(Family family, double scale, double shift, String sour
         if (patches != null) {
             return patches.toDiffusion(raw);
         }
-        Tensor out = Tensor.allocate(raw.shape());
-        for (long i = 0; i < raw.numel(); i++) {
-            out.set(i, toDiffusion(raw.get(i)));
+        return map(raw, this::toDiffusion);
+    }
+
+    private interface FloatMap {
+        float apply(float x);
+    }
+
+    private static Tensor map(Tensor t, FloatMap f) {
+        Tensor out = Tensor.allocate(t.shape());
+        for (long i = 0; i < t.numel(); i++) {
+            out.set(i, f.apply(t.get(i)));
         }
         return out;
     }

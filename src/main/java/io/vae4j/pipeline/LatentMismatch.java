@@ -59,7 +59,8 @@ public final class LatentMismatch {
             case SDXL -> SDXL;
             default -> null;
         };
-        if (own == null || raw.rank() != 4 || raw.dim(1) != 4 || (long) raw.dim(0) * raw.dim(2) * raw.dim(3) < MIN_PIXELS) {
+        if (own == null || raw.rank() != 4 || raw.dim(1) != 4
+                || (long) raw.dim(0) * raw.dim(2) * raw.dim(3) < MIN_PIXELS) {
             return null;
         }
         Statistics other = own == SD1 ? SDXL : SD1;

@@ -86,8 +86,8 @@ class Flux2CliTest {
         Path model = Flux2ModelsForTest.write(tmp);
         CliTest.Result info = CliTest.run("info", p(model));
         assertEquals(0, info.status(), info.err());
-        assertTrue(info.out().contains("flux2 (2x2 patches normalised by the VAE's BatchNorm statistics; bn.* tensors)"),
-                info.out());
+        assertTrue(info.out().contains(
+                "flux2 (2x2 patches normalised by the VAE's BatchNorm statistics; bn.* tensors)"), info.out());
         Path z32 = tmp.resolve("z32.npy");
         try (Tensor t = random(2, 1, 1, 32, 4, 4)) {
             Npy.write(z32, t);

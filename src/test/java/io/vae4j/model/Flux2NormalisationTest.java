@@ -129,7 +129,8 @@ class Flux2NormalisationTest {
             assertEquals(Family.FLUX2, parent.family());
             assertNotNull(parent.patches());
             assertFalse(parent.patches().hasStatistics());
-            try (Tensor raw = random(5, 1, 32, 4, 6); Tensor z = parent.toDiffusion(raw); Tensor back = parent.toRaw(z)) {
+            try (Tensor raw = random(5, 1, 32, 4, 6); Tensor z = parent.toDiffusion(raw);
+                 Tensor back = parent.toRaw(z)) {
                 assertFormula(raw, z, Tensor.allocate(128), ones(128), 0);
                 for (long i = 0; i < raw.numel(); i++) {
                     assertEquals(raw.get(i), back.get(i));
