@@ -1,6 +1,7 @@
 package io.vae4j.model;
 
 import io.vae4j.tensor.Tensor;
+import io.vae4j.tensor.Tensors;
 
 /**
  * Which diffusion latent space a model's latents are in, and how that was decided. diffusion = (raw - shift) ·
@@ -38,7 +39,7 @@ public record LatentSpace(Family family, double scale, double shift, String sour
         if (patches != null) {
             return patches.toRaw(diffusion);
         }
-        return map(diffusion, this::toRaw);
+        return Tensors.map(diffusion, this::toRaw);
     }
 
     /** A raw latent as a new float32 diffusion latent: the factors applied, or for FLUX.2 patched. */
@@ -46,19 +47,7 @@ public record LatentSpace(Family family, double scale, double shift, String sour
         if (patches != null) {
             return patches.toDiffusion(raw);
         }
-        return map(raw, this::toDiffusion);
-    }
-
-    private interface FloatMap {
-        float apply(float x);
-    }
-
-    private static Tensor map(Tensor t, FloatMap f) {
-        Tensor out = Tensor.allocate(t.shape());
-        for (long i = 0; i < t.numel(); i++) {
-            out.set(i, f.apply(t.get(i)));
-        }
-        return out;
+        return Tensors.map(raw, this::toDiffusion);
     }
 
     public String describe() {
