@@ -7,6 +7,7 @@ import io.vae4j.format.image.Images;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.model.Family;
 import io.vae4j.model.ImageRange;
+import io.vae4j.model.LatentSpace;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Moments;
@@ -178,9 +179,23 @@ public final class VaeModel implements AutoCloseable {
         return out;
     }
 
-    /** Diffusion-space latent {@code [n, C, h, w]} (the family's factors applied) to images, as {@link #decodeRaw}. */
+    /**
+     * Diffusion-space latent {@code [n, C, h, w]} (the family's factors applied) to images, as {@link #decodeRaw}.
+     * FLUX.2's diffusion latents are {@code [n, 4C, h, w]}, 2x2 patches of the raw {@code [n, C, 2h, 2w]}.
+     */
     public float[] decode(float[] latent, int n, int h, int w) {
-        return decodeRaw(map(latent, vae.latentSpace()::toRaw), n, h, w);
+        LatentSpace space = vae.latentSpace();
+        if (!space.patched()) {
+            return decodeRaw(map(latent, space::toRaw), n, h, w);
+        }
+        int c = 4 * vae.latentChannels();
+        if (latent.length != (long) n * c * h * w) {
+            throw new VaeException("latent has " + latent.length + " values; [" + n + ", " + c + ", " + h + ", " + w
+                    + "] (FLUX.2, 2x2 patches) needs " + (long) n * c * h * w);
+        }
+        try (Tensor z = Tensor.of(latent, n, c, h, w); Tensor raw = space.toRaw(z)) {
+            return decodeRaw(raw.toFloatArray(), n, 2 * h, 2 * w);
+        }
     }
 
     /** One diffusion-space latent {@code [1, C, h, w]} to an 8-bit RGB image. */
@@ -193,7 +208,15 @@ public final class VaeModel implements AutoCloseable {
 
     /** An image to its posterior mean {@code [1, C, H/f, W/f]} in diffusion space (the family's factors applied). */
     public float[] encode(BufferedImage image) {
-        return map(encodeRaw(image), vae.latentSpace()::toDiffusion);
+        LatentSpace space = vae.latentSpace();
+        if (!space.patched()) {
+            return map(encodeRaw(image), space::toDiffusion);
+        }
+        int f = vae.downscale();
+        try (Tensor raw = Tensor.of(encodeRaw(image), 1, vae.latentChannels(), image.getHeight() / f,
+                image.getWidth() / f); Tensor z = space.toDiffusion(raw)) {
+            return z.toFloatArray();
+        }
     }
 
     /** An image to its raw posterior mean {@code [1, C, H/f, W/f]}. */

@@ -9,8 +9,10 @@ import io.vae4j.model.LatentSpace;
 import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Model;
 import io.vae4j.model.Vae;
+import io.vae4j.pipeline.LatentMismatch;
 import io.vae4j.pipeline.Latents;
 import io.vae4j.pipeline.Limits;
+import io.vae4j.pipeline.PatchedLatents;
 import io.vae4j.pipeline.Pipeline;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
@@ -97,15 +99,21 @@ final class DecodeCommand implements Callable<Integer> {
 
         Backend backend = backendOptions.create();
         try (Model loaded = model.load(backend);
-             LatentFiles.Latent latent = LatentFiles.read(latentPath)) {
+             LatentFiles.Latent latent = LatentFiles.read(latentPath);
+             Tensor unpatched = PatchedLatents.unpatch(latentPath, loaded.vae(), model.family(), raw,
+                     latent.tensor())) {
             Vae vae = loaded.vae();
-            Tensor z = latent.tensor();
+            Tensor z = unpatched != null ? unpatched : latent.tensor();
+            if (unpatched != null) {
+                Log.info("FLUX.2 latent " + Arrays.toString(latent.tensor().shape()) + " out of its 2x2 patches: "
+                        + Arrays.toString(z.shape()));
+            }
             boolean tiled = tiling.tiled(vae, z);
             long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
             Limits.checkLatent(latentPath, z, vae, limit);
-            boolean raw = this.raw || latent.raw();
+            boolean raw = this.raw || latent.raw() || unpatched != null;
             Tensor rawZ;
-            if (latent.raw() && vae.latentSpace().family() == Family.TAESD) {
+            if (latent.raw() && unpatched == null && vae.latentSpace().family() == Family.TAESD) {
                 // A .latent holds the full VAE's raw latents; TAESD wants them in diffusion space.
                 LatentSpace parent = ModelLoader.parentSpace(z.dim(1), model.family());
                 Log.info("TAESD on a .latent file: scaling it as " + parent.describe());
@@ -118,6 +126,10 @@ final class DecodeCommand implements Callable<Integer> {
                 rawZ = Latents.map(z, vae.latentSpace()::toRaw);
             }
             try (rawZ) {
+                String mismatch = LatentMismatch.check(vae.latentSpace(), rawZ);
+                if (mismatch != null) {
+                    Log.warn(latentPath + ": " + mismatch);
+                }
                 if (tiled) {
                     noiseOptions.around(vae, z.shape(), () -> {
                         tiling.decode(vae, rawZ, out, ext, quiet);

@@ -13,6 +13,7 @@ import io.vae4j.model.Moments;
 import io.vae4j.model.Vae;
 import io.vae4j.pipeline.Latents;
 import io.vae4j.pipeline.Limits;
+import io.vae4j.pipeline.PatchedLatents;
 import io.vae4j.pipeline.Pipeline;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.tensor.Tensors;
@@ -116,7 +117,7 @@ final class EncodeCommand implements Callable<Integer> {
                         throw new VaeException("tiled encoding (fast) writes the posterior mean only (no --moments"
                                 + " or --sample; --tiling exact has them)");
                     }
-                    try (Tensor result = result(m, sampleSeed, ext, vae.latentSpace())) {
+                    try (Tensor result = result(m, sampleSeed, ext, vae)) {
                         LatentFiles.write(out, result);
                         Log.info("wrote " + out + " " + Arrays.toString(result.shape()));
                     }
@@ -129,7 +130,7 @@ final class EncodeCommand implements Callable<Integer> {
                 Limits.checkImage(imagePath, image, vae, limit);
                 long start = System.nanoTime();
                 try (Moments m = tiling.pipeline().encodeUntiled(vae, image);
-                     Tensor result = result(m, sampleSeed, ext, vae.latentSpace())) {
+                     Tensor result = result(m, sampleSeed, ext, vae)) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     LatentFiles.write(out, result);
                     Log.info(String.format("encoded %s -> %s in %.2f s; wrote %s", Arrays.toString(image.shape()),
@@ -142,13 +143,20 @@ final class EncodeCommand implements Callable<Integer> {
 
     /**
      * What to write: the moments (raw mean ++ logvar), or the mean or a sample, scaled into diffusion space
-     * unless --raw or a ComfyUI .latent (always raw) was asked for.
+     * unless --raw or a ComfyUI .latent (always raw, but FLUX.2's in its patches) was asked for.
      */
-    private Tensor result(Moments m, long sampleSeed, String ext, LatentSpace space) {
+    private Tensor result(Moments m, long sampleSeed, String ext, Vae vae) {
         if (moments) {
             return m.logvar() == null ? m.mean().copyF32() : Tensors.concatChannels(m.mean(), m.logvar());
         }
+        LatentSpace space = vae.latentSpace();
         Tensor z = sample ? m.sample(sampleSeed) : m.mean().copyF32();
+        LatentSpace patched = PatchedLatents.forEncode(vae, model.family(), raw, ext.equals("latent"));
+        if (patched != null) {
+            try (z) {
+                return patched.toDiffusion(z);
+            }
+        }
         if (ext.equals("latent") && space.family() == Family.TAESD) {
             // TAESD gives diffusion-space latents; a .latent holds the full VAE's raw ones.
             LatentSpace parent = ModelLoader.parentSpace(z.dim(1), model.family());

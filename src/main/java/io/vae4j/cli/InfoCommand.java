@@ -35,7 +35,7 @@ final class InfoCommand implements Callable<Integer> {
     private List<String> extra = List.of();
 
     @Option(names = "--family", paramLabel = "F", order = 20, completionCandidates = Choices.FamilyIds.class,
-            description = "latent scaling: ${COMPLETION-CANDIDATES} (default: config's, or assumed)")
+            description = "latent space: ${COMPLETION-CANDIDATES} (default: from the model)")
     private String family;
 
     @Mixin

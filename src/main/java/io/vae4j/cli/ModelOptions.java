@@ -22,7 +22,7 @@ final class ModelOptions {
     SourceOptions sources;
 
     @Option(names = "--family", paramLabel = "F", order = 20, completionCandidates = Choices.FamilyIds.class,
-            description = "latent scaling: ${COMPLETION-CANDIDATES} (default: config's, or assumed)")
+            description = "latent space: ${COMPLETION-CANDIDATES} (default: from the model)")
     String family;
 
     /** --family, or null when not given. */

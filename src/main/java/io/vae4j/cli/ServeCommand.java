@@ -50,7 +50,7 @@ final class ServeCommand implements Callable<Integer> {
     private SourceOptions sources;
 
     @Option(names = "--family", paramLabel = "[NAME=]F", order = 2,
-            description = "repeatable: ${COMPLETION-CANDIDATES}; F alone: the first model's (default: assumed)",
+            description = "repeatable: ${COMPLETION-CANDIDATES}; F: the first model's (default: assumed)",
             completionCandidates = Choices.FamilyIds.class)
     private List<String> familySpecs = new ArrayList<>();
 

@@ -12,6 +12,11 @@ public enum Family {
     SDXL("sdxl", 4, 0.13025, 0),
     SD3("sd3", 16, 1.5305, 0.0609),
     FLUX1("flux1", 16, 0.3611, 0.1159),
+    /**
+     * FLUX.2: no scalar factors; its diffusion latents are the raw ones in 2x2 patches normalised by the VAE's own
+     * BatchNorm statistics ({@link Flux2Normalisation}), which {@link LatentSpace} carries.
+     */
+    FLUX2("flux2", 32, 1, 0),
     /** A KL autoencoder whose latent channel count matches no known family: factors 1 and 0. */
     OTHER("other", -1, 1, 0),
     /**
@@ -43,7 +48,7 @@ public enum Family {
 
     /** Known ids, for error messages. */
     public static String ids() {
-        return "sd1, sd2, sdxl, sd3, flux1";
+        return "sd1, sd2, sdxl, sd3, flux1, flux2";
     }
 
     /** The family a latent of this many channels most likely belongs to, for error messages. */
@@ -52,6 +57,7 @@ public enum Family {
             case 4 -> "SD1/SD2/SDXL";
             case 16 -> "SD3/FLUX.1";
             case 32 -> "FLUX.2";
+            case 128 -> "FLUX.2 in 2x2 patches";
             default -> "no known family";
         };
     }

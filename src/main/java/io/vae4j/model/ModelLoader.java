@@ -13,6 +13,7 @@ import io.vae4j.model.kl.KlConfig;
 import io.vae4j.model.kl.KlKeys;
 import io.vae4j.model.taesd.Taesd;
 import io.vae4j.model.taesd.TaesdLayout;
+import io.vae4j.model.taesd.TaesdVariant;
 import io.vae4j.tensor.Tensor;
 
 import java.io.IOException;
@@ -145,13 +146,16 @@ public final class ModelLoader {
             throw new VaeException(source + ": not a known VAE layout; first tensors: "
                     + String.join(", ", tensors.keySet().stream().limit(4).toList()));
         }
-        WeightSet w = new WeightSet(source, KlKeys.toLdm(tensors), skipped);
+        WeightSet w = new WeightSet(source, KlKeys.toLdm(Flux2Normalisation.withoutStatistics(tensors)), skipped);
         KlConfig kl = KlConfig.infer(w);
         if (config != null) {
             checkConfig(source, config, kl);
         }
         String layout = (diffusers ? "diffusers" : "ldm") + (prefix == null ? "" : " under '" + prefix + "'");
-        LatentSpace space = decideSpace(kl.latentChannels(), config, family, prefix);
+        Flux2Normalisation bn = Flux2Normalisation.present(tensors) ? Flux2Normalisation.of(source, tensors,
+                kl.latentChannels(), config != null && config.get("batch_norm_eps") instanceof Number e
+                        ? e.doubleValue() : Flux2Normalisation.DEFAULT_EPS) : null;
+        LatentSpace space = decideSpace(kl.latentChannels(), config, family, prefix, bn);
         return new AutoencoderKL(backend, w, kl, layout, space);
     }
 
@@ -221,22 +225,46 @@ public final class ModelLoader {
      * latents (ComfyUI .latent) while TAESD works in diffusion space.
      */
     public static LatentSpace parentSpace(int latentChannels, Family chosen) {
-        return decideSpace(latentChannels, null, chosen, null);
+        return decideSpace(latentChannels, null, chosen, null,
+                chosen == Family.FLUX2 ? Flux2Normalisation.patchesOnly(latentChannels) : null);
     }
 
-    static LatentSpace decideSpace(int latentChannels, Map<String, Object> config, Family chosen, String prefix) {
+    /**
+     * As {@link #parentSpace(int, Family)}, knowing the model: TAEF2 stands in for FLUX.2, whose ComfyUI latents are
+     * the 2x2-patched ones (TAEF2's own are those, unpatched).
+     */
+    public static LatentSpace parentSpace(Vae vae, Family chosen) {
+        boolean taef2 = vae instanceof Taesd t && t.config().variant() == TaesdVariant.TAEF2;
+        return parentSpace(vae.latentChannels(), chosen == null && taef2 ? Family.FLUX2 : chosen);
+    }
+
+    /** @param bn FLUX.2's BatchNorm statistics when the file has them, else null */
+    static LatentSpace decideSpace(int latentChannels, Map<String, Object> config, Family chosen, String prefix,
+                                   Flux2Normalisation bn) {
         if (chosen != null) {
             if (chosen.latentChannels != latentChannels) {
                 throw new VaeException("--family " + chosen.id + " needs a " + chosen.latentChannels
                         + "-channel model, but this one has " + latentChannels + " latent channels (looks like "
                         + Family.guessFromChannels(latentChannels) + ")");
             }
+            if (chosen == Family.FLUX2) {
+                if (bn == null) {
+                    throw new VaeException("--family flux2 needs the VAE's BatchNorm statistics (bn.running_mean,"
+                            + " bn.running_var), which this file does not have");
+                }
+                return new LatentSpace(chosen, 1, 0, "--family", bn);
+            }
             return LatentSpace.of(chosen, "--family");
+        }
+        if (bn != null) {
+            return new LatentSpace(Family.FLUX2, 1, 0, "bn.* tensors"
+                    + (config != null && config.containsKey("batch_norm_eps") ? ", eps from config.json" : ""), bn);
         }
         if (config != null && config.get("scaling_factor") instanceof Number s) {
             double shift = config.get("shift_factor") instanceof Number n ? n.doubleValue() : 0;
             for (Family f : Family.values()) {
-                if (f != Family.SD2 && f.latentChannels == latentChannels && close(f.scale, s.doubleValue())
+                if (f != Family.SD2 && f != Family.FLUX2 && f.latentChannels == latentChannels
+                        && close(f.scale, s.doubleValue())
                         && close(f.shift, shift)) {
                     return LatentSpace.of(f, "config.json");
                 }

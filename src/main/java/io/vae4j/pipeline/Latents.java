@@ -2,6 +2,7 @@ package io.vae4j.pipeline;
 
 import io.vae4j.model.LatentSpace;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.tensor.Tensors;
 
 /** Element-wise latent scaling between diffusion space and a VAE's raw space: tiny next to any decode. */
 public final class Latents {
@@ -15,11 +16,7 @@ public final class Latents {
 
     /** A new float32 tensor of f applied to every element of z. */
     public static Tensor map(Tensor z, FloatUnaryOperator f) {
-        Tensor out = Tensor.allocate(z.shape());
-        for (long i = 0; i < z.numel(); i++) {
-            out.set(i, f.apply(z.get(i)));
-        }
-        return out;
+        return Tensors.map(z, f::apply);
     }
 
     /** f applied to every element of float32 tensor z, in place. */
@@ -31,6 +28,6 @@ public final class Latents {
 
     /** Whether a latent space's factors change nothing (scale 1, shift 0). */
     public static boolean isIdentity(LatentSpace space) {
-        return space.scale() == 1 && space.shift() == 0;
+        return space.scale() == 1 && space.shift() == 0 && !space.patched();
     }
 }

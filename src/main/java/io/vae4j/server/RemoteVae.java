@@ -8,6 +8,7 @@ import io.vae4j.format.image.PixelRange;
 import io.vae4j.model.ImageRange;
 import io.vae4j.model.Moments;
 import io.vae4j.model.Vae;
+import io.vae4j.pipeline.LatentMismatch;
 import io.vae4j.pipeline.Latents;
 import io.vae4j.pipeline.Latents.FloatUnaryOperator;
 import io.vae4j.pipeline.Limits;
@@ -22,6 +23,8 @@ import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -41,6 +44,8 @@ final class RemoteVae {
     private final ServerConfig config;
     /** Where the pipeline's decisions go (untiled, exact or fast, and why): the server's log. */
     private final Consumer<String> log;
+    /** Models whose clients were warned of a latent from another family. */
+    private final Set<String> mismatchWarned = ConcurrentHashMap.newKeySet();
 
     RemoteVae(ServerConfig config, Consumer<String> log) {
         this.config = config;
@@ -104,6 +109,7 @@ final class RemoteVae {
             throws IOException {
         Vae vae = m.vae();
         try (Tensor z = latent(spec, m, body)) {
+            warnOfMismatch(m, z);
             Pipeline p = pipeline(config.requestBudget() - spec.outputBytes());
             int n = z.dim(0), h = z.dim(2) * vae.downscale(), w = z.dim(3) * vae.downscale();
             PixelRange range = Pipeline.pixelRange(vae);
@@ -155,6 +161,16 @@ final class RemoteVae {
                     int[] shape = uint8 ? new int[]{n, h, w, 3} : new int[]{n, 3, h, w};
                     sendTensor(res, claim, out, shape, spec.outputDType());
                 }
+            }
+        }
+    }
+
+    /** A latent that looks like another family's than the model's is logged, once per model. */
+    private void warnOfMismatch(ServedModel m, Tensor z) {
+        if (!mismatchWarned.contains(m.name())) {
+            String mismatch = LatentMismatch.check(m.vae().latentSpace(), z);
+            if (mismatch != null && mismatchWarned.add(m.name())) {
+                log.accept("warning: model '" + m.name() + "': " + mismatch + " (said once per model)");
             }
         }
     }

@@ -36,7 +36,7 @@ record Scaling(Double scale, double shift, boolean family) {
             return x -> (float) (x / s + b);
         }
         if (family && !m.taesd()) {
-            LatentSpace space = m.vae().latentSpace();
+            LatentSpace space = familySpace(m);
             return space::toRaw;
         }
         return null;
@@ -53,9 +53,23 @@ record Scaling(Double scale, double shift, boolean family) {
             return x -> (float) ((x - b) * s);
         }
         if (family && !m.taesd()) {
-            LatentSpace space = m.vae().latentSpace();
+            LatentSpace space = familySpace(m);
             return space::toDiffusion;
         }
         return null;
+    }
+
+    /**
+     * The model's own latent space for do_scaling. FLUX.2's is no scaling but a normalisation of 2x2 patches, which
+     * changes the latent's shape; the server takes and gives FLUX.2's raw latents only.
+     */
+    private static LatentSpace familySpace(ServedModel m) {
+        LatentSpace space = m.vae().latentSpace();
+        if (space.patched()) {
+            throw new HttpError(400, "model '" + m.name() + "' is a FLUX.2 VAE, whose diffusion latents are 2x2"
+                    + " patches normalised per channel rather than scaled; send and expect its raw [B, "
+                    + m.vae().latentChannels() + ", h, w] latents, without do_scaling");
+        }
+        return space;
     }
 }

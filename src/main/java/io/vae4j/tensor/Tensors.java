@@ -66,4 +66,18 @@ public final class Tensors {
             throw new IllegalArgumentException("cannot " + what + " a " + t + " (convert it with Backend.toNchw first)");
         }
     }
+
+    /** A float operation on one value. */
+    public interface FloatMap {
+        float apply(float x);
+    }
+
+    /** A new float32 tensor of f applied to every element of t. */
+    public static Tensor map(Tensor t, FloatMap f) {
+        Tensor out = Tensor.allocate(t.shape());
+        for (long i = 0; i < t.numel(); i++) {
+            out.set(i, f.apply(t.get(i)));
+        }
+        return out;
+    }
 }
