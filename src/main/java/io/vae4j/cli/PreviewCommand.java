@@ -73,6 +73,10 @@ final class PreviewCommand implements Callable<Integer> {
         Outputs.requireWritable(out, Set.of("png"));
         Family f = chosen != null ? chosen : familyFromFile();
         PreviewFactors factors = PreviewFactors.of(f);
+        if (factors == null) {
+            throw new UsageException("--family " + f.id + " has no linear preview (known: " + PreviewFactors.FAMILIES
+                    + "); decode with a TAESD model and --preview-scale instead");
+        }
         try (LatentFiles.Latent latent = LatentFiles.read(latentPath)) {
             Tensor z = latent.tensor();
             if (z.dim(1) != factors.channels()) {
@@ -118,13 +122,13 @@ final class PreviewCommand implements Callable<Integer> {
     private Family familyFromFile() {
         String named = LatentFiles.metadata(latentPath).get(LatentFiles.FAMILY_KEY);
         if (named == null) {
-            throw new UsageException("missing --family (" + Family.ids() + "): " + latentPath
+            throw new UsageException("missing --family (" + PreviewFactors.FAMILIES + "): " + latentPath
                     + " does not say which family its latent belongs to");
         }
         Family f = Family.parse(named);
         if (f == null || PreviewFactors.of(f) == null) {
             throw new VaeException(latentPath + ": metadata family '" + named + "' has no preview projection"
-                    + " (known: " + Family.ids() + "); pass --family");
+                    + " (known: " + PreviewFactors.FAMILIES + "); pass --family");
         }
         Log.info("family " + f.id + " (from " + latentPath.getFileName() + "'s metadata)");
         return f;

@@ -134,7 +134,7 @@ public final class ModelLoader {
         }
         if (ConsistencyDecoderVae.detect(tensors.keySet())) {
             return ConsistencyDecoderVae.load(backend, source, tensors, file.skipped(), config,
-                    decideSpace(4, config, family, prefix));
+                    decideSpace(4, config, family, prefix, null));
         }
         return buildKl(source, tensors, file.skipped(), prefix, config, backend, family);
     }

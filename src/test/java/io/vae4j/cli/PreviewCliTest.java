@@ -169,6 +169,9 @@ class PreviewCliTest {
                 "--out", p(out));
         assertEquals(2, scale.status(), scale.err());
         assertTrue(scale.err().contains("--scale must be 1 to 16"), scale.err());
+        CliTest.Result flux2 = CliTest.run("preview", "--latent", p(z4), "--family", "flux2", "--out", p(out));
+        assertEquals(2, flux2.status(), flux2.err());
+        assertTrue(flux2.err().contains("--family flux2 has no linear preview"), flux2.err());
         CliTest.Result jpeg = CliTest.run("preview", "--latent", p(z4), "--family", "sd1", "--out",
                 p(tmp.resolve("x.jpg")));
         assertEquals(1, jpeg.status(), jpeg.err());

@@ -68,7 +68,10 @@ public record PreviewFactors(float[][] factors, float[] bias) {
             {-0.1262f, -0.0982f, -0.0778f}},
             new float[]{-0.0329f, -0.0718f, -0.0851f});
 
-    /** The projection of a family, or null where there is none (TAESD, other). */
+    /** The families that have a projection, for messages. */
+    public static final String FAMILIES = "sd1, sd2, sdxl, sd3, flux1";
+
+    /** The projection of a family, or null where there is none (FLUX.2, TAESD, other). */
     public static PreviewFactors of(Family family) {
         return switch (family) {
             case SD1, SD2 -> SD1;
