@@ -32,7 +32,8 @@ import java.util.concurrent.Callable;
                 "./vae4j decode [--model M] [--comfy-dir DIR] [--download] --latent IN --out OUT [--raw] [--family F]",
                 "         [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
                 "         [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE]",
-                "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off] [--quiet]"},
+                "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off] [--quiet]",
+                "./vae4j decode ... (--latent IN [--no-quantize] | --indices FILE)      # VQ models"},
         footer = {
                 "  ./vae4j decode --latent photo.latent.npy --out roundtrip.png      # the embedded TAEF2",
                 "  ./vae4j decode --model sdxl_vae.safetensors --family sdxl --latent z.npy --out image.png",
@@ -53,6 +54,14 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--raw", order = 10,
             description = "the latent is the VAE's own, not scaled for diffusion (default: scaled)")
     private boolean raw;
+
+    @Option(names = "--indices", paramLabel = "FILE", order = 4,
+            description = "VQ models: decode these codebook indices (int64 .npy [B, H, W]) instead of a --latent")
+    private Path indicesPath;
+
+    @Option(names = "--no-quantize", order = 14,
+            description = "VQ models: decode the latent as it is, not its nearest codebook entries")
+    private boolean noQuantize;
 
     @Mixin
     private BackendOptions backendOptions;
@@ -79,25 +88,34 @@ final class DecodeCommand implements Callable<Integer> {
     public Integer call() {
         Log.quiet |= quiet;
         model.family();
-        if (latentPath == null) {
+        if (latentPath == null && indicesPath == null) {
             throw new UsageException("missing --latent");
         }
+        if (latentPath != null && indicesPath != null) {
+            throw new UsageException("--latent and --indices exclude each other");
+        }
+        Path input = latentPath != null ? latentPath : indicesPath;
         if (out == null) {
             throw new UsageException("missing --out");
         }
-        ModelOptions.requireFile(latentPath, "latent");
+        ModelOptions.requireFile(input, latentPath != null ? "latent" : "indices");
         String ext = Outputs.requireWritable(out, Set.of("png", "npy", "tif", "tiff"));
         int preview = previewScale();
         Tiling tiling = Tiling.of(tilingOptions, bitDepth, ext, preview);
 
         Backend backend = backendOptions.create();
         try (Model loaded = model.load(backend);
-             LatentFiles.Latent latent = LatentFiles.read(latentPath)) {
+             LatentFiles.Latent latent = latentPath != null ? LatentFiles.read(latentPath)
+                     : new LatentFiles.Latent(VqCodes.readIndices(VqCodes.require(loaded.vae(), "--indices"),
+                     indicesPath), true)) {
             Vae vae = loaded.vae();
             Tensor z = latent.tensor();
             boolean tiled = tiling.tiled(vae, z);
             long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
-            Limits.checkLatent(latentPath, z, vae, limit);
+            if (noQuantize) {
+                VqCodes.require(vae, "--no-quantize");
+            }
+            Limits.checkLatent(input, z, vae, limit);
             boolean raw = this.raw || latent.raw();
             Tensor rawZ;
             if (latent.raw() && vae.latentSpace().family() == Family.TAESD) {
@@ -112,13 +130,13 @@ final class DecodeCommand implements Callable<Integer> {
             } else {
                 rawZ = Latents.map(z, vae.latentSpace()::toRaw);
             }
-            try (rawZ) {
+            try (Tensor decoded = VqCodes.quantizeUnless(noQuantize || indicesPath != null, vae, rawZ)) {
                 if (tiled) {
-                    tiling.decode(vae, rawZ, out, ext, quiet);
+                    tiling.decode(vae, decoded, out, ext, quiet);
                     return 0;
                 }
                 long start = System.nanoTime();
-                try (Tensor image = tiling.pipeline().decodeUntiled(vae, rawZ, preview)) {
+                try (Tensor image = tiling.pipeline().decodeUntiled(vae, decoded, preview)) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long nonFinite = Limits.countNonFinite(image);
                     if (nonFinite > 0) {

@@ -10,6 +10,8 @@ import io.vae4j.model.kl.KlConfig;
 import io.vae4j.model.kl.KlKeys;
 import io.vae4j.model.taesd.Taesd;
 import io.vae4j.model.taesd.TaesdLayout;
+import io.vae4j.model.vq.VqConfig;
+import io.vae4j.model.vq.VqModel;
 import io.vae4j.tensor.Tensor;
 
 import java.io.IOException;
@@ -103,6 +105,10 @@ public final class ModelLoader {
         String prefix = prefixOf(tensors);
         if (prefix != null) {
             tensors = strip(tensors, prefix);
+        }
+        if (tensors.containsKey(VqConfig.CODEBOOK)) {
+            return VqModel.load(backend, source, tensors, file.skipped(),
+                    "ldm VQModel" + (prefix == null ? "" : " under '" + prefix + "'"), family);
         }
         TaesdLayout taesd = TaesdLayout.detect(tensors.keySet());
         if (taesd != null) {

@@ -1,0 +1,235 @@
+package io.vae4j.model.vq;
+
+import io.vae4j.VaeException;
+import io.vae4j.backend.Backend;
+import io.vae4j.backend.ConvGeometry;
+import io.vae4j.model.Family;
+import io.vae4j.model.ImageRange;
+import io.vae4j.model.LatentSpace;
+import io.vae4j.model.ModelInfo;
+import io.vae4j.model.ModelLoader;
+import io.vae4j.model.Moments;
+import io.vae4j.model.Vae;
+import io.vae4j.model.WeightSet;
+import io.vae4j.model.kl.KlConfig;
+import io.vae4j.model.kl.KlGraph;
+import io.vae4j.model.nn.Conv;
+import io.vae4j.model.nn.Layer;
+import io.vae4j.model.nn.Sequential;
+import io.vae4j.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SequencedMap;
+
+/**
+ * A VQ autoencoder of taming-transformers or latent-diffusion (VQGAN f16, LDM VQ-f4/f8/f16): the ldm Encoder,
+ * quant_conv to embed_dim, the codebook, post_quant_conv back to z_channels, the ldm Decoder. {@link #encode} gives
+ * the quantized latent (codebook rows); {@link #decode} runs post_quant_conv and the decoder on whatever latent it is
+ * given, as latent-diffusion's VQModel.decode does; {@link #codebook()} quantizes and looks up indices.
+ */
+public final class VqModel implements Vae {
+    /**
+     * latent-diffusion trains its VQ-based LDMs on the quantized latents as they are (scale_factor 1.0 in every
+     * vq-f4/f8 config) and taming's transformers work on indices: no scaling.
+     */
+    public static final String SPACE_SOURCE = "VQ autoencoder: latent-diffusion uses its quantized latents unscaled";
+
+    private final Backend backend;
+    private final VqConfig config;
+    private final Sequential encoder;
+    private final Conv quantConv;
+    private final Codebook codebook;
+    private final Conv postQuantConv;
+    private final Sequential decoder;
+    private final ModelInfo info;
+
+    VqModel(Backend backend, WeightSet w, VqConfig config, String layout, LatentSpace space) {
+        this.backend = backend;
+        this.config = config;
+        KlConfig body = config.body();
+        int z = body.latentChannels(), e = config.embedDim();
+        this.encoder = body.hasEncoder()
+                ? KlGraph.encoder(backend, w, body, z, config.encoderAttention()) : null;
+        this.quantConv = body.quantConv() ? new Conv(backend, w, "quant_conv", z, e, ConvGeometry.pointwise()) : null;
+        this.codebook = new Codebook(backend, w.take(VqConfig.CODEBOOK, config.codebookSize(), e));
+        this.postQuantConv = body.postQuantConv()
+                ? new Conv(backend, w, "post_quant_conv", e, z, ConvGeometry.pointwise()) : null;
+        this.decoder = body.hasDecoder() ? KlGraph.decoder(backend, w, body, config.decoderAttention()) : null;
+        w.requireAllUsed();
+        SequencedMap<String, Long> params = new LinkedHashMap<>();
+        if (encoder != null) {
+            params.put("encoder", encoder.parameters());
+        }
+        if (quantConv != null) {
+            params.put("quant_conv", quantConv.parameters());
+        }
+        params.put("codebook", codebook.parameters());
+        if (postQuantConv != null) {
+            params.put("post_quant_conv", postQuantConv.parameters());
+        }
+        if (decoder != null) {
+            params.put("decoder", decoder.parameters());
+        }
+        this.info = new ModelInfo(w.source(), layout, "VQModel " + config.describe(), space, params, w.dtypes(),
+                w.storedBytes(), w.convertedBytes());
+    }
+
+    /**
+     * Loads the VQ autoencoder in these ldm-named tensors; a training checkpoint's {@code loss.*} (discriminator,
+     * perceptual loss) is left out.
+     *
+     * @param chosen the --family the user asked for, or null for the VQ default (no scaling)
+     */
+    public static VqModel load(Backend backend, String source, Map<String, Tensor> tensors,
+                               Map<String, String> skipped, String layout, Family chosen) {
+        Map<String, Tensor> model = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> {
+            if (!name.startsWith("loss.")) {
+                model.put(name, t);
+            }
+        });
+        WeightSet w = new WeightSet(source, model, skipped);
+        VqConfig config = VqConfig.infer(w);
+        LatentSpace space = chosen == null ? new LatentSpace(Family.OTHER, 1, 0, SPACE_SOURCE)
+                : ModelLoader.parentSpace(config.embedDim(), chosen);
+        return new VqModel(backend, w, config, layout, space);
+    }
+
+    public VqConfig config() {
+        return config;
+    }
+
+    public Codebook codebook() {
+        return codebook;
+    }
+
+    /** The backend this model's weights were prepared for, which its codebook's scoring runs on. */
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public ModelInfo info() {
+        return info;
+    }
+
+    @Override
+    public int latentChannels() {
+        return config.embedDim();
+    }
+
+    @Override
+    public int downscale() {
+        return config.downscale();
+    }
+
+    @Override
+    public ImageRange imageRange() {
+        return ImageRange.MINUS_ONE_ONE;
+    }
+
+    /**
+     * Three live tensors of the largest activation, as for the KL decoder, plus one attention score matrix of the
+     * finest level that has attention (the mid block's at the latent's size otherwise).
+     */
+    @Override
+    public long decodeActivationBytes(int height, int width) {
+        int[] ch = config.body().levelChannels();
+        long largest = 0;
+        long attention = (long) (height / downscale()) * (width / downscale());
+        for (int i = 0; i < ch.length; i++) {
+            long pixels = (long) (height >> Math.max(0, i - 1)) * (width >> Math.max(0, i - 1));
+            largest = Math.max(largest, ch[i] * pixels);
+            if (config.decoderAttention()[i]) {
+                attention = Math.max(attention, (long) (height >> i) * (width >> i));
+            }
+        }
+        return 4 * (3 * largest + attention * Math.min(attention, 4096)) + (64L << 20);
+    }
+
+    @Override
+    public long decodeMacs(int[] latentShape) {
+        if (decoder == null) {
+            return 0;
+        }
+        return (postQuantConv == null ? 0 : postQuantConv.macs(latentShape)) + decoder.macs(latentShape);
+    }
+
+    @Override
+    public long encodeMacs(int[] imageShape) {
+        if (encoder == null) {
+            return 0;
+        }
+        return encoder.macs(imageShape) + (quantConv == null ? 0 : quantConv.macs(encoder.outShape(imageShape)));
+    }
+
+    @Override
+    public boolean canEncode() {
+        return encoder != null;
+    }
+
+    @Override
+    public boolean canDecode() {
+        return decoder != null;
+    }
+
+    /** post_quant_conv and the decoder on z [N, embed_dim, h, w] as given: quantize first to decode raw latents. */
+    @Override
+    public Tensor decode(Tensor z) {
+        if (decoder == null) {
+            throw new VaeException(info.source() + ": this file has no decoder");
+        }
+        requireShape(z, config.embedDim(), 1, "latent");
+        if (postQuantConv == null) {
+            return backend.toNchwConsuming(decoder.forward(backend, z));
+        }
+        try (Tensor h = postQuantConv.forward(backend, z)) {
+            return backend.toNchwConsuming(decoder.forward(backend, h));
+        }
+    }
+
+    /** The quantized latent (codebook rows) as the mean; a VQ encoder has no variance. */
+    @Override
+    public Moments encode(Tensor image) {
+        try (Tensor h = encodeUnquantized(image)) {
+            return new Moments(codebook.quantize(backend, h), null);
+        }
+    }
+
+    /** quant_conv(encoder(image)): the latent before quantization, the reference's "h". */
+    public Tensor encodeUnquantized(Tensor image) {
+        if (encoder == null) {
+            throw new VaeException(info.source() + ": this file has no encoder");
+        }
+        requireShape(image, config.body().imageChannels(), downscale(), "image");
+        if (quantConv == null) {
+            return backend.toNchwConsuming(encoder.forward(backend, image));
+        }
+        try (Tensor h = encoder.forward(backend, image)) {
+            return backend.toNchwConsuming(quantConv.forward(backend, h));
+        }
+    }
+
+    private void requireShape(Tensor t, int channels, int minSize, String what) {
+        if (t.rank() != 4 || t.dim(1) != channels) {
+            throw new VaeException(what + " has shape " + Arrays.toString(t.shape()) + ", but this VQ model expects"
+                    + " [N, " + channels + ", H, W]");
+        }
+        if (t.dim(0) < 1 || t.dim(2) < minSize || t.dim(3) < minSize) {
+            throw new VaeException(what + " of shape " + Arrays.toString(t.shape())
+                    + " is too small: each side needs at least " + minSize + " pixels");
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Layer part : new Layer[]{encoder, quantConv, postQuantConv, decoder}) {
+            if (part != null) {
+                part.close();
+            }
+        }
+        codebook.close();
+    }
+}
