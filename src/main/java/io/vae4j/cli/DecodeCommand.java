@@ -38,7 +38,8 @@ import java.util.concurrent.Callable;
                 "  ./vae4j decode --latent photo.latent.npy --out roundtrip.png      # the embedded TAEF2",
                 "  ./vae4j decode --model sdxl_vae.safetensors --family sdxl --latent z.npy --out image.png",
                 "  ./vae4j decode --model madebyollin/sdxl-vae-fp16-fix --download --latent z.npy --out image.png",
-                "  ./vae4j decode --model vae.safetensors --latent big.npy --out big.tif --memory 1g --tiling exact"})
+                "  ./vae4j decode --model vae.safetensors --latent big.npy --out big.tif --memory 1g --tiling exact",
+                "  ./vae4j decode --model vq-f4.ckpt --indices codes.npy --out image.png    # a VQ model's codes"})
 final class DecodeCommand implements Callable<Integer> {
     @Mixin
     private ModelOptions model;
@@ -56,7 +57,7 @@ final class DecodeCommand implements Callable<Integer> {
     private boolean raw;
 
     @Option(names = "--indices", paramLabel = "FILE", order = 4,
-            description = "VQ models: decode these codebook indices (int64 .npy [B, H, W]) instead of a --latent")
+            description = "VQ models: codes to decode instead of --latent, int64 .npy [B, H, W] (default: none)")
     private Path indicesPath;
 
     @Option(names = "--no-quantize", order = 14,

@@ -39,7 +39,8 @@ import java.util.concurrent.Callable;
         footer = {
                 "  ./vae4j encode --image examples/astronaut.png --out photo.latent.npy   # the embedded TAEF2",
                 "  ./vae4j encode --model vae.safetensors --family sd1 --image in.png --out z.npy --sample --seed 42",
-                "  ./vae4j encode --model vae.safetensors --image in.png --out z.latent     # ComfyUI, raw"})
+                "  ./vae4j encode --model vae.safetensors --image in.png --out z.latent     # ComfyUI, raw",
+                "  ./vae4j encode --model vq-f4.ckpt --image in.png --out z.npy --indices codes.npy   # VQ"})
 final class EncodeCommand implements Callable<Integer> {
     @Mixin
     private ModelOptions model;
@@ -69,7 +70,7 @@ final class EncodeCommand implements Callable<Integer> {
     private Long seed;
 
     @Option(names = "--indices", paramLabel = "FILE", order = 14,
-            description = "VQ models: also write the codebook indices [B, H, W] as an int64 .npy")
+            description = "VQ models: also the codebook indices, int64 .npy [B, H, W] (default: none)")
     private Path indices;
 
     @Mixin
