@@ -57,7 +57,7 @@ final class DecodeCommand implements Callable<Integer> {
     private boolean raw;
 
     @Option(names = "--indices", paramLabel = "FILE", order = 4,
-            description = "VQ models: codes to decode instead of --latent, int64 .npy [B, H, W] (default: none)")
+            description = "VQ models: codes (int64 .npy [B, H, W]) instead of --latent (default: none)")
     private Path indicesPath;
 
     @Option(names = "--no-quantize", order = 14,
