@@ -11,17 +11,15 @@ import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Moments;
 import io.vae4j.model.Vae;
 import io.vae4j.model.WeightSet;
+import io.vae4j.model.kl.AutoencoderParts;
 import io.vae4j.model.kl.KlConfig;
 import io.vae4j.model.kl.KlGraph;
 import io.vae4j.model.nn.Conv;
-import io.vae4j.model.nn.Layer;
-import io.vae4j.model.nn.Sequential;
 import io.vae4j.tensor.Tensor;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.SequencedMap;
 
 /**
  * A VQ autoencoder of taming-transformers or latent-diffusion (VQGAN f16, LDM VQ-f4/f8/f16): the ldm Encoder,
@@ -38,11 +36,8 @@ public final class VqModel implements Vae {
 
     private final Backend backend;
     private final VqConfig config;
-    private final Sequential encoder;
-    private final Conv quantConv;
+    private final AutoencoderParts parts;
     private final Codebook codebook;
-    private final Conv postQuantConv;
-    private final Sequential decoder;
     private final ModelInfo info;
 
     VqModel(Backend backend, WeightSet w, VqConfig config, String layout, LatentSpace space) {
@@ -50,30 +45,16 @@ public final class VqModel implements Vae {
         this.config = config;
         KlConfig body = config.body();
         int z = body.latentChannels(), e = config.embedDim();
-        this.encoder = body.hasEncoder()
-                ? KlGraph.encoder(backend, w, body, z, config.encoderAttention()) : null;
-        this.quantConv = body.quantConv() ? new Conv(backend, w, "quant_conv", z, e, ConvGeometry.pointwise()) : null;
+        this.parts = new AutoencoderParts(
+                body.hasEncoder() ? KlGraph.encoder(backend, w, body, z, config.encoderAttention()) : null,
+                body.quantConv() ? new Conv(backend, w, "quant_conv", z, e, ConvGeometry.pointwise()) : null,
+                body.postQuantConv() ? new Conv(backend, w, "post_quant_conv", e, z, ConvGeometry.pointwise()) : null,
+                body.hasDecoder() ? KlGraph.decoder(backend, w, body, config.decoderAttention()) : null);
         this.codebook = new Codebook(backend, w.take(VqConfig.CODEBOOK, config.codebookSize(), e));
-        this.postQuantConv = body.postQuantConv()
-                ? new Conv(backend, w, "post_quant_conv", e, z, ConvGeometry.pointwise()) : null;
-        this.decoder = body.hasDecoder() ? KlGraph.decoder(backend, w, body, config.decoderAttention()) : null;
         w.requireAllUsed();
-        SequencedMap<String, Long> params = new LinkedHashMap<>();
-        if (encoder != null) {
-            params.put("encoder", encoder.parameters());
-        }
-        if (quantConv != null) {
-            params.put("quant_conv", quantConv.parameters());
-        }
-        params.put("codebook", codebook.parameters());
-        if (postQuantConv != null) {
-            params.put("post_quant_conv", postQuantConv.parameters());
-        }
-        if (decoder != null) {
-            params.put("decoder", decoder.parameters());
-        }
-        this.info = new ModelInfo(w.source(), layout, "VQModel " + config.describe(), space, params, w.dtypes(),
-                w.storedBytes(), w.convertedBytes());
+        this.info = new ModelInfo(w.source(), layout, "VQModel " + config.describe(), space,
+                parts.parameters("codebook", codebook.parameters()), w.dtypes(), w.storedBytes(),
+                w.convertedBytes());
     }
 
     /**
@@ -151,43 +132,32 @@ public final class VqModel implements Vae {
 
     @Override
     public long decodeMacs(int[] latentShape) {
-        if (decoder == null) {
-            return 0;
-        }
-        return (postQuantConv == null ? 0 : postQuantConv.macs(latentShape)) + decoder.macs(latentShape);
+        return parts.decodeMacs(latentShape);
     }
 
     @Override
     public long encodeMacs(int[] imageShape) {
-        if (encoder == null) {
-            return 0;
-        }
-        return encoder.macs(imageShape) + (quantConv == null ? 0 : quantConv.macs(encoder.outShape(imageShape)));
+        return parts.encodeMacs(imageShape);
     }
 
     @Override
     public boolean canEncode() {
-        return encoder != null;
+        return parts.encoder() != null;
     }
 
     @Override
     public boolean canDecode() {
-        return decoder != null;
+        return parts.decoder() != null;
     }
 
     /** post_quant_conv and the decoder on z [N, embed_dim, h, w] as given: quantize first to decode raw latents. */
     @Override
     public Tensor decode(Tensor z) {
-        if (decoder == null) {
+        if (parts.decoder() == null) {
             throw new VaeException(info.source() + ": this file has no decoder");
         }
         requireShape(z, config.embedDim(), 1, "latent");
-        if (postQuantConv == null) {
-            return backend.toNchwConsuming(decoder.forward(backend, z));
-        }
-        try (Tensor h = postQuantConv.forward(backend, z)) {
-            return backend.toNchwConsuming(decoder.forward(backend, h));
-        }
+        return parts.decode(backend, z);
     }
 
     /** The quantized latent (codebook rows) as the mean; a VQ encoder has no variance. */
@@ -200,16 +170,11 @@ public final class VqModel implements Vae {
 
     /** quant_conv(encoder(image)): the latent before quantization, the reference's "h". */
     public Tensor encodeUnquantized(Tensor image) {
-        if (encoder == null) {
+        if (parts.encoder() == null) {
             throw new VaeException(info.source() + ": this file has no encoder");
         }
         requireShape(image, config.body().imageChannels(), downscale(), "image");
-        if (quantConv == null) {
-            return backend.toNchwConsuming(encoder.forward(backend, image));
-        }
-        try (Tensor h = encoder.forward(backend, image)) {
-            return backend.toNchwConsuming(quantConv.forward(backend, h));
-        }
+        return parts.encode(backend, image);
     }
 
     private void requireShape(Tensor t, int channels, int minSize, String what) {
@@ -225,11 +190,7 @@ public final class VqModel implements Vae {
 
     @Override
     public void close() {
-        for (Layer part : new Layer[]{encoder, quantConv, postQuantConv, decoder}) {
-            if (part != null) {
-                part.close();
-            }
-        }
+        parts.close();
         codebook.close();
     }
 }
