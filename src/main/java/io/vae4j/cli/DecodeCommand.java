@@ -33,7 +33,7 @@ import java.util.concurrent.Callable;
                 "         [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
                 "         [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE]",
                 "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off] [--quiet]",
-                "./vae4j decode ... (--latent IN [--no-quantize] | --indices FILE)      # VQ models"},
+                "         [--indices FILE (instead of --latent)] [--no-quantize]     (VQ models)"},
         footer = {
                 "  ./vae4j decode --latent photo.latent.npy --out roundtrip.png      # the embedded TAEF2",
                 "  ./vae4j decode --model sdxl_vae.safetensors --family sdxl --latent z.npy --out image.png",
