@@ -198,6 +198,29 @@ class VqCliTest {
         }
     }
 
+    /** A latent-diffusion checkpoint: the VQ first stage under first_stage_model., its loss and a UNet beside it. */
+    @Test
+    void wholeCheckpointDecodesItsFirstStage() {
+        Path dir = Fixtures.caseDir(CASE);
+        Path whole = tmp.resolve("ldm.safetensors"), out = tmp.resolve("image.npy");
+        try (WeightFile f = WeightFiles.open(dir.resolve("model.safetensors"));
+             Tensor unet = Tensor.of(new float[]{1, 2}, 2)) {
+            java.util.SequencedMap<String, Tensor> tensors = new LinkedHashMap<>();
+            tensors.put("model.diffusion_model.input_blocks.0.0.bias", unet);
+            f.tensors().forEach((name, t) -> tensors.put("first_stage_model." + name, t));
+            tensors.put("first_stage_model.loss.logvar", unet);
+            io.vae4j.format.safetensors.SafetensorsFile.write(whole, tensors, Map.of());
+        }
+        CliTest.Result info = ok("info", p(whole));
+        assertTrue(info.out().contains("ldm VQModel under 'first_stage_model.'"), info.out());
+        ok("decode", "--model", p(whole), "--indices", p(dir.resolve("decode_8x8.indices.npy")), "--out", p(out),
+                "--threads", "2", "--quiet");
+        Map<String, Object> test = Fixtures.tests(Fixtures.manifest(dir)).get(1);
+        try (Tensor image = Npy.read(out)) {
+            Fixtures.assertOutput(dir, test, "image", image, "java " + CASE + "/first_stage_model. decode_8x8");
+        }
+    }
+
     private void assertFails(CliTest.Result r, String... fragments) {
         assertEquals(1, r.status(), r.err());
         assertTrue(r.err().startsWith("vae4j: error: "), r.err());
