@@ -109,13 +109,10 @@ final class DecodeCommand implements Callable<Integer> {
              LatentFiles.Latent latent = latentPath != null ? LatentFiles.read(latentPath)
                      : new LatentFiles.Latent(VqCodes.readIndices(VqCodes.require(loaded.vae(), "--indices"),
                      indicesPath), true)) {
-            Vae vae = loaded.vae();
+            Vae vae = VqCodes.decoding(loaded.vae(), noQuantize, indicesPath != null);
             Tensor z = latent.tensor();
             boolean tiled = tiling.tiled(vae, z);
             long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
-            if (noQuantize) {
-                VqCodes.require(vae, "--no-quantize");
-            }
             Limits.checkLatent(input, z, vae, limit);
             boolean raw = this.raw || latent.raw();
             Tensor rawZ;
@@ -131,13 +128,13 @@ final class DecodeCommand implements Callable<Integer> {
             } else {
                 rawZ = Latents.map(z, vae.latentSpace()::toRaw);
             }
-            try (Tensor decoded = VqCodes.quantizeUnless(noQuantize || indicesPath != null, vae, rawZ)) {
+            try (rawZ) {
                 if (tiled) {
-                    tiling.decode(vae, decoded, out, ext, quiet);
+                    tiling.decode(vae, rawZ, out, ext, quiet);
                     return 0;
                 }
                 long start = System.nanoTime();
-                try (Tensor image = tiling.pipeline().decodeUntiled(vae, decoded, preview)) {
+                try (Tensor image = tiling.pipeline().decodeUntiled(vae, rawZ, preview)) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long nonFinite = Limits.countNonFinite(image);
                     if (nonFinite > 0) {

@@ -43,13 +43,14 @@ final class VqCodes {
         return codebook.lookup(a.values(), s[0], s[1], s[2], file.toString());
     }
 
-    /** The latent decode is given, quantized first unless {@code skip}; consumes z when it makes a new one. */
-    static Tensor quantizeUnless(boolean skip, Vae vae, Tensor z) {
-        if (skip || !(vae instanceof VqModel vq)) {
-            return z;
+    /**
+     * The model that decodes: a VQ model without its quantization where the latent is codebook rows already
+     * ({@code --indices}) or {@code --no-quantize} asks for it; otherwise the model itself.
+     */
+    static Vae decoding(Vae vae, boolean noQuantize, boolean codes) {
+        if (noQuantize) {
+            return require(vae, "--no-quantize").withoutQuantization();
         }
-        try (z) {
-            return vq.codebook().quantize(vq.backend(), z);
-        }
+        return codes && vae instanceof VqModel vq ? vq.withoutQuantization() : vae;
     }
 }

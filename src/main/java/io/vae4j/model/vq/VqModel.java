@@ -24,8 +24,9 @@ import java.util.Map;
 /**
  * A VQ autoencoder of taming-transformers or latent-diffusion (VQGAN f16, LDM VQ-f4/f8/f16): the ldm Encoder,
  * quant_conv to embed_dim, the codebook, post_quant_conv back to z_channels, the ldm Decoder. {@link #encode} gives
- * the quantized latent (codebook rows); {@link #decode} runs post_quant_conv and the decoder on whatever latent it is
- * given, as latent-diffusion's VQModel.decode does; {@link #codebook()} quantizes and looks up indices.
+ * the quantized latent (codebook rows); {@link #decode} quantizes its latent first, as latent-diffusion's VQ decode
+ * does (per position, so tiles quantize as the whole latent would), unless it is the {@link #withoutQuantization()}
+ * view; {@link #codebook()} quantizes and looks up indices.
  */
 public final class VqModel implements Vae {
     /**
@@ -39,6 +40,9 @@ public final class VqModel implements Vae {
     private final AutoencoderParts parts;
     private final Codebook codebook;
     private final ModelInfo info;
+    private final boolean quantizeOnDecode;
+    /** The model whose parts a view shares, which frees them; null for the model itself. */
+    private final VqModel owner;
 
     VqModel(Backend backend, WeightSet w, VqConfig config, String layout, LatentSpace space) {
         this.backend = backend;
@@ -51,6 +55,8 @@ public final class VqModel implements Vae {
                 body.postQuantConv() ? new Conv(backend, w, "post_quant_conv", e, z, ConvGeometry.pointwise()) : null,
                 body.hasDecoder() ? KlGraph.decoder(backend, w, body, config.decoderAttention()) : null);
         this.codebook = new Codebook(backend, w.take(VqConfig.CODEBOOK, config.codebookSize(), e));
+        this.quantizeOnDecode = true;
+        this.owner = null;
         w.requireAllUsed();
         this.info = new ModelInfo(w.source(), layout, "VQModel " + config.describe(), space,
                 parts.parameters("codebook", codebook.parameters()), w.dtypes(), w.storedBytes(),
@@ -76,6 +82,21 @@ public final class VqModel implements Vae {
         LatentSpace space = chosen == null ? new LatentSpace(Family.OTHER, 1, 0, SPACE_SOURCE)
                 : ModelLoader.parentSpace(config.embedDim(), chosen);
         return new VqModel(backend, w, config, layout, space);
+    }
+
+    private VqModel(VqModel of) {
+        this.backend = of.backend;
+        this.config = of.config;
+        this.parts = of.parts;
+        this.codebook = of.codebook;
+        this.info = of.info;
+        this.quantizeOnDecode = false;
+        this.owner = of;
+    }
+
+    /** This model decoding latents as they are given (codebook rows, or --no-quantize); closing it frees nothing. */
+    public VqModel withoutQuantization() {
+        return quantizeOnDecode ? new VqModel(this) : this;
     }
 
     public VqConfig config() {
@@ -150,14 +171,19 @@ public final class VqModel implements Vae {
         return parts.decoder() != null;
     }
 
-    /** post_quant_conv and the decoder on z [N, embed_dim, h, w] as given: quantize first to decode raw latents. */
+    /** post_quant_conv and the decoder on z [N, embed_dim, h, w], quantized first unless this is the view without. */
     @Override
     public Tensor decode(Tensor z) {
         if (parts.decoder() == null) {
             throw new VaeException(info.source() + ": this file has no decoder");
         }
         requireShape(z, config.embedDim(), 1, "latent");
-        return parts.decode(backend, z);
+        if (!quantizeOnDecode) {
+            return parts.decode(backend, z);
+        }
+        try (Tensor q = codebook.quantize(backend, z)) {
+            return parts.decode(backend, q);
+        }
     }
 
     /** The quantized latent (codebook rows) as the mean; a VQ encoder has no variance. */
@@ -190,6 +216,9 @@ public final class VqModel implements Vae {
 
     @Override
     public void close() {
+        if (owner != null) {
+            return;
+        }
         parts.close();
         codebook.close();
     }

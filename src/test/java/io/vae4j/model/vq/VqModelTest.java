@@ -7,6 +7,7 @@ import io.vae4j.backend.vector.VectorBackend;
 import io.vae4j.format.MemoryWeights;
 import io.vae4j.format.WeightFile;
 import io.vae4j.format.WeightFiles;
+import io.vae4j.format.npy.Npy;
 import io.vae4j.model.Fixtures;
 import io.vae4j.model.Model;
 import io.vae4j.model.ModelLoader;
@@ -48,6 +49,23 @@ class VqModelTest {
                  Tensor h = ((VqModel) m.vae()).encodeUnquantized(image)) {
                 Fixtures.assertOutput(dir, test, "h", h, b.name() + " vq_f4 encode_32x32");
             }
+        }
+    }
+
+    /** decode quantizes first (so every front end and every tile does); the view without decodes as given. */
+    @Test
+    void decodeQuantizesUnlessAskedNotTo() {
+        Path dir = Fixtures.caseDir("vq_f4");
+        Map<String, Object> test = Fixtures.tests(Fixtures.manifest(dir)).getFirst();
+        try (Model m = ModelLoader.load(dir.resolve("model.safetensors"), VECTOR, null);
+             Tensor h = Npy.read(dir.resolve("encode_32x32.h.npy"));
+             Tensor quant = Npy.read(dir.resolve("encode_32x32.quant.npy"));
+             Tensor fromH = m.vae().decode(h);
+             Tensor asGiven = ((VqModel) m.vae()).withoutQuantization().decode(quant);
+             Tensor unquantized = ((VqModel) m.vae()).withoutQuantization().decode(h)) {
+            Fixtures.assertOutput(dir, test, "image_out", fromH, "java vq_f4 decode(h)");
+            Fixtures.assertOutput(dir, test, "image_out", asGiven, "java vq_f4 withoutQuantization().decode(quant)");
+            assertTrue(Random4.maxAbsDiff(fromH, unquantized) > 1e-3f, "h itself decodes differently");
         }
     }
 
