@@ -18,6 +18,8 @@ import java.util.Map;
  * score wins, ties to the lowest index as torch's argmin.
  */
 public final class Codebook implements AutoCloseable {
+    /** About how many bytes of entry scores one band of positions makes at once. */
+    private static final long SCORE_BYTES = 32L << 20;
     private final int size;
     private final int dim;
     /** The entries, row-major [size, dim], widened to float32. */
@@ -64,21 +66,39 @@ public final class Codebook implements AutoCloseable {
         int batch = z.dim(0), h = z.dim(2), w = z.dim(3);
         int plane = h * w;
         long[] out = new long[batch * plane];
-        try (Tensor s = backend.toNchwConsuming(scores.forward(backend, z))) {
-            for (int b = 0; b < batch; b++) {
-                long base = (long) b * size * plane;
-                for (int p = 0; p < plane; p++) {
-                    int best = 0;
-                    float top = s.get(base + p);
-                    for (int j = 1; j < size; j++) {
-                        float v = s.get(base + (long) j * plane + p);
-                        if (v > top) {
-                            top = v;
-                            best = j;
+        // The scores hold one float per entry and position: bands of rows keep them near SCORE_BYTES.
+        int rows = (int) Math.clamp(SCORE_BYTES / (4L * size * w), 1, h);
+        for (int b = 0; b < batch; b++) {
+            for (int y0 = 0; y0 < h; y0 += rows) {
+                int n = Math.min(rows, h - y0), band = n * w;
+                try (Tensor zb = rows(z, b, y0, n);
+                     Tensor s = backend.toNchwConsuming(scores.forward(backend, zb))) {
+                    for (int p = 0; p < band; p++) {
+                        int best = 0;
+                        float top = s.get(p);
+                        for (int j = 1; j < size; j++) {
+                            float v = s.get((long) j * band + p);
+                            if (v > top) {
+                                top = v;
+                                best = j;
+                            }
                         }
+                        out[b * plane + y0 * w + p] = best;
                     }
-                    out[b * plane + p] = best;
                 }
+            }
+        }
+        return out;
+    }
+
+    /** Rows y0 .. y0 + n of image b of z, as [1, dim, n, w]. */
+    private Tensor rows(Tensor z, int b, int y0, int n) {
+        int h = z.dim(2), w = z.dim(3);
+        Tensor out = Tensor.allocate(1, dim, n, w);
+        for (int c = 0; c < dim; c++) {
+            long from = (((long) b * dim + c) * h + y0) * w;
+            for (int i = 0; i < n * w; i++) {
+                out.set((long) c * n * w + i, z.get(from + i));
             }
         }
         return out;
