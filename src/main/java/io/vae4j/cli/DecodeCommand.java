@@ -35,13 +35,15 @@ import java.util.concurrent.Callable;
                 "         [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
                 "         [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE]",
                 "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off]",
-                "         [--seed S | --noise FILE.npy --noise FILE.npy] [--quiet]"},
+                "         [--seed S | --noise FILE.npy --noise FILE.npy] [--quiet]",
+                "         [--indices FILE (instead of --latent)] [--no-quantize]     (VQ models)"},
         footer = {
                 "  ./vae4j decode --latent photo.latent.npy --out roundtrip.png      # the embedded TAEF2",
                 "  ./vae4j decode --model sdxl_vae.safetensors --family sdxl --latent z.npy --out image.png",
                 "  ./vae4j decode --model madebyollin/sdxl-vae-fp16-fix --download --latent z.npy --out image.png",
                 "  ./vae4j decode --model vae.safetensors --latent big.npy --out big.tif --memory 1g --tiling exact",
-                "  ./vae4j decode --model consistency-decoder/ --latent z.npy --out image.png --seed 7"})
+                "  ./vae4j decode --model consistency-decoder/ --latent z.npy --out image.png --seed 7",
+                "  ./vae4j decode --model vq-f4.ckpt --indices codes.npy --out image.png    # a VQ model's codes"})
 final class DecodeCommand implements Callable<Integer> {
     @Mixin
     private ModelOptions model;
@@ -57,6 +59,14 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--raw", order = 10,
             description = "the latent is the VAE's own, not scaled for diffusion (default: scaled)")
     private boolean raw;
+
+    @Option(names = "--indices", paramLabel = "FILE", order = 4,
+            description = "VQ models: codes (int64 .npy [B, H, W]) instead of --latent (default: none)")
+    private Path indicesPath;
+
+    @Option(names = "--no-quantize", order = 14,
+            description = "VQ models: decode the latent as it is, not its nearest codebook entries")
+    private boolean noQuantize;
 
     @Mixin
     private BackendOptions backendOptions;
@@ -86,23 +96,29 @@ final class DecodeCommand implements Callable<Integer> {
     public Integer call() {
         Log.quiet |= quiet;
         model.family();
-        if (latentPath == null) {
+        if (latentPath == null && indicesPath == null) {
             throw new UsageException("missing --latent");
         }
+        if (latentPath != null && indicesPath != null) {
+            throw new UsageException("--latent and --indices exclude each other");
+        }
+        Path input = latentPath != null ? latentPath : indicesPath;
         if (out == null) {
             throw new UsageException("missing --out");
         }
-        ModelOptions.requireFile(latentPath, "latent");
+        ModelOptions.requireFile(input, latentPath != null ? "latent" : "indices");
         String ext = Outputs.requireWritable(out, Set.of("png", "npy", "tif", "tiff"));
         int preview = previewScale();
         Tiling tiling = Tiling.of(tilingOptions, bitDepth, ext, preview);
 
         Backend backend = backendOptions.create();
         try (Model loaded = model.load(backend);
-             LatentFiles.Latent latent = LatentFiles.read(latentPath);
-             Tensor unpatched = PatchedLatents.unpatch(latentPath, loaded.vae(), model.family(), raw,
-                     latent.tensor())) {
-            Vae vae = loaded.vae();
+             LatentFiles.Latent latent = latentPath != null ? LatentFiles.read(latentPath)
+                     : new LatentFiles.Latent(VqCodes.readIndices(VqCodes.require(loaded.vae(), "--indices"),
+                     indicesPath), true);
+             Tensor unpatched = latentPath == null ? null
+                     : PatchedLatents.unpatch(latentPath, loaded.vae(), model.family(), raw, latent.tensor())) {
+            Vae vae = VqCodes.decoding(loaded.vae(), noQuantize, indicesPath != null);
             Tensor z = unpatched != null ? unpatched : latent.tensor();
             if (unpatched != null) {
                 Log.info("FLUX.2 latent " + Arrays.toString(latent.tensor().shape()) + " out of its 2x2 patches: "
@@ -110,7 +126,7 @@ final class DecodeCommand implements Callable<Integer> {
             }
             boolean tiled = tiling.tiled(vae, z);
             long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
-            Limits.checkLatent(latentPath, z, vae, limit);
+            Limits.checkLatent(input, z, vae, limit);
             boolean raw = this.raw || latent.raw() || unpatched != null;
             Tensor rawZ;
             if (latent.raw() && unpatched == null && vae.latentSpace().family() == Family.TAESD) {
@@ -128,7 +144,7 @@ final class DecodeCommand implements Callable<Integer> {
             try (rawZ) {
                 String mismatch = LatentMismatch.check(vae.latentSpace(), rawZ);
                 if (mismatch != null) {
-                    Log.warn(latentPath + ": " + mismatch);
+                    Log.warn(input + ": " + mismatch);
                 }
                 if (tiled) {
                     noiseOptions.around(vae, z.shape(), () -> {

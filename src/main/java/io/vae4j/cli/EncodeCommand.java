@@ -11,6 +11,7 @@ import io.vae4j.model.ModelLoader;
 import io.vae4j.model.Model;
 import io.vae4j.model.Moments;
 import io.vae4j.model.Vae;
+import io.vae4j.model.vq.VqModel;
 import io.vae4j.pipeline.Latents;
 import io.vae4j.pipeline.Limits;
 import io.vae4j.pipeline.PatchedLatents;
@@ -34,11 +35,13 @@ import java.util.concurrent.Callable;
                 "./vae4j encode [--model M] [--comfy-dir DIR] [--download] --image IN --out OUT [--raw] [--moments]",
                 "         [--sample --seed S] [--family F] [--threads N] [--backend B] [--precision fp32|bf16]",
                 "         [--max-pixels N] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE] [--scratch DIR]",
-                "         [--attention auto|global|tiled|off] [--quiet]"},
+                "         [--attention auto|global|tiled|off] [--quiet]",
+                "         [--indices FILE]     (VQ models)"},
         footer = {
                 "  ./vae4j encode --image examples/astronaut.png --out photo.latent.npy   # the embedded TAEF2",
                 "  ./vae4j encode --model vae.safetensors --family sd1 --image in.png --out z.npy --sample --seed 42",
-                "  ./vae4j encode --model vae.safetensors --image in.png --out z.latent     # ComfyUI, raw"})
+                "  ./vae4j encode --model vae.safetensors --image in.png --out z.latent     # ComfyUI, raw",
+                "  ./vae4j encode --model vq-f4.ckpt --image in.png --out z.npy --indices codes.npy   # VQ"})
 final class EncodeCommand implements Callable<Integer> {
     @Mixin
     private ModelOptions model;
@@ -66,6 +69,10 @@ final class EncodeCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", order = 13,
             description = "the --sample noise's seed (default: 0)")
     private Long seed;
+
+    @Option(names = "--indices", paramLabel = "FILE", order = 14,
+            description = "VQ models: also the codebook indices, int64 .npy [B, H, W] (default: none)")
+    private Path indices;
 
     @Mixin
     private BackendOptions backendOptions;
@@ -99,6 +106,9 @@ final class EncodeCommand implements Callable<Integer> {
             throw new UsageException("--seed only applies with --sample");
         }
         long sampleSeed = seed != null ? seed : 0;
+        if (indices != null) {
+            Outputs.requireWritable(indices, Set.of("npy"));
+        }
         Tiling tiling = Tiling.of(tilingOptions, "png");
         String imageExt = Outputs.extension(imagePath);
         boolean streamable = Set.of("png", "tif", "tiff").contains(imageExt);
@@ -110,6 +120,7 @@ final class EncodeCommand implements Callable<Integer> {
         Backend backend = backendOptions.create();
         try (Model loaded = model.load(backend)) {
             Vae vae = loaded.vae();
+            VqModel vq = indices == null ? null : VqCodes.require(vae, "--indices");
             if (streamable && tiling.tiledEncode(vae, imagePath)) {
                 long maxTiled = maxPixels != null ? maxPixels : Limits.TILED_MAX_PIXELS;
                 try (Moments m = tiling.encode(vae, imagePath, maxTiled)) {
@@ -120,6 +131,9 @@ final class EncodeCommand implements Callable<Integer> {
                     try (Tensor result = result(m, sampleSeed, ext, vae)) {
                         LatentFiles.write(out, result);
                         Log.info("wrote " + out + " " + Arrays.toString(result.shape()));
+                        if (vq != null) {
+                            VqCodes.writeIndices(vq, m.mean(), indices);
+                        }
                     }
                 }
                 return 0;
@@ -133,6 +147,9 @@ final class EncodeCommand implements Callable<Integer> {
                      Tensor result = result(m, sampleSeed, ext, vae)) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     LatentFiles.write(out, result);
+                    if (vq != null) {
+                        VqCodes.writeIndices(vq, m.mean(), indices);
+                    }
                     Log.info(String.format("encoded %s -> %s in %.2f s; wrote %s", Arrays.toString(image.shape()),
                             Arrays.toString(result.shape()), seconds, out));
                 }

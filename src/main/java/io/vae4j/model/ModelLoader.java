@@ -14,6 +14,8 @@ import io.vae4j.model.kl.KlKeys;
 import io.vae4j.model.taesd.Taesd;
 import io.vae4j.model.taesd.TaesdLayout;
 import io.vae4j.model.taesd.TaesdVariant;
+import io.vae4j.model.vq.VqConfig;
+import io.vae4j.model.vq.VqModel;
 import io.vae4j.tensor.Tensor;
 
 import java.io.IOException;
@@ -125,6 +127,10 @@ public final class ModelLoader {
         if (InterposerConfig.matches(tensors.keySet())) {
             throw new VaeException(source + ": a latent interposer (it maps latents to latents, no images): run it"
                     + " with ./vae4j interpose");
+        }
+        if (tensors.containsKey(VqConfig.CODEBOOK)) {
+            return VqModel.load(backend, source, tensors, file.skipped(),
+                    "ldm VQModel" + (prefix == null ? "" : " under '" + prefix + "'"), family);
         }
         TaesdLayout taesd = TaesdLayout.detect(tensors.keySet());
         if (taesd != null) {

@@ -27,10 +27,10 @@ class HelpCliTest {
         OPTIONS.put("info", List.of("--family", "--comfy-dir", "--download"));
         OPTIONS.put("decode", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--raw", "--family", "--threads", "--backend",
                 "--precision", "--max-pixels", "--preview-scale", "--tile", "--tiling", "--memory", "--bit-depth",
-                "--scratch", "--attention", "--seed", "--noise", "--quiet"));
+                "--scratch", "--attention", "--seed", "--noise", "--quiet", "--indices", "--no-quantize"));
         OPTIONS.put("encode", List.of("--model", "--comfy-dir", "--download", "--image", "--out", "--raw", "--moments", "--sample", "--seed",
                 "--family", "--threads", "--backend", "--precision", "--max-pixels", "--tile", "--tiling", "--memory",
-                "--scratch", "--attention", "--quiet"));
+                "--scratch", "--attention", "--quiet", "--indices"));
         OPTIONS.put("bench", List.of("--op", "--size", "--repeat", "--warmup", "--threads", "--backend",
                 "--precision", "--arch", "--latent-channels", "--model", "--family", "--scratch", "--attention",
                 "--write-model", "--quiet"));

@@ -23,7 +23,8 @@ import java.util.Arrays;
 
 /**
  * NumPy .npy files (format versions 1.0, 2.0, 3.0), little-endian, C order. Floating-point arrays are read into
- * owned float32 tensors; int64 arrays (VQ codebook indices) into Java arrays. Writes are float32, version 1.0.
+ * owned float32 tensors; int64 arrays (VQ codebook indices) into Java arrays. Writes are float32 or int64, version
+ * 1.0.
  */
 public final class Npy {
     private static final ValueLayout.OfDouble F64_LE =
@@ -98,7 +99,7 @@ public final class Npy {
 
     /** Writes {@code t} as a '&lt;f4' version 1.0 file, atomically; 16-bit tensors are widened. */
     public static void write(Path target, Tensor t) {
-        byte[] header = header(t.shape());
+        byte[] header = header("<f4", t.shape());
         AtomicFiles.write(target, tmp -> {
             Tensor f32 = t.toF32();
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -112,9 +113,26 @@ public final class Npy {
         });
     }
 
+    /** Writes {@code a} as a '&lt;i8' version 1.0 file, atomically. */
+    public static void writeInt64(Path target, Int64Array a) {
+        if (a.values().length != Tensor.numel(a.shape())) {
+            throw new IllegalArgumentException(a.values().length + " values for shape " + Arrays.toString(a.shape()));
+        }
+        byte[] header = header("<i8", a.shape());
+        AtomicFiles.write(target, tmp -> {
+            ByteBuffer data = ByteBuffer.allocate(a.values().length * 8).order(ByteOrder.LITTLE_ENDIAN);
+            data.asLongBuffer().put(a.values());
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                Channels.writeFully(ch, ByteBuffer.wrap(header));
+                Channels.writeFully(ch, data);
+            }
+        });
+    }
+
     /** Magic, version 1.0, length, and the dict padded with spaces and a newline to a multiple of 64 bytes. */
-    static byte[] header(int[] shape) {
-        String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + NpyHeader.pyShape(shape) + ", }";
+    static byte[] header(String descr, int[] shape) {
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + NpyHeader.pyShape(shape)
+                + ", }";
         int prefix = 10;
         int total = (prefix + dict.length() + 1 + ALIGN - 1) / ALIGN * ALIGN;
         int headerLen = total - prefix;

@@ -11,22 +11,14 @@ import io.vae4j.model.Moments;
 import io.vae4j.model.Vae;
 import io.vae4j.model.WeightSet;
 import io.vae4j.model.nn.Conv;
-import io.vae4j.model.nn.Layer;
-import io.vae4j.model.nn.Sequential;
 import io.vae4j.tensor.Tensor;
 import io.vae4j.tensor.Tensors;
-
-import java.util.LinkedHashMap;
-import java.util.SequencedMap;
 
 /** The KL-regularised autoencoder of latent diffusion (SD1/2, SDXL, SD3, FLUX.1 and relatives), for any config. */
 public final class AutoencoderKL implements Vae {
     private final Backend backend;
     private final KlConfig config;
-    private final Sequential encoder;
-    private final Conv quantConv;
-    private final Conv postQuantConv;
-    private final Sequential decoder;
+    private final AutoencoderParts parts;
     private final ModelInfo info;
 
     /**
@@ -38,28 +30,13 @@ public final class AutoencoderKL implements Vae {
         this.backend = backend;
         this.config = config;
         int z = config.latentChannels();
-        this.encoder = config.hasEncoder() ? KlGraph.encoder(backend, w, config) : null;
-        this.quantConv = config.quantConv()
-                ? new Conv(backend, w, "quant_conv", 2 * z, 2 * z, ConvGeometry.pointwise()) : null;
-        this.postQuantConv = config.postQuantConv()
-                ? new Conv(backend, w, "post_quant_conv", z, z, ConvGeometry.pointwise()) : null;
-        this.decoder = config.hasDecoder() ? KlGraph.decoder(backend, w, config) : null;
+        this.parts = new AutoencoderParts(config.hasEncoder() ? KlGraph.encoder(backend, w, config) : null,
+                config.quantConv() ? new Conv(backend, w, "quant_conv", 2 * z, 2 * z, ConvGeometry.pointwise()) : null,
+                config.postQuantConv() ? new Conv(backend, w, "post_quant_conv", z, z, ConvGeometry.pointwise()) : null,
+                config.hasDecoder() ? KlGraph.decoder(backend, w, config) : null);
         w.requireAllUsed();
-        SequencedMap<String, Long> params = new LinkedHashMap<>();
-        if (encoder != null) {
-            params.put("encoder", encoder.parameters());
-        }
-        if (quantConv != null) {
-            params.put("quant_conv", quantConv.parameters());
-        }
-        if (postQuantConv != null) {
-            params.put("post_quant_conv", postQuantConv.parameters());
-        }
-        if (decoder != null) {
-            params.put("decoder", decoder.parameters());
-        }
         this.info = new ModelInfo(w.source(), layout, "AutoencoderKL " + config.describe(), space,
-                params, w.dtypes(), w.storedBytes(), w.convertedBytes());
+                parts.parameters(null, 0), w.dtypes(), w.storedBytes(), w.convertedBytes());
     }
 
     public KlConfig config() {
@@ -120,42 +97,31 @@ public final class AutoencoderKL implements Vae {
 
     @Override
     public long decodeMacs(int[] latentShape) {
-        if (decoder == null) {
-            return 0;
-        }
-        return (postQuantConv == null ? 0 : postQuantConv.macs(latentShape)) + decoder.macs(latentShape);
+        return parts.decodeMacs(latentShape);
     }
 
     @Override
     public long encodeMacs(int[] imageShape) {
-        if (encoder == null) {
-            return 0;
-        }
-        return encoder.macs(imageShape) + (quantConv == null ? 0 : quantConv.macs(encoder.outShape(imageShape)));
+        return parts.encodeMacs(imageShape);
     }
 
     @Override
     public boolean canEncode() {
-        return encoder != null;
+        return parts.encoder() != null;
     }
 
     @Override
     public boolean canDecode() {
-        return decoder != null;
+        return parts.decoder() != null;
     }
 
     @Override
     public Tensor decode(Tensor z) {
-        if (decoder == null) {
+        if (parts.decoder() == null) {
             throw new VaeException(info.source() + ": this file has no decoder");
         }
         requireShape(z, config.latentChannels(), 1, "latent");
-        if (postQuantConv == null) {
-            return backend.toNchwConsuming(decoder.forward(backend, z));
-        }
-        try (Tensor h = postQuantConv.forward(backend, z)) {
-            return backend.toNchwConsuming(decoder.forward(backend, h));
-        }
+        return parts.decode(backend, z);
     }
 
     @Override
@@ -167,16 +133,11 @@ public final class AutoencoderKL implements Vae {
 
     /** The raw encoder output [N, 2z, h, w]: mean, then the unclamped logvar (the reference's "moments"). */
     public Tensor encodeMoments(Tensor image) {
-        if (encoder == null) {
+        if (parts.encoder() == null) {
             throw new VaeException(info.source() + ": this file has no encoder");
         }
         requireShape(image, config.imageChannels(), downscale(), "image");
-        if (quantConv == null) {
-            return backend.toNchwConsuming(encoder.forward(backend, image));
-        }
-        try (Tensor h = encoder.forward(backend, image)) {
-            return backend.toNchwConsuming(quantConv.forward(backend, h));
-        }
+        return parts.encode(backend, image);
     }
 
     private void requireShape(Tensor t, int channels, int minSize, String what) {
@@ -204,10 +165,6 @@ public final class AutoencoderKL implements Vae {
 
     @Override
     public void close() {
-        for (Layer part : new Layer[]{encoder, quantConv, postQuantConv, decoder}) {
-            if (part != null) {
-                part.close();
-            }
-        }
+        parts.close();
     }
 }

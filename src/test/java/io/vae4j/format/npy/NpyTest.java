@@ -84,6 +84,21 @@ class NpyTest {
     // ---- round trips ----
 
     @Test
+    void int64RoundTripIsNumpysLayout() throws java.io.IOException {
+        Path file = dir.resolve("codes.npy");
+        long[] values = {0, 31, -1, Long.MAX_VALUE, 7, 1L << 40};
+        Npy.writeInt64(file, new Npy.Int64Array(new int[]{1, 2, 3}, values));
+        Npy.Int64Array back = Npy.readInt64(file);
+        assertArrayEquals(new int[]{1, 2, 3}, back.shape());
+        assertArrayEquals(values, back.values());
+        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        String header = new String(bytes, 10, bytes.length - 6 * 8 - 10, java.nio.charset.StandardCharsets.US_ASCII);
+        assertTrue(header.startsWith("{'descr': '<i8', 'fortran_order': False, 'shape': (1, 2, 3), }"), header);
+        assertTrue(header.endsWith("\n") && (bytes.length - 6 * 8) % 64 == 0, "data aligned to 64 bytes");
+    }
+
+
+    @Test
     void roundTripsShapesOfAnyRank() {
         int[][] shapes = {{1, 4, 8, 8}, {3}, {}, {2, 0, 5}, {1, 1, 1, 1, 2}, {100000, 1}};
         for (int[] shape : shapes) {
