@@ -29,13 +29,14 @@ import java.util.concurrent.Callable;
 @Command(name = "decode",
         description = "Decode a latent (.npy, ComfyUI .latent, .safetensors) into an image (.png, .tif or .npy).",
         customSynopsis = {
-                "./vae4j decode [--model M] [--comfy-dir DIR] [--download] --latent IN --out OUT [--raw] [--family F]",
-                "         [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
+                "./vae4j decode [--model M] [--comfy-dir DIR] [--download] --latent IN --out OUT [--raw] [--frames T]",
+                "         [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
                 "         [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE]",
                 "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off] [--quiet]"},
         footer = {
                 "  ./vae4j decode --latent photo.latent.npy --out roundtrip.png      # the embedded TAEF2",
                 "  ./vae4j decode --model sdxl_vae.safetensors --family sdxl --latent z.npy --out image.png",
+                "  ./vae4j decode --model svd_xt/vae --latent frames.npy --frames 14 --out frame.png   # frame.0.png, ...",
                 "  ./vae4j decode --model madebyollin/sdxl-vae-fp16-fix --download --latent z.npy --out image.png",
                 "  ./vae4j decode --model vae.safetensors --latent big.npy --out big.tif --memory 1g --tiling exact"})
 final class DecodeCommand implements Callable<Integer> {
@@ -53,6 +54,9 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--raw", order = 10,
             description = "the latent is the VAE's own, not scaled for diffusion (default: scaled)")
     private boolean raw;
+
+    @Mixin
+    private FramesOption frames;
 
     @Mixin
     private BackendOptions backendOptions;
@@ -95,7 +99,8 @@ final class DecodeCommand implements Callable<Integer> {
              LatentFiles.Latent latent = LatentFiles.read(latentPath)) {
             Vae vae = loaded.vae();
             Tensor z = latent.tensor();
-            boolean tiled = tiling.tiled(vae, z);
+            int videoFrames = frames.check(vae, z, tiling.pipeline().options());
+            boolean tiled = videoFrames == 0 && tiling.tiled(vae, z);
             long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
             Limits.checkLatent(latentPath, z, vae, limit);
             boolean raw = this.raw || latent.raw();
@@ -118,7 +123,8 @@ final class DecodeCommand implements Callable<Integer> {
                     return 0;
                 }
                 long start = System.nanoTime();
-                try (Tensor image = tiling.pipeline().decodeUntiled(vae, rawZ, preview)) {
+                try (Tensor image = FramesOption.run(videoFrames,
+                        () -> tiling.pipeline().decodeUntiled(vae, rawZ, preview))) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long nonFinite = Limits.countNonFinite(image);
                     if (nonFinite > 0) {

@@ -8,6 +8,8 @@ import io.vae4j.format.json.Json;
 import io.vae4j.model.kl.AutoencoderKL;
 import io.vae4j.model.kl.KlConfig;
 import io.vae4j.model.kl.KlKeys;
+import io.vae4j.model.svd.SvdKeys;
+import io.vae4j.model.svd.TemporalAutoencoder;
 import io.vae4j.model.taesd.Taesd;
 import io.vae4j.model.taesd.TaesdLayout;
 import io.vae4j.tensor.Tensor;
@@ -120,13 +122,17 @@ public final class ModelLoader {
             throw new VaeException(source + ": not a known VAE layout; first tensors: "
                     + String.join(", ", tensors.keySet().stream().limit(4).toList()));
         }
-        WeightSet w = new WeightSet(source, KlKeys.toLdm(tensors), skipped);
+        boolean temporal = SvdKeys.isTemporal(tensors.keySet());
+        WeightSet w = new WeightSet(source, KlKeys.toLdm(temporal ? SvdKeys.toSgm(tensors) : tensors), skipped);
         KlConfig kl = KlConfig.infer(w);
         if (config != null) {
             checkConfig(source, config, kl);
         }
-        String layout = (diffusers ? "diffusers" : "ldm") + (prefix == null ? "" : " under '" + prefix + "'");
+        String layout = (diffusers ? "diffusers" : temporal ? "sgm" : "ldm") + (prefix == null ? "" : " under '" + prefix + "'");
         LatentSpace space = decideSpace(kl.latentChannels(), config, family, prefix);
+        if (temporal) {
+            return new TemporalAutoencoder(backend, w, kl, layout, space);
+        }
         return new AutoencoderKL(backend, w, kl, layout, space);
     }
 
