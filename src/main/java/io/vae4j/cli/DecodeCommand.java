@@ -48,7 +48,7 @@ final class DecodeCommand implements Callable<Integer> {
     private Path latentPath;
 
     @Option(names = "--out", paramLabel = "OUT", order = 3,
-            description = "the image: .png, .tif/.tiff or .npy; a batch: out.0.png, ... (required)")
+            description = "the image: .png, .tif/.tiff or .npy; a batch: out.0.png, ...; videos: .gif (required)")
     private Path out;
 
     @Option(names = "--raw", order = 10,
@@ -90,7 +90,7 @@ final class DecodeCommand implements Callable<Integer> {
             throw new UsageException("missing --out");
         }
         ModelOptions.requireFile(latentPath, "latent");
-        String ext = Outputs.requireWritable(out, Set.of("png", "npy", "tif", "tiff"));
+        String ext = Outputs.requireWritable(out, Set.of("png", "npy", "tif", "tiff", "gif"));
         int preview = previewScale();
         Tiling tiling = Tiling.of(tilingOptions, bitDepth, ext, preview);
 
@@ -99,7 +99,7 @@ final class DecodeCommand implements Callable<Integer> {
              LatentFiles.Latent latent = LatentFiles.read(latentPath)) {
             Vae vae = loaded.vae();
             Tensor z = latent.tensor();
-            int videoFrames = frames.check(vae, z, tiling.pipeline().options());
+            int videoFrames = frames.check(vae, z, tiling.pipeline().options(), ext);
             boolean tiled = videoFrames == 0 && tiling.tiled(vae, z);
             long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
             Limits.checkLatent(latentPath, z, vae, limit);
@@ -131,6 +131,7 @@ final class DecodeCommand implements Callable<Integer> {
                         Log.warn(nonFinite + " output values are NaN or infinite (written as 0 in PNG)");
                     }
                     List<Path> written = ext.equals("npy") ? write(out, image)
+                            : ext.equals("gif") ? FramesOption.writeGif(out, image, videoFrames, Pipeline.pixelRange(vae))
                             : ext.equals("png") && tiling.bitDepth() == 8
                             ? Images.writePngs(out, image, Pipeline.pixelRange(vae))
                             : Tiling.writeWhole(out, ext, tiling.bitDepth(), image, Pipeline.pixelRange(vae));

@@ -1,6 +1,8 @@
 package io.vae4j.cli;
 
 import io.vae4j.VaeException;
+import io.vae4j.format.image.AnimatedGif;
+import io.vae4j.format.image.PixelRange;
 import io.vae4j.model.Vae;
 import io.vae4j.model.svd.TemporalAutoencoder;
 import io.vae4j.model.svd.VideoFrames;
@@ -9,7 +11,9 @@ import io.vae4j.pipeline.TilingMode;
 import io.vae4j.tensor.Tensor;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -24,10 +28,15 @@ final class FramesOption {
 
     /**
      * Checks --frames and the budget for this model and raw latent; returns the frames per video of a temporal
-     * decoder, or 0 for any other model (which then decodes as usual).
+     * decoder, or 0 for any other model (which then decodes as usual). Animated .gif outputs are for videos.
      */
-    int check(Vae vae, Tensor z, Pipeline.Options options) {
+    int check(Vae vae, Tensor z, Pipeline.Options options, String ext) {
         if (!(vae instanceof TemporalAutoencoder)) {
+            if (ext.equals("gif")) {
+                throw new VaeException("animated .gif outputs are for the videos of the SVD temporal decoder; "
+                        + vae.info().source() + " is " + vae.info().architecture().split(" ")[0]
+                        + " (write .png, .tif or .npy)");
+            }
             if (frames != null) {
                 throw new VaeException("--frames applies to the SVD temporal decoder; "
                         + vae.info().source() + " is " + vae.info().architecture().split(" ")[0]);
@@ -60,6 +69,11 @@ final class FramesOption {
                     need / (double) (1L << 30), options.memory() / (double) (1L << 30)));
         }
         return t;
+    }
+
+    /** The decoded videos as looping animated GIFs, one per video, at SVD's usual 7 frames a second. */
+    static List<Path> writeGif(Path out, Tensor image, int framesPerVideo, PixelRange range) {
+        return AnimatedGif.write(out, image, framesPerVideo, range, 14);
     }
 
     /** Runs a decode with videos of {@code t} frames each (0: not a temporal decoder). */

@@ -114,6 +114,30 @@ class SvdCliTest {
     }
 
     @Test
+    void videosBecomeAnimatedGifs() throws IOException {
+        Path dir = Fixtures.caseDir(CASE);
+        String model = p(dir.resolve("model.safetensors")), z = p(dir.resolve("decode_f4_8x8.z.npy"));
+        ok(CliTest.run("decode", "--model", model, "--latent", z, "--raw", "--out", p(tmp.resolve("one.gif")),
+                "--quiet"));
+        assertGif(tmp.resolve("one.gif"), 4);
+        ok(CliTest.run("decode", "--model", model, "--latent", z, "--raw", "--frames", "2", "--out",
+                p(tmp.resolve("two.gif")), "--quiet"));
+        assertGif(tmp.resolve("two.0.gif"), 2);
+        assertGif(tmp.resolve("two.1.gif"), 2);
+    }
+
+    private static void assertGif(Path file, int frames) throws IOException {
+        try (javax.imageio.stream.ImageInputStream in = javax.imageio.ImageIO.createImageInputStream(file.toFile())) {
+            javax.imageio.ImageReader reader = javax.imageio.ImageIO.getImageReadersByFormatName("gif").next();
+            reader.setInput(in);
+            assertEquals(frames, reader.getNumImages(true), file.toString());
+            assertEquals(64, reader.getWidth(0));
+            assertEquals(64, reader.getHeight(0));
+            reader.dispose();
+        }
+    }
+
+    @Test
     void infoDescribesTheTemporalDecoder() {
         Path dir = Fixtures.caseDir(CASE);
         for (String layout : new String[]{"model.safetensors", "diffusers"}) {
@@ -162,5 +186,8 @@ class SvdCliTest {
         assertFails(CliTest.run("decode", "--model", p(kl.resolve("model.safetensors")), "--latent",
                 p(kl.resolve("decode_b2_8x8.z.npy")), "--raw", "--frames", "2", "--out", out),
                 "--frames applies to the SVD temporal decoder");
+        assertFails(CliTest.run("decode", "--model", p(kl.resolve("model.safetensors")), "--latent",
+                p(kl.resolve("decode_b2_8x8.z.npy")), "--raw", "--out", p(tmp.resolve("x.gif"))),
+                "animated .gif outputs are for the videos of the SVD temporal decoder");
     }
 }
