@@ -48,7 +48,7 @@ final class DecodeCommand implements Callable<Integer> {
     private Path latentPath;
 
     @Option(names = "--out", paramLabel = "OUT", order = 3,
-            description = "the image: .png, .tif/.tiff or .npy; a batch: out.0.png, ...; videos: .gif (required)")
+            description = "image: .png, .tif, .npy; a batch: out.0.png, ...; video: .gif (required)")
     private Path out;
 
     @Option(names = "--raw", order = 10,
