@@ -99,7 +99,7 @@ final class DecodeCommand implements Callable<Integer> {
              LatentFiles.Latent latent = LatentFiles.read(latentPath)) {
             Vae vae = loaded.vae();
             Tensor z = latent.tensor();
-            int videoFrames = frames.check(vae, z, tiling.pipeline().options(), ext);
+            int videoFrames = frames.check(vae, z, tiling.pipeline().options(), out);
             boolean tiled = videoFrames == 0 && tiling.tiled(vae, z);
             long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
             Limits.checkLatent(latentPath, z, vae, limit);

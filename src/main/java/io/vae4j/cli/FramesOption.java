@@ -30,12 +30,12 @@ final class FramesOption {
      * Checks --frames and the budget for this model and raw latent; returns the frames per video of a temporal
      * decoder, or 0 for any other model (which then decodes as usual). Animated .gif outputs are for videos.
      */
-    int check(Vae vae, Tensor z, Pipeline.Options options, String ext) {
+    int check(Vae vae, Tensor z, Pipeline.Options options, Path out) {
         if (!(vae instanceof TemporalAutoencoder)) {
-            if (ext.equals("gif")) {
-                throw new VaeException("animated .gif outputs are for the videos of the SVD temporal decoder; "
-                        + vae.info().source() + " is " + vae.info().architecture().split(" ")[0]
-                        + " (write .png, .tif or .npy)");
+            if (Outputs.extension(out).equals("gif")) {
+                throw new VaeException("output " + out + ": unsupported extension '.gif' for "
+                        + vae.info().architecture().split(" ")[0] + " (expected one of: .npy, .png, .tif, .tiff;"
+                        + " animated .gif is for the videos of the SVD temporal decoder)");
             }
             if (frames != null) {
                 throw new VaeException("--frames applies to the SVD temporal decoder; "

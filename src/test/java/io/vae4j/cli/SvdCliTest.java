@@ -188,6 +188,6 @@ class SvdCliTest {
                 "--frames applies to the SVD temporal decoder");
         assertFails(CliTest.run("decode", "--model", p(kl.resolve("model.safetensors")), "--latent",
                 p(kl.resolve("decode_b2_8x8.z.npy")), "--raw", "--out", p(tmp.resolve("x.gif"))),
-                "animated .gif outputs are for the videos of the SVD temporal decoder");
+                "unsupported extension '.gif' for AutoencoderKL", "animated .gif is for the videos of the SVD");
     }
 }
