@@ -31,8 +31,8 @@ import java.util.concurrent.Callable;
 @Command(name = "decode",
         description = "Decode a latent (.npy, ComfyUI .latent, .safetensors) into an image (.png, .tif or .npy).",
         customSynopsis = {
-                "./vae4j decode [--model M] [--comfy-dir DIR] [--download] --latent IN --out OUT [--raw] [--family F]",
-                "         [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
+                "./vae4j decode [--model M] [--comfy-dir DIR] [--download] --latent IN --out OUT [--raw] [--frames T]",
+                "         [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
                 "         [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE]",
                 "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off]",
                 "         [--seed S | --noise FILE.npy --noise FILE.npy] [--quiet]",
@@ -40,6 +40,7 @@ import java.util.concurrent.Callable;
         footer = {
                 "  ./vae4j decode --latent photo.latent.npy --out roundtrip.png      # the embedded TAEF2",
                 "  ./vae4j decode --model sdxl_vae.safetensors --family sdxl --latent z.npy --out image.png",
+                "  ./vae4j decode --model svd_xt/vae --latent frames.npy --frames 14 --out frame.png   # frame.0.png, ...",
                 "  ./vae4j decode --model madebyollin/sdxl-vae-fp16-fix --download --latent z.npy --out image.png",
                 "  ./vae4j decode --model vae.safetensors --latent big.npy --out big.tif --memory 1g --tiling exact",
                 "  ./vae4j decode --model consistency-decoder/ --latent z.npy --out image.png --seed 7",
@@ -53,7 +54,7 @@ final class DecodeCommand implements Callable<Integer> {
     private Path latentPath;
 
     @Option(names = "--out", paramLabel = "OUT", order = 3,
-            description = "the image: .png, .tif/.tiff or .npy; a batch: out.0.png, ... (required)")
+            description = "image: .png, .tif, .npy; a batch: out.0.png, ...; video: .gif (required)")
     private Path out;
 
     @Option(names = "--raw", order = 10,
@@ -67,6 +68,9 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--no-quantize", order = 14,
             description = "VQ models: decode the latent as it is, not its nearest codebook entries")
     private boolean noQuantize;
+
+    @Mixin
+    private FramesOption frames;
 
     @Mixin
     private BackendOptions backendOptions;
@@ -107,7 +111,7 @@ final class DecodeCommand implements Callable<Integer> {
             throw new UsageException("missing --out");
         }
         ModelOptions.requireFile(input, latentPath != null ? "latent" : "indices");
-        String ext = Outputs.requireWritable(out, Set.of("png", "npy", "tif", "tiff"));
+        String ext = Outputs.requireWritable(out, Set.of("png", "npy", "tif", "tiff", "gif"));
         int preview = previewScale();
         Tiling tiling = Tiling.of(tilingOptions, bitDepth, ext, preview);
 
@@ -124,7 +128,8 @@ final class DecodeCommand implements Callable<Integer> {
                 Log.info("FLUX.2 latent " + Arrays.toString(latent.tensor().shape()) + " out of its 2x2 patches: "
                         + Arrays.toString(z.shape()));
             }
-            boolean tiled = tiling.tiled(vae, z);
+            int videoFrames = frames.check(vae, z, tiling.pipeline().options(), out);
+            boolean tiled = videoFrames == 0 && tiling.tiled(vae, z);
             long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
             Limits.checkLatent(input, z, vae, limit);
             boolean raw = this.raw || latent.raw() || unpatched != null;
@@ -154,14 +159,15 @@ final class DecodeCommand implements Callable<Integer> {
                     return 0;
                 }
                 long start = System.nanoTime();
-                try (Tensor image = noiseOptions.around(vae, z.shape(),
-                        () -> tiling.pipeline().decodeUntiled(vae, rawZ, preview))) {
+                try (Tensor image = noiseOptions.around(vae, z.shape(), () -> FramesOption.run(videoFrames,
+                        () -> tiling.pipeline().decodeUntiled(vae, rawZ, preview)))) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long nonFinite = Limits.countNonFinite(image);
                     if (nonFinite > 0) {
                         Log.warn(nonFinite + " output values are NaN or infinite (written as 0 in PNG)");
                     }
                     List<Path> written = ext.equals("npy") ? write(out, image)
+                            : ext.equals("gif") ? FramesOption.writeGif(out, image, videoFrames, Pipeline.pixelRange(vae))
                             : ext.equals("png") && tiling.bitDepth() == 8
                             ? Images.writePngs(out, image, Pipeline.pixelRange(vae))
                             : Tiling.writeWhole(out, ext, tiling.bitDepth(), image, Pipeline.pixelRange(vae));

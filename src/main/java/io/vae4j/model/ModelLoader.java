@@ -11,6 +11,8 @@ import io.vae4j.model.interposer.InterposerConfig;
 import io.vae4j.model.kl.AutoencoderKL;
 import io.vae4j.model.kl.KlConfig;
 import io.vae4j.model.kl.KlKeys;
+import io.vae4j.model.svd.SvdKeys;
+import io.vae4j.model.svd.TemporalAutoencoder;
 import io.vae4j.model.taesd.Taesd;
 import io.vae4j.model.taesd.TaesdLayout;
 import io.vae4j.model.taesd.TaesdVariant;
@@ -152,16 +154,22 @@ public final class ModelLoader {
             throw new VaeException(source + ": not a known VAE layout; first tensors: "
                     + String.join(", ", tensors.keySet().stream().limit(4).toList()));
         }
-        WeightSet w = new WeightSet(source, KlKeys.toLdm(Flux2Normalisation.withoutStatistics(tensors)), skipped);
+        boolean temporal = SvdKeys.isTemporal(tensors.keySet());
+        SequencedMap<String, Tensor> kept = Flux2Normalisation.withoutStatistics(tensors);
+        WeightSet w = new WeightSet(source, KlKeys.toLdm(temporal ? SvdKeys.toSgm(kept) : kept), skipped);
         KlConfig kl = KlConfig.infer(w);
         if (config != null) {
             checkConfig(source, config, kl);
         }
-        String layout = (diffusers ? "diffusers" : "ldm") + (prefix == null ? "" : " under '" + prefix + "'");
+        String layout = (diffusers ? "diffusers" : temporal ? "sgm" : "ldm")
+                + (prefix == null ? "" : " under '" + prefix + "'");
         Flux2Normalisation bn = Flux2Normalisation.present(tensors) ? Flux2Normalisation.of(source, tensors,
                 kl.latentChannels(), config != null && config.get("batch_norm_eps") instanceof Number e
                         ? e.doubleValue() : Flux2Normalisation.DEFAULT_EPS) : null;
         LatentSpace space = decideSpace(kl.latentChannels(), config, family, prefix, bn);
+        if (temporal) {
+            return new TemporalAutoencoder(backend, w, kl, layout, space);
+        }
         return new AutoencoderKL(backend, w, kl, layout, space);
     }
 

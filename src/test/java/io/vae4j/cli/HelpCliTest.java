@@ -25,7 +25,7 @@ class HelpCliTest {
 
     static {
         OPTIONS.put("info", List.of("--family", "--comfy-dir", "--download"));
-        OPTIONS.put("decode", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--raw", "--family", "--threads", "--backend",
+        OPTIONS.put("decode", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--raw", "--frames", "--family", "--threads", "--backend",
                 "--precision", "--max-pixels", "--preview-scale", "--tile", "--tiling", "--memory", "--bit-depth",
                 "--scratch", "--attention", "--seed", "--noise", "--quiet", "--indices", "--no-quantize"));
         OPTIONS.put("encode", List.of("--model", "--comfy-dir", "--download", "--image", "--out", "--raw", "--moments", "--sample", "--seed",

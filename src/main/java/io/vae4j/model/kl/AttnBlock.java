@@ -14,14 +14,14 @@ import io.vae4j.util.Work;
  * The mid-block's single-head self-attention over pixels: x + proj_out(attention(q, k, v of norm(x))), over the
  * whole image or within windows, or skipped, per the {@link AttentionMode} in force.
  */
-final class AttnBlock implements Layer {
+public final class AttnBlock implements Layer {
     private final GroupNorm norm;
     private final Conv q;
     private final Conv k;
     private final Conv v;
     private final Conv proj;
 
-    AttnBlock(Backend b, WeightSet w, String name, int c) {
+    public AttnBlock(Backend b, WeightSet w, String name, int c) {
         norm = new GroupNorm(w, name + ".norm", c, KlConfig.GROUPS, KlConfig.EPS, false);
         q = new Conv(b, w, name + ".q", c, c, ConvGeometry.pointwise());
         k = new Conv(b, w, name + ".k", c, c, ConvGeometry.pointwise());

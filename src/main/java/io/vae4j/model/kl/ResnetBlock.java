@@ -9,14 +9,14 @@ import io.vae4j.model.nn.Layer;
 import io.vae4j.tensor.Tensor;
 
 /** ldm ResnetBlock: x + conv2(silu(norm2(conv1(silu(norm1(x)))))), with a 1x1 shortcut when channels change. */
-final class ResnetBlock implements Layer {
+public final class ResnetBlock implements Layer {
     private final GroupNorm norm1;
     private final Conv conv1;
     private final GroupNorm norm2;
     private final Conv conv2;
     private final Conv shortcut;
 
-    ResnetBlock(Backend b, WeightSet w, String name, int in, int out) {
+    public ResnetBlock(Backend b, WeightSet w, String name, int in, int out) {
         norm1 = new GroupNorm(w, name + ".norm1", in, KlConfig.GROUPS, KlConfig.EPS, true);
         conv1 = new Conv(b, w, name + ".conv1", in, out, ConvGeometry.same3x3());
         norm2 = new GroupNorm(w, name + ".norm2", out, KlConfig.GROUPS, KlConfig.EPS, true);
