@@ -33,7 +33,7 @@ import java.util.concurrent.Callable;
                 "./vae4j encode [--model M] [--comfy-dir DIR] [--download] --image IN --out OUT [--raw] [--moments]",
                 "         [--sample --seed S] [--family F] [--threads N] [--backend B] [--precision fp32|bf16]",
                 "         [--max-pixels N] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE] [--scratch DIR]",
-                "         [--attention auto|global|tiled|off] [--quiet]"},
+                "         [--no-cache] [--attention auto|global|tiled|off] [--quiet]"},
         footer = {
                 "  ./vae4j encode --image examples/astronaut.png --out photo.latent.npy   # the embedded TAEF2",
                 "  ./vae4j encode --model vae.safetensors --family sd1 --image in.png --out z.npy --sample --seed 42",

@@ -26,18 +26,18 @@ class HelpCliTest {
     static {
         OPTIONS.put("info", List.of("--family", "--comfy-dir", "--download"));
         OPTIONS.put("decode", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--raw", "--family", "--threads", "--backend",
-                "--precision", "--max-pixels", "--preview-scale", "--tile", "--tiling", "--memory", "--bit-depth",
+                "--precision", "--no-cache", "--max-pixels", "--preview-scale", "--tile", "--tiling", "--memory", "--bit-depth",
                 "--scratch", "--attention", "--quiet"));
         OPTIONS.put("encode", List.of("--model", "--comfy-dir", "--download", "--image", "--out", "--raw", "--moments", "--sample", "--seed",
-                "--family", "--threads", "--backend", "--precision", "--max-pixels", "--tile", "--tiling", "--memory",
+                "--family", "--threads", "--backend", "--precision", "--no-cache", "--max-pixels", "--tile", "--tiling", "--memory",
                 "--scratch", "--attention", "--quiet"));
         OPTIONS.put("bench", List.of("--op", "--size", "--repeat", "--warmup", "--threads", "--backend",
-                "--precision", "--arch", "--latent-channels", "--model", "--family", "--scratch", "--attention",
+                "--precision", "--no-cache", "--arch", "--latent-channels", "--model", "--family", "--scratch", "--attention",
                 "--write-model", "--quiet"));
         OPTIONS.put("convert", List.of("--quiet"));
         OPTIONS.put("serve", List.of("--model", "--comfy-dir", "--download", "--family", "--host", "--port", "--max-concurrent", "--max-queue",
                 "--threads", "--memory", "--backend", "--precision", "--request-timeout", "--drain-timeout",
-                "--max-pixels", "--scratch", "--no-warmup", "--quiet"));
+                "--max-pixels", "--scratch", "--no-warmup", "--no-cache", "--quiet"));
         OPTIONS.put("models", List.of("--comfy-dir"));
         OPTIONS.put("completion", List.of());
     }
