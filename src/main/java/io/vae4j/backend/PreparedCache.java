@@ -110,20 +110,62 @@ public final class PreparedCache {
      * for source weights of digest {@code sourceDigest}: mapped from the cache when a valid entry exists, else made
      * by {@code make} and stored. The caller owns the result and closes it (which unmaps a mapped entry).
      */
-    public static Tensor get(String form, byte[] sourceDigest, Supplier<Tensor> make) {
+    public static Tensor get(String form, Supplier<byte[]> sourceDigest, Supplier<Tensor> make) {
         if (!enabled()) {
-            return make.get();
+            return made(make);
         }
-        byte[] key = key(form, sourceDigest);
+        long t0 = System.nanoTime();
+        byte[] key = key(form, sourceDigest.get());
+        long t1 = System.nanoTime();
+        Stats.HASH.add(t1 - t0);
         Path dir = directory();
         Path file = dir.resolve(HexFormat.of().formatHex(key, 0, 20) + SUFFIX);
         Tensor cached = read(file, key);
         if (cached != null) {
+            Stats.HIT.add(System.nanoTime() - t1);
             return cached;
         }
-        Tensor made = make.get();
+        Tensor made = made(make);
+        long t2 = System.nanoTime();
         write(dir, file, key, made);
+        Stats.WRITE.add(System.nanoTime() - t2);
         return made;
+    }
+
+    private static Tensor made(Supplier<Tensor> make) {
+        long t0 = System.nanoTime();
+        Tensor t = make.get();
+        Stats.MAKE.add(System.nanoTime() - t0);
+        return t;
+    }
+
+    /**
+     * Where a run's preparation time went, printed to stderr at exit with {@code -Dvae4j.cache.stats=true} (for
+     * the benchmark record): hashing the weights, mapping and checking entries, making transforms, writing them.
+     */
+    private enum Stats {
+        HASH, HIT, MAKE, WRITE;
+
+        private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+        private final java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+
+        static {
+            if (Boolean.getBoolean("vae4j.cache.stats")) {
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    StringBuilder b = new StringBuilder("vae4j: prepared weights:");
+                    for (Stats s : values()) {
+                        b.append(String.format(" %s %d in %.3f s;", s.name().toLowerCase(java.util.Locale.ROOT),
+                                s.count.get(), s.nanos.get() / 1e9));
+                    }
+                    System.err.println(b);
+                }));
+            }
+        }
+
+        void add(long n) {
+            nanos.addAndGet(n);
+            count.incrementAndGet();
+        }
     }
 
     static byte[] key(String form, byte[] sourceDigest) {

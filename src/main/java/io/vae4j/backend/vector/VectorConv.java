@@ -164,12 +164,9 @@ final class VectorConv implements PreparedConv {
      * Its bytes depend on the tile, the precision of the products and the micro-kernel's panel shape.
      */
     private Tensor transform(boolean upsampled, Parallel parallel) {
-        if (!PreparedCache.enabled()) {
-            return make(upsampled, parallel);
-        }
         String form = "java winograd " + tile + (upsampled ? " upsampled" : "") + (bf16 ? " bf16" : " fp32")
                 + " vector " + GemmKernel.SPECIES.length() + " panel " + GemmKernel.MR + "x" + GemmKernel.NR;
-        return PreparedCache.get(form, sourceDigest(), () -> make(upsampled, parallel));
+        return PreparedCache.get(form, this::sourceDigest, () -> make(upsampled, parallel));
     }
 
     /** The SHA-256 of the weights, made once (a convolution may have two transforms). */
