@@ -16,7 +16,8 @@ import io.vae4j.tensor.Tensor;
  * widened copy for F16/BF16) in RAM, or the Winograd transform (16/9 or 36/9 of the weights by tile, made straight
  * from the stored dtype). The transform is cached in RAM, except inside a whole-image run's scratch scope (exact
  * mode, memory first): there it is kept in the scratch space, made once per space, since the F(4x4) transforms
- * held in RAM are 4x the weights (771 MB for the SD decoder).
+ * held in RAM are 4x the weights (771 MB for the SD decoder). Outside a scratch run it comes from the on-disk
+ * {@link PreparedCache} when that holds it, and a one-pass run ({@link io.vae4j.backend.OnePass}) frees it after use.
  */
 final class VectorConv implements PreparedConv {
     /** -Dvae4j.winograd.upsampled=false runs upsampling convolutions as F(4x4, 3x3) on the upsampled planes. */
