@@ -5,9 +5,10 @@ import io.vae4j.backend.Backend;
 import io.vae4j.backend.BackendLog;
 import io.vae4j.backend.Backends;
 import io.vae4j.backend.Precision;
+import io.vae4j.backend.PreparedCache;
 import picocli.CommandLine.Option;
 
-/** --threads, --backend and --precision: what runs the model, in every command that runs one. */
+/** --threads, --backend, --precision and --no-cache: what runs the model, in every command that runs one. */
 final class BackendOptions {
     @Option(names = "--threads", paramLabel = "N", order = 30,
             description = "worker threads (default: all cores)")
@@ -23,8 +24,15 @@ final class BackendOptions {
             description = "the convolutions' arithmetic; bf16 runs on oneDNN (default: ${DEFAULT-VALUE})")
     String precision;
 
+    @Option(names = "--no-cache", order = 33,
+            description = "neither read nor write prepared weights in the cache ($XDG_CACHE_HOME/vae4j)")
+    boolean noCache;
+
     Backend create() {
         BackendLog.quiet(Log.quiet);
+        if (noCache) {
+            PreparedCache.setEnabled(false);
+        }
         Precision p;
         try {
             p = Precision.parse(precision);

@@ -43,7 +43,7 @@ import java.util.function.Supplier;
         description = "Time decodes and encodes of an SD-size random-weight model, or of --model M.",
         customSynopsis = {
                 "./vae4j bench [--op decode|encode|all] [--size 512[,1024...]] [--repeat 3] [--warmup 1]",
-                "         [--threads N] [--backend B] [--precision fp32|bf16] [--arch kl|taesd]",
+                "         [--threads N] [--backend B] [--precision fp32|bf16] [--no-cache] [--arch kl|taesd]",
                 "         [--latent-channels 4|16|32] [--model M] [--family F] [--scratch DIR]",
                 "         [--attention global|tiled|off] [--write-model FILE.safetensors] [--quiet]"},
         footer = {

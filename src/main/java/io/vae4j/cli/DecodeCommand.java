@@ -32,7 +32,7 @@ import java.util.concurrent.Callable;
         description = "Decode a latent (.npy, ComfyUI .latent, .safetensors) into an image (.png, .tif or .npy).",
         customSynopsis = {
                 "./vae4j decode [--model M] [--comfy-dir DIR] [--download] --latent IN --out OUT [--raw] [--frames T]",
-                "         [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--max-pixels N]",
+                "         [--family F] [--threads N] [--backend B] [--precision fp32|bf16] [--no-cache] [--max-pixels N]",
                 "         [--preview-scale 1|2|4|8] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE]",
                 "         [--bit-depth 8|16] [--scratch DIR] [--attention auto|global|tiled|off]",
                 "         [--seed S | --noise FILE.npy --noise FILE.npy] [--quiet]",

@@ -35,7 +35,7 @@ import java.util.concurrent.Callable;
                 "./vae4j encode [--model M] [--comfy-dir DIR] [--download] --image IN --out OUT [--raw] [--moments]",
                 "         [--sample --seed S] [--family F] [--threads N] [--backend B] [--precision fp32|bf16]",
                 "         [--max-pixels N] [--tile auto|N] [--tiling fast|exact|off] [--memory SIZE] [--scratch DIR]",
-                "         [--attention auto|global|tiled|off] [--quiet]",
+                "         [--no-cache] [--attention auto|global|tiled|off] [--quiet]",
                 "         [--indices FILE]     (VQ models)"},
         footer = {
                 "  ./vae4j encode --image examples/astronaut.png --out photo.latent.npy   # the embedded TAEF2",

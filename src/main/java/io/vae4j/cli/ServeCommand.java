@@ -34,7 +34,7 @@ import java.util.concurrent.CountDownLatch;
                 "./vae4j serve --model [NAME=]PATH ... [--comfy-dir DIR] [--download] [--family [NAME=]F]",
                 "         [--host 127.0.0.1] [--port 8080] [--max-concurrent N] [--max-queue N] [--threads N] [--memory SIZE] [--backend B]",
                 "         [--precision fp32|bf16] [--request-timeout SECONDS] [--drain-timeout SECONDS]",
-                "         [--max-pixels N] [--scratch DIR] [--no-warmup] [--quiet]"},
+                "         [--max-pixels N] [--scratch DIR] [--no-warmup] [--no-cache] [--quiet]"},
         footer = {
                 "  ./vae4j serve --model sd=vae.safetensors --port 8080",
                 "  ./vae4j serve --model sdxl=madebyollin/sdxl-vae-fp16-fix --model preview=madebyollin/taesdxl",

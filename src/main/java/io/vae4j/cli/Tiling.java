@@ -97,9 +97,9 @@ final class Tiling {
         return parseSize(s, "--memory");
     }
 
-    /** The pipeline these options make. */
+    /** The pipeline these options make: one pass, as every command that tiles runs its model once. */
     Pipeline pipeline() {
-        return new Pipeline(options.withFreeSpace(freeSpace));
+        return new Pipeline(options.withFreeSpace(freeSpace)).onePass();
     }
 
     int bitDepth() {

@@ -1,6 +1,7 @@
 package io.vae4j.pipeline;
 
 import io.vae4j.VaeException;
+import io.vae4j.backend.OnePass;
 import io.vae4j.format.image.PixelRange;
 import io.vae4j.model.AttentionMode;
 import io.vae4j.model.ImageRange;
@@ -25,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The one decode/encode pipeline every front end (CLI, server, library) runs: given a memory budget it decides
@@ -88,9 +90,29 @@ public final class Pipeline {
     }
 
     private final Options options;
+    /** Whether untiled runs are the process's only run of the model ({@link #onePass()}). */
+    private final boolean onePass;
 
     public Pipeline(Options options) {
+        this(options, false);
+    }
+
+    private Pipeline(Options options, boolean onePass) {
         this.options = options;
+        this.onePass = onePass;
+    }
+
+    /**
+     * This pipeline for a caller that runs the model once (the CLI's decode and encode): its untiled runs free each
+     * layer's prepared weights once past it ({@link OnePass}), which lowers their peak memory; a server or a
+     * library model, which runs again, keeps them.
+     */
+    public Pipeline onePass() {
+        return new Pipeline(options, true);
+    }
+
+    private <T> T pass(Supplier<T> work) {
+        return onePass ? OnePass.run(work) : work.get();
     }
 
     public Options options() {
@@ -163,7 +185,7 @@ public final class Pipeline {
     public Tensor decodeUntiled(Vae vae, Tensor z, int previewScale) {
         return attention().where(() -> {
             if (previewScale == 1) {
-                return withProgress("decode", vae.decodeMacs(z.shape()), () -> vae.decode(z));
+                return withProgress("decode", vae.decodeMacs(z.shape()), () -> pass(() -> vae.decode(z)));
             }
             if (!(vae instanceof Taesd taesd)) {
                 throw new VaeException("--preview-scale needs a TAESD decoder (taesd, taesdxl, taesd3, taef1, taef2,"
@@ -188,7 +210,7 @@ public final class Pipeline {
 
     /** The untiled encode of image [N, 3, H, W]. */
     public Moments encodeUntiled(Vae vae, Tensor image) {
-        return attention().where(() -> withProgress("encode", vae.encodeMacs(image.shape()), () -> vae.encode(image)));
+        return attention().where(() -> withProgress("encode", vae.encodeMacs(image.shape()), () -> pass(() -> vae.encode(image))));
     }
 
     /** Runs work with a progress bar or lines on stderr when the options ask for progress and the total is known. */

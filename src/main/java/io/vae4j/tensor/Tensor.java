@@ -111,6 +111,15 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(data, dtype, Layout.NCHW, shape.clone(), null);
     }
 
+    /**
+     * A tensor over memory that {@code owner} holds (a read-only file mapping): closing the tensor closes the
+     * arena, which unmaps it.
+     */
+    public static Tensor owning(MemorySegment data, DType dtype, Arena owner, int... shape) {
+        Tensor t = view(data, dtype, shape);
+        return new Tensor(t.data, dtype, Layout.NCHW, t.shape, owner);
+    }
+
     public static Tensor of(float[] values, int... shape) {
         if (values.length != numel(shape)) {
             throw new IllegalArgumentException(values.length + " values for shape " + Arrays.toString(shape));

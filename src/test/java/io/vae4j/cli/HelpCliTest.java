@@ -26,13 +26,13 @@ class HelpCliTest {
     static {
         OPTIONS.put("info", List.of("--family", "--comfy-dir", "--download"));
         OPTIONS.put("decode", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--raw", "--frames", "--family", "--threads", "--backend",
-                "--precision", "--max-pixels", "--preview-scale", "--tile", "--tiling", "--memory", "--bit-depth",
+                "--precision", "--no-cache", "--max-pixels", "--preview-scale", "--tile", "--tiling", "--memory", "--bit-depth",
                 "--scratch", "--attention", "--seed", "--noise", "--quiet", "--indices", "--no-quantize"));
         OPTIONS.put("encode", List.of("--model", "--comfy-dir", "--download", "--image", "--out", "--raw", "--moments", "--sample", "--seed",
-                "--family", "--threads", "--backend", "--precision", "--max-pixels", "--tile", "--tiling", "--memory",
+                "--family", "--threads", "--backend", "--precision", "--no-cache", "--max-pixels", "--tile", "--tiling", "--memory",
                 "--scratch", "--attention", "--quiet", "--indices"));
         OPTIONS.put("bench", List.of("--op", "--size", "--repeat", "--warmup", "--threads", "--backend",
-                "--precision", "--arch", "--latent-channels", "--model", "--family", "--scratch", "--attention",
+                "--precision", "--no-cache", "--arch", "--latent-channels", "--model", "--family", "--scratch", "--attention",
                 "--write-model", "--quiet"));
         OPTIONS.put("convert", List.of("--quiet"));
         OPTIONS.put("interpose", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--threads",
@@ -40,7 +40,7 @@ class HelpCliTest {
         OPTIONS.put("preview", List.of("--latent", "--out", "--family", "--raw", "--scale", "--quiet"));
         OPTIONS.put("serve", List.of("--model", "--comfy-dir", "--download", "--family", "--host", "--port", "--max-concurrent", "--max-queue",
                 "--threads", "--memory", "--backend", "--precision", "--request-timeout", "--drain-timeout",
-                "--max-pixels", "--scratch", "--no-warmup", "--quiet"));
+                "--max-pixels", "--scratch", "--no-warmup", "--no-cache", "--quiet"));
         OPTIONS.put("models", List.of("--comfy-dir"));
         OPTIONS.put("completion", List.of());
     }

@@ -5,6 +5,7 @@ import io.vae4j.backend.Checks;
 import io.vae4j.backend.ConvGeometry;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.GroupNormSpec;
+import io.vae4j.backend.OnePass;
 import io.vae4j.backend.Parallel;
 import io.vae4j.backend.Precision;
 import io.vae4j.backend.PreparedConv;
@@ -233,6 +234,9 @@ public final class VectorBackend implements Backend {
             } else {
                 planar(in, n, w, residual, out, upsample, norm);
             }
+        }
+        if (OnePass.active() && w.cachedInRam(u)) {
+            w.release(upsampled);
         }
         return out;
     }

@@ -3,6 +3,7 @@ package io.vae4j.backend.vector;
 import io.vae4j.backend.ConvParams;
 import io.vae4j.backend.ConvWeightsF32;
 import io.vae4j.backend.Parallel;
+import io.vae4j.backend.PreparedCache;
 import io.vae4j.backend.PreparedConv;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.ScratchSpace;
@@ -15,7 +16,8 @@ import io.vae4j.tensor.Tensor;
  * widened copy for F16/BF16) in RAM, or the Winograd transform (16/9 or 36/9 of the weights by tile, made straight
  * from the stored dtype). The transform is cached in RAM, except inside a whole-image run's scratch scope (exact
  * mode, memory first): there it is kept in the scratch space, made once per space, since the F(4x4) transforms
- * held in RAM are 4x the weights (771 MB for the SD decoder).
+ * held in RAM are 4x the weights (771 MB for the SD decoder). Outside a scratch run it comes from the on-disk
+ * {@link PreparedCache} when that holds it, and a one-pass run ({@link io.vae4j.backend.OnePass}) frees it after use.
  */
 final class VectorConv implements PreparedConv {
     /** -Dvae4j.winograd.upsampled=false runs upsampling convolutions as F(4x4, 3x3) on the upsampled planes. */
@@ -34,6 +36,8 @@ final class VectorConv implements PreparedConv {
     private volatile Tensor winograd;
     /** The transform of {@link Winograd4x4Upsample}, for a convolution that runs on nearest-upsampled input. */
     private volatile Tensor upsampled;
+    /** {@link #sourceDigest()}, once made. */
+    private byte[] digest;
 
     /** A key of this convolution's transform in a scratch space (a record, so that no two convolutions meet). */
     private record Transform(VectorConv conv, boolean upsampled) {
@@ -132,7 +136,8 @@ final class VectorConv implements PreparedConv {
         if (u != null) {
             return u;
         }
-        Tensor kept = ScratchSpace.kept(new Transform(this, upsampled), () -> transform(upsampled, parallel));
+        // Not from the disk cache: a scratch run's space accounts for and trims the memory its transforms take.
+        Tensor kept = ScratchSpace.kept(new Transform(this, upsampled), () -> make(upsampled, parallel));
         if (kept != null) {
             return kept;
         }
@@ -155,7 +160,41 @@ final class VectorConv implements PreparedConv {
         return u != null && (u == winograd || u == upsampled);
     }
 
+    /**
+     * The transform from the on-disk cache ({@link PreparedCache}) when it holds one, else made (and stored there).
+     * Its bytes depend on the tile, the precision of the products and the micro-kernel's panel shape.
+     */
     private Tensor transform(boolean upsampled, Parallel parallel) {
+        String form = "java winograd " + tile + (upsampled ? " upsampled" : "") + (bf16 ? " bf16" : " fp32")
+                + " vector " + GemmKernel.SPECIES.length() + " panel " + GemmKernel.MR + "x" + GemmKernel.NR;
+        return PreparedCache.get(form, this::sourceDigest, () -> make(upsampled, parallel));
+    }
+
+    /** The SHA-256 of the weights, made once (a convolution may have two transforms). */
+    private synchronized byte[] sourceDigest() {
+        if (digest == null) {
+            digest = PreparedCache.digest(params.weight());
+        }
+        return digest;
+    }
+
+    /**
+     * Drops the transform cached in RAM (or unmaps the one mapped from the disk cache), for a run that will not
+     * use this convolution again ({@link io.vae4j.backend.OnePass}); a later call makes or maps it anew.
+     */
+    synchronized void release(boolean upsampled) {
+        Tensor u = upsampled ? this.upsampled : winograd;
+        if (u != null) {
+            if (upsampled) {
+                this.upsampled = null;
+            } else {
+                winograd = null;
+            }
+            u.close();
+        }
+    }
+
+    private Tensor make(boolean upsampled, Parallel parallel) {
         if (upsampled) {
             return bf16 ? Winograd4x4UpsampleBf16.transformWeights(params.weight(), parallel)
                     : Winograd4x4Upsample.transformWeights(params.weight(), parallel);
