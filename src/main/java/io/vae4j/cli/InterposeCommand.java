@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
                 "The direction comes from the model's tensors (latent channels in and out) and its file name."},
         customSynopsis = {
                 "./vae4j interpose --model M [--comfy-dir DIR] [--download] --latent IN --out OUT [--threads N]",
-                "         [--backend B] [--precision fp32|bf16] [--quiet]"},
+                "         [--backend B] [--precision fp32|bf16] [--no-cache] [--quiet]"},
         footer = {
                 "  ./vae4j interpose --model xl-to-v1_interposer-v4.0.safetensors --latent sdxl.latent --out sd1.latent",
                 "  ./vae4j interpose --model fx-to-xl_interposer-v4.0.safetensors --latent flux.npy --out sdxl.npy"})

@@ -36,7 +36,7 @@ class HelpCliTest {
                 "--write-model", "--quiet"));
         OPTIONS.put("convert", List.of("--quiet"));
         OPTIONS.put("interpose", List.of("--model", "--comfy-dir", "--download", "--latent", "--out", "--threads",
-                "--backend", "--precision", "--quiet"));
+                "--backend", "--precision", "--no-cache", "--quiet"));
         OPTIONS.put("preview", List.of("--latent", "--out", "--family", "--raw", "--scale", "--quiet"));
         OPTIONS.put("serve", List.of("--model", "--comfy-dir", "--download", "--family", "--host", "--port", "--max-concurrent", "--max-queue",
                 "--threads", "--memory", "--backend", "--precision", "--request-timeout", "--drain-timeout",
