@@ -77,6 +77,12 @@ public final class SafetensorsFile implements WeightFile {
                     continue;
                 }
                 MemorySegment slice = file.asSlice(dataStart + e.begin(), e.end() - e.begin());
+                if (slice.address() % e.dtype().bytes != 0) {
+                    // The format pads its header so that tensors start aligned, but not every writer does; kernels
+                    // read weights with aligned accesses, so a misaligned tensor is copied once.
+                    slice = arena.allocate(Math.max(slice.byteSize(), 1), 64).asSlice(0, slice.byteSize())
+                            .copyFrom(slice);
+                }
                 tensors.put(e.name(), Tensor.view(slice, e.dtype(), e.shape()));
             }
             return new SafetensorsFile(path, arena, Collections.unmodifiableSequencedMap(tensors), header.metadata(),

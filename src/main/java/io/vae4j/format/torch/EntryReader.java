@@ -22,6 +22,7 @@ final class EntryReader {
     private static final int CHUNK = 1 << 30;
 
     private final MemorySegment file;
+    private static final long ALIGNMENT = 64;
     private final Arena arena;
     private final String label;
     private long inflatedTotal;
@@ -35,11 +36,25 @@ final class EntryReader {
     MemorySegment read(ZipIndex.Entry e) {
         MemorySegment raw = file.asSlice(e.dataOffset(), e.compressedSize());
         return switch (e.method()) {
-            case ZipIndex.STORED -> raw;
+            case ZipIndex.STORED -> raw.address() % Long.BYTES == 0 ? raw : aligned(raw);
             case ZipIndex.DEFLATED -> inflate(e, raw);
             default -> throw new VaeException(label + ": zip entry '" + e.name() + "' uses unsupported compression method "
                     + e.method());
         };
+    }
+
+    /**
+     * A copy of a stored entry that does not start on an 8-byte boundary. torch.save pads every storage to 64
+     * bytes, but other zip writers need not, and kernels read weights with aligned float accesses (a misaligned mapped
+     * float is an IllegalArgumentException at the first read, far from the file that caused it).
+     */
+    private MemorySegment aligned(MemorySegment raw) {
+        try {
+            return arena.allocate(Math.max(raw.byteSize(), 1), ALIGNMENT).asSlice(0, raw.byteSize()).copyFrom(raw);
+        } catch (OutOfMemoryError x) {
+            throw new VaeException(label + ": not enough memory to copy a misaligned zip entry (" + raw.byteSize()
+                    + " bytes)");
+        }
     }
 
     private MemorySegment inflate(ZipIndex.Entry e, MemorySegment raw) {
@@ -55,7 +70,7 @@ final class EntryReader {
         inflatedTotal += size;
         MemorySegment out;
         try {
-            out = arena.allocate(Math.max(size, 1), 64).asSlice(0, size);
+            out = arena.allocate(Math.max(size, 1), ALIGNMENT).asSlice(0, size);
         } catch (OutOfMemoryError x) {
             throw new VaeException(label + ": not enough memory to inflate zip entry '" + e.name() + "' (" + size
                     + " bytes)");

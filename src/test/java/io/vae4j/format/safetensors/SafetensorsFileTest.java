@@ -96,6 +96,7 @@ class SafetensorsFileTest {
         try (SafetensorsFile f = SafetensorsFile.open(p)) {
             assertEquals(1.25f, f.tensors().get("x").get(0));
             assertEquals(-8f, f.tensors().get("y").get(0));
+            assertEquals(0, f.tensors().get("x").data().address() % Float.BYTES, "misaligned tensors are copied");
             assertArrayEquals(new int[0], f.tensors().get("y").shape());
         }
     }

@@ -78,6 +78,21 @@ class TorchFileTest {
     }
 
     @Test
+    void misalignedStoredEntriesAreCopiedToAlignedMemory() throws IOException {
+        // ZipOutputStream pads nothing: a pad entry of 0..3 bytes before the storage moves it off a float boundary.
+        byte[] pkl = new Pickle().proto().orderedDict()
+                .item("w", "FloatStorage", "0", 6, 0, dims(6), dims(1)).stop().bytes();
+        for (int pad = 0; pad < 4; pad++) {
+            Files.deleteIfExists(dir.resolve("model.pth"));
+            try (TorchFile tf = TorchFile.open(archive(pkl, "archive/pad", new byte[pad], "archive/data/0", SIX))) {
+                Tensor w = tf.tensor("w");
+                assertEquals(0, w.data().address() % Float.BYTES, "pad " + pad);
+                assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, w.toFloatArray());
+            }
+        }
+    }
+
+    @Test
     void readsLightningStateDictSkipsIntTensorsAndKeepsScalars() throws IOException {
         byte[] half = new byte[] {0x00, 0x3c, 0x00, 0x40}; // 1.0, 2.0 as float16
         byte[] bf = new byte[] {(byte) 0x80, 0x3f}; // 1.0 as bfloat16
