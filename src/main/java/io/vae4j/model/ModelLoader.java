@@ -11,6 +11,7 @@ import io.vae4j.model.kl.KlKeys;
 import io.vae4j.model.taesd.Taesd;
 import io.vae4j.model.taesd.TaesdLayout;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.util.IoErrors;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -93,7 +94,7 @@ public final class ModelLoader {
             Map<String, Object> m = (Map<String, Object>) map;
             return m;
         } catch (IOException e) {
-            throw new VaeException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new VaeException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 
