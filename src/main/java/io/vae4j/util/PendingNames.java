@@ -23,7 +23,8 @@ public final class PendingNames {
 
     /** A fresh temporary name for {@code target}, in its directory {@code dir}. */
     public static Path next(Path dir, Path target) {
-        return dir.resolve(prefix(target) + PID + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16));
+        long random = ThreadLocalRandom.current().nextLong() >>> 16;
+        return dir.resolve(prefix(target) + PID + "-" + Long.toHexString(random));
     }
 
     /** Deletes the temporaries of {@code target} in {@code dir} whose writing process no longer runs. */
