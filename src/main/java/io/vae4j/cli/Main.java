@@ -1,5 +1,7 @@
 package io.vae4j.cli;
 
+import io.vae4j.format.MappedFiles;
+
 import java.io.PrintStream;
 
 /** Entry point of ./vae4j: one line of error for anything the user can fix, never a stack trace. */
@@ -25,6 +27,12 @@ public final class Main {
                     : args[0];
             err.println("vae4j: error: " + what + " needs the libraries in target/lib (made by ./mvnw package;"
                     + " run it through ./vae4j): missing " + e.getMessage());
+            return Failures.BAD_INPUT;
+        } catch (InternalError e) {
+            if (!MappedFiles.isMappingFault(e)) {
+                throw e;
+            }
+            err.println("vae4j: error: " + MappedFiles.explain());
             return Failures.BAD_INPUT;
         } catch (OutOfMemoryError e) {
             err.println("vae4j: error: out of memory (" + e.getMessage() + "); try a smaller input or more memory");

@@ -3,6 +3,7 @@ package io.vae4j.format;
 import io.vae4j.VaeException;
 import io.vae4j.format.safetensors.SafetensorsFile;
 import io.vae4j.format.torch.TorchFile;
+import io.vae4j.util.IoErrors;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,7 +32,7 @@ public final class WeightFiles {
                 return TorchFile.open(file);
             }
         } catch (IOException e) {
-            throw new VaeException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new VaeException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
         return SafetensorsFile.open(file);
     }

@@ -19,6 +19,7 @@ import io.vae4j.model.taesd.TaesdVariant;
 import io.vae4j.model.vq.VqConfig;
 import io.vae4j.model.vq.VqModel;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.util.IoErrors;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -115,7 +116,7 @@ public final class ModelLoader {
             Map<String, Object> m = (Map<String, Object>) map;
             return m;
         } catch (IOException e) {
-            throw new VaeException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new VaeException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 

@@ -8,13 +8,13 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes a file so that readers see either the old content or the complete new content, never a partial file:
  * the content goes to a hidden temporary file in the target's directory (same file system, so the rename cannot
  * turn into a copy) and is then renamed over the target. A failed write leaves the target untouched and removes
- * the temporary file. No fsync: this protects against crashes of this process, not against power loss.
+ * the temporary file (one a killed process left is deleted by the next write, see {@link PendingNames}). No fsync:
+ * this protects against crashes of this process, not against power loss.
  */
 public final class AtomicFiles {
     private AtomicFiles() {
@@ -68,9 +68,9 @@ public final class AtomicFiles {
      * the user's output; creating it ourselves gives the usual umask-based permissions.
      */
     private static Path createTemp(Path target, Path dir) {
-        String base = "." + target.getFileName() + ".";
+        PendingNames.sweep(dir, target);
         for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve(base + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16) + ".tmp");
+            Path tmp = PendingNames.next(dir, target);
             try {
                 return Files.createFile(tmp);
             } catch (FileAlreadyExistsException e) {
@@ -95,6 +95,10 @@ public final class AtomicFiles {
 
     /** NIO exceptions often carry only the path as their message; add the exception kind so the line says why. */
     private static String describe(IOException e) {
+        // A writer's wrapper ("I/O error writing PNG file!") hides what went wrong: a full disk, a file size limit.
+        if (e.getCause() instanceof IOException cause) {
+            return describe(cause);
+        }
         if (e.getClass() == IOException.class && e.getMessage() != null) {
             return e.getMessage();
         }

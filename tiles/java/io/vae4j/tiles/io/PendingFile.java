@@ -2,6 +2,7 @@ package io.vae4j.tiles.io;
 
 import io.vae4j.VaeException;
 import io.vae4j.util.IoErrors;
+import io.vae4j.util.PendingNames;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,16 +13,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * An output file written over a long time and published all at once: the bytes go to a hidden temporary file in
- * the target's directory ({@code .NAME.tmp-RANDOM}, same file system so the final rename cannot become a copy),
+ * the target's directory ({@code .NAME.tmp-PID-RANDOM}, same file system so the final rename cannot become a copy),
  * which {@link #commit()} syncs and renames over the target. {@link #discard()} (and any failure) deletes it.
  *
  * <p>While the file is pending a JVM shutdown hook is registered that deletes it, so Ctrl-C in the middle of a
  * long write does not leave a multi-gigabyte temporary file behind; the hook is removed on commit or discard.
- * (A {@code kill -9} or a crash of the machine still can.)
+ * (A {@code kill -9} or a crash still leaves it; the next write of the same target deletes it, see
+ * {@link PendingNames}.)
  *
  * <p>Same conventions as the project's other atomic writers: the temporary file gets the usual umask-based
  * permissions (not {@code Files.createTempFile}'s owner-only ones), and errors are {@link VaeException}s that
@@ -52,7 +53,8 @@ public final class PendingFile implements ByteSink, AutoCloseable {
         }
         Path tmp = null;
         try {
-            tmp = createTemp(dir, target.getFileName().toString());
+            PendingNames.sweep(dir, target);
+            tmp = createTemp(dir, target);
             FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.READ);
             PendingFile f = new PendingFile(target, tmp, ch);
             Runtime.getRuntime().addShutdownHook(f.hook);
@@ -169,9 +171,9 @@ public final class PendingFile implements ByteSink, AutoCloseable {
         }
     }
 
-    private static Path createTemp(Path dir, String name) throws IOException {
+    private static Path createTemp(Path dir, Path target) throws IOException {
         for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve("." + name + ".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+            Path tmp = PendingNames.next(dir, target);
             try {
                 Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
                 return tmp;

@@ -87,7 +87,7 @@ public final class Json {
             skipWs();
             Object v = value();
             if (map.containsKey(key)) {
-                throw new JsonException("duplicate key \"" + key + "\"", keyAt);
+                throw new JsonException("duplicate key " + shown(key), keyAt);
             }
             map.put(key, v);
             skipWs();
@@ -194,7 +194,8 @@ public final class Json {
                 pos += 4;
                 sb.append((char) cp);
             }
-            default -> throw new JsonException("invalid escape \\" + e, at);
+            default -> throw new JsonException("invalid escape \\" + (e >= 0x20 && e < 0x7f ? String.valueOf(e)
+                    : String.format("(U+%04X)", (int) e)), at);
         }
     }
 
@@ -281,6 +282,15 @@ public final class Json {
         }
         char c = s.charAt(pos);
         return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("character U+%04X", (int) c);
+    }
+
+    /**
+     * A key as messages quote it: JSON-escaped (control characters from the input would otherwise break the
+     * one-line message) and cut at 80 characters.
+     */
+    private static String shown(String key) {
+        String q = write(key.length() > 80 ? key.substring(0, 80) : key);
+        return key.length() > 80 ? q.substring(0, q.length() - 1) + "...\"" : q;
     }
 
     private JsonException error(String message) {

@@ -76,6 +76,9 @@ class JsonTest {
         bad("tru", 0, "expected a value");
         bad("nul", 0, "expected a value");
         bad("{\"a\":1,\"a\":2}", 7, "duplicate key \"a\"");
+        // Input characters quoted in a message are escaped: the message stays one line (found by JsonFuzzTest).
+        bad("\"\\\n\"", 1, "invalid escape \\(U+000A)");
+        bad("{\"a\\nb\":1,\"a\\nb\":2}", 10, "duplicate key \"a\\nb\"");
     }
 
     @Test

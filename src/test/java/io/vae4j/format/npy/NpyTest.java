@@ -295,6 +295,13 @@ class NpyTest {
         expect(p, () -> Npy.read(p), "no such file");
     }
 
+    /** A key holding a newline is quoted escaped: the refusal stays one line (found by NpyFuzzTest). */
+    @Test
+    void headerTextQuotedInARefusalStaysOneLine() {
+        Path p = npy("newline.npy", 1, "{'descr': '<f2', '(ortr\n': False, 'shape': (1, 2), }", le(4));
+        expect(p, () -> Npy.read(p), "got [descr, (ortr\\n");
+    }
+
     @Test
     void failedWriteLeavesNothing() throws IOException {
         Path out = dir.resolve("gone.npy");

@@ -1,0 +1,57 @@
+package io.vae4j.format;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The weight files this process has memory-mapped, to name the one that changed when reading a mapping faults.
+ *
+ * <p>Weights are mapped, not copied (a model costs no heap and loads instantly), and read lazily. Replacing a
+ * model file by renaming a new one over it is safe: the mapping keeps the old file. Truncating or rewriting it in
+ * place is not: a read past its new end is a SIGBUS. The JVM turns that fault, in its own reads of a mapping,
+ * into an {@link InternalError} ("a fault occurred in an unsafe memory access operation") on the reading thread;
+ * the front ends catch it and {@link #explain} says which file shrank. Native code reading a mapping directly
+ * (oneDNN) gets the signal itself, which the JVM cannot recover from.
+ */
+public final class MappedFiles {
+    /** Path to the size it had when mapped; the latest mapping of a path wins. */
+    private static final Map<Path, Long> MAPPED = new ConcurrentHashMap<>();
+
+    private MappedFiles() {
+    }
+
+    /** Records that {@code path} was mapped while {@code size} bytes long. */
+    public static void mapped(Path path, long size) {
+        MAPPED.put(path.toAbsolutePath(), size);
+    }
+
+    /**
+     * Whether {@code e} is the JVM's report of a fault while reading a mapping (a truncated file), as opposed to
+     * another internal error.
+     */
+    public static boolean isMappingFault(Throwable e) {
+        return e instanceof InternalError && e.getMessage() != null
+                && e.getMessage().contains("fault occurred in an unsafe memory access");
+    }
+
+    /** One line for a mapping fault: which mapped file is now shorter than when it was mapped, or that one was. */
+    public static String explain() {
+        for (Map.Entry<Path, Long> m : MAPPED.entrySet()) {
+            long now;
+            try {
+                now = Files.size(m.getKey());
+            } catch (IOException e) {
+                now = -1;
+            }
+            if (now < m.getValue()) {
+                return "model file " + m.getKey() + " changed while in use: it was " + m.getValue() + " bytes when"
+                        + " loaded and is " + (now < 0 ? "gone" : now + " bytes") + " now (rewrite a model in place"
+                        + " only when nothing uses it; renaming a new file over it is safe)";
+            }
+        }
+        return "a memory-mapped model file changed while in use (it was truncated or rewritten in place)";
+    }
+}
