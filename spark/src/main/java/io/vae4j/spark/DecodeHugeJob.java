@@ -141,7 +141,7 @@ public final class DecodeHugeJob {
                     ExecutorModels.MEMORY));
             if (decoder.feathers()) {
                 throw new VaeException("decode-huge runs TAESD-family models (tiles exact by their halo); "
-                        + vae.info().architecture() + " needs ./vae4j decode --tiling fast|exact on one machine");
+                        + s.model().path() + " is not one: decode it with ./vae4j decode (--tiling exact or fast)");
             }
             Tensor z = rawLatent(s, vae);
             Limits.checkLatent(s.latent(), z, vae, Limits.TILED_MAX_PIXELS);

@@ -251,16 +251,18 @@ class SparkJobsTest {
     }
 
     /**
-     * The same latent from two runs of one model in one JVM: equal up to float rounding, 1e-6 of the largest value.
-     * Not bit for bit: the Vector API leaves the order of a lane reduction open, so a kernel's sums may round
-     * differently once C2 has compiled it than in a cold run (up to 1.2e-5 measured on taef2 latents).
+     * The same latent from two runs of one model in one JVM, whatever the partitioning: equal up to 1e-5 of the
+     * largest value. Not bit for bit, and not by partitioning: a cold run's latents (the first job in a JVM, like
+     * every CLI run) and a warm run's differ by float rounding, presumably as the JIT compiles the Vector API
+     * kernels (whose lane reductions have no fixed order); measured up to 1.2e-5 absolute, 2.4e-6 of the largest
+     * value, on these taef2 latents.
      */
     static void assertSame(float[] want, float[] got, String what) {
         float largest = 0;
         for (float v : want) {
             largest = Math.max(largest, Math.abs(v));
         }
-        assertClose(want, got, 1e-6f * Math.max(1, largest), what + " (largest value " + largest + ")");
+        assertClose(want, got, 1e-5f * Math.max(1, largest), what + " (largest value " + largest + ")");
     }
 
     static void assertPixelsClose(Path want, Path got) throws IOException {
