@@ -90,6 +90,13 @@ public final class DecodeHugeJob {
         } catch (RuntimeException | Error e) {
             writer.abort();
             throw e;
+        } finally {
+            // The driver's copy of the latent goes with the job (in local mode the executors' too); a cluster's
+            // executors keep theirs until they exit.
+            Prepared done = PREPARED.remove(s.toString());
+            if (done != null) {
+                done.latent().close();
+            }
         }
         return new int[]{plan.imageWidth(), plan.imageHeight()};
     }

@@ -51,6 +51,10 @@ public final class EncodeJob {
         files = files.select("path", "content");
         if (s.partitions() > 0) {
             files = files.repartition(s.partitions());
+        } else if (files.rdd().getNumPartitions() < spark.sparkContext().defaultParallelism()) {
+            // Spark packs small files into few partitions by their bytes, but an image costs seconds of CPU, not
+            // bytes: a folder of a few hundred 512x512 PNGs would be one task on one core.
+            files = files.repartition(spark.sparkContext().defaultParallelism());
         }
         Dataset<Row> rows = files.mapPartitions(
                 (MapPartitionsFunction<Row, Row>) it -> Rows.map(it, row -> encode(s, row.getString(0),
