@@ -166,16 +166,9 @@ public final class TiledDecoder {
         if (writer.width() != plan.imageWidth() || writer.height() != plan.imageHeight()) {
             throw new IllegalArgumentException("writer of " + writer.width() + "x" + writer.height() + " for " + plan);
         }
-        NormStats stats = new NormStats();
-        int factor = 0;
-        if (hasGroupNorm(latent)) {
-            factor = statsFactor(h, w);
-            try (Tensor small = factor == 1 ? latent.copyF32() : areaDownsample(latent, factor)) {
-                stats.record(() -> vae.decode(small)).close();
-            }
-            // Its activation sizes will not come again; idle, they would count against the tiles' budget.
-            Tensor.releaseIdle();
-        }
+        Stats whole = stats(latent);
+        NormStats stats = whole.norms();
+        int factor = whole.factor();
         boolean windowed = windowed();
         boolean feather = feathers();
         Feather weights = feather ? Feather.of(plan) : null;
@@ -246,6 +239,40 @@ public final class TiledDecoder {
             }
         }
         return new Result(factor, stats.size(), feather, nonFinite);
+    }
+
+    /**
+     * The GroupNorm statistics every tile is decoded with, and the area-average factor they were recorded at (0
+     * and none recorded when the model has no GroupNorm).
+     */
+    public record Stats(NormStats norms, int factor) {
+    }
+
+    /** Records {@link Stats} for {@code latent} (raw, [1, C, h, w]): what a decode of its tiles needs first. */
+    public Stats stats(Tensor latent) {
+        NormStats stats = new NormStats();
+        if (!hasGroupNorm(latent)) {
+            return new Stats(stats, 0);
+        }
+        int factor = statsFactor(latent.dim(2), latent.dim(3));
+        try (Tensor small = factor == 1 ? latent.copyF32() : areaDownsample(latent, factor)) {
+            stats.record(() -> vae.decode(small)).close();
+        }
+        // Its activation sizes will not come again; idle, they would count against the tiles' budget.
+        Tensor.releaseIdle();
+        return new Stats(stats, factor);
+    }
+
+    /**
+     * One tile of {@code plan} decoded on its own, for a caller that spreads tiles over machines: a cropped
+     * (TAESD) tile gives its core's pixels, {@code plan.toImage(t.core())}; a feathered one its input's.
+     */
+    public Tensor decodeTile(Tensor latent, Tile t, TilePlan plan, Stats stats) {
+        boolean windowed = windowed();
+        try (Tensor z = crop(latent, t.input())) {
+            return stats.norms().size() > 0 ? stats.norms().frozen(() -> decodeTile(z, t, plan, windowed))
+                    : decodeTile(z, t, plan, windowed);
+        }
     }
 
     /** What decides a tile's activation sizes: its input and core sizes and where the core sits in the input. */

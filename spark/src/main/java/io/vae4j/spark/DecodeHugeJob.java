@@ -1,0 +1,178 @@
+package io.vae4j.spark;
+
+import io.vae4j.VaeException;
+import io.vae4j.format.image.PixelRange;
+import io.vae4j.format.latent.LatentFiles;
+import io.vae4j.model.Family;
+import io.vae4j.model.LatentSpace;
+import io.vae4j.model.ModelLoader;
+import io.vae4j.model.Vae;
+import io.vae4j.pipeline.Latents;
+import io.vae4j.pipeline.Limits;
+import io.vae4j.pipeline.Pipeline;
+import io.vae4j.tensor.Tensor;
+import io.vae4j.tiles.TiledDecoder;
+import io.vae4j.tiles.io.ImageStripWriter;
+import io.vae4j.tiles.io.StreamingPngWriter;
+import io.vae4j.tiles.io.StreamingTiffWriter;
+import io.vae4j.tiles.plan.Region;
+import io.vae4j.tiles.plan.RowBand;
+import io.vae4j.tiles.plan.Tile;
+import io.vae4j.tiles.plan.TilePlan;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.Serializable;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * decode-huge: one huge latent decoded with its tiles as Spark tasks. The driver gathers a few tile rows at a
+ * time, in order, and streams them to a PNG or TIFF, so its memory holds those rows, not the image. Tiles are
+ * TAESD windows cropped to their cores (the same plan and halo as the CLI's tiled decode, so the image equals the
+ * untiled decode up to float rounding); a GroupNorm's statistics (taef2) are recorded from the whole latent once in
+ * each JVM, as the CLI records them once per decode.
+ */
+public final class DecodeHugeJob {
+
+    /** What the job does; shipped to every task. The latent file must be readable by the executors. */
+    public record Settings(ModelRef model, String latent, String out, int tile) implements Serializable {
+    }
+
+    /** One decoded tile's core pixels, NCHW float32 [1, 3, height, width] at image rows y and columns x. */
+    record TilePixels(int index, int y, int x, int height, int width, float[] pixels) implements Serializable {
+    }
+
+    /** A latent, its plan and statistics, prepared once per JVM. */
+    private record Prepared(Tensor latent, TiledDecoder decoder, TilePlan plan, TiledDecoder.Stats stats) {
+    }
+
+    private static final Map<String, Prepared> PREPARED = new ConcurrentHashMap<>();
+
+    private DecodeHugeJob() {
+    }
+
+    /** Runs the job; returns the image's width and height. */
+    public static int[] run(SparkSession spark, Settings s) {
+        String ext = s.out().toLowerCase().replaceAll(".*\\.", "");
+        if (!List.of("png", "tif", "tiff").contains(ext)) {
+            throw new VaeException("decode-huge: --out " + s.out() + " must end in .png, .tif or .tiff");
+        }
+        Prepared p = prepare(s);
+        TilePlan plan = p.plan();
+        PixelRange range = Pipeline.pixelRange(ExecutorModels.get(s.model()).vae());
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        // Enough tile rows per round to keep every core busy, and no more: the driver holds a round's pixels.
+        int perRound = Math.max(1, (2 * jsc.defaultParallelism() + plan.cols() - 1) / plan.cols());
+        ImageStripWriter writer = ext.equals("png")
+                ? StreamingPngWriter.open(Path.of(s.out()), plan.imageWidth(), plan.imageHeight(), 8)
+                : StreamingTiffWriter.open(Path.of(s.out()), plan.imageWidth(), plan.imageHeight(), 8);
+        try {
+            for (int first = 0; first < plan.rows(); first += perRound) {
+                int last = Math.min(plan.rows(), first + perRound);
+                int firstRow = first;
+                List<Integer> round = plan.tiles().stream().filter(t -> t.row() >= firstRow && t.row() < last)
+                        .map(Tile::index).toList();
+                List<TilePixels> done = new ArrayList<>(jsc.parallelize(round, round.size())
+                        .map(i -> decodeTile(s, i)).collect());
+                done.sort(Comparator.comparingInt(TilePixels::index));
+                for (int r = first; r < last; r++) {
+                    writeBand(writer, plan.rowBand(r), done, plan.imageWidth(), range);
+                }
+            }
+            writer.close();
+        } catch (RuntimeException | Error e) {
+            writer.abort();
+            throw e;
+        } finally {
+            // The driver's copy of the latent goes with the job (in local mode the executors' too); a cluster's
+            // executors keep theirs until they exit.
+            Prepared done = PREPARED.remove(s.toString());
+            if (done != null) {
+                done.latent().close();
+            }
+        }
+        return new int[]{plan.imageWidth(), plan.imageHeight()};
+    }
+
+    /** One tile row's band of the image: its tiles' cores side by side. */
+    private static void writeBand(ImageStripWriter writer, RowBand band, List<TilePixels> done, int width,
+                                  PixelRange range) {
+        try (Tensor strip = Tensor.allocate(1, 3, band.rows(), width)) {
+            MemorySegment to = strip.data();
+            for (TilePixels t : done) {
+                if (t.y() != band.from()) {
+                    continue;
+                }
+                for (int ch = 0; ch < 3; ch++) {
+                    for (int y = 0; y < t.height(); y++) {
+                        long dst = (((long) ch * band.rows() + y) * width + t.x()) * 4;
+                        MemorySegment.copy(t.pixels(), (ch * t.height() + y) * t.width(), to,
+                                ValueLayout.JAVA_FLOAT_UNALIGNED, dst, t.width());
+                    }
+                }
+            }
+            writer.writeRows(strip, range);
+        }
+    }
+
+    /** Runs on an executor: one tile of the plan. */
+    static TilePixels decodeTile(Settings s, int index) {
+        Prepared p = prepare(s);
+        Tile t = p.plan().tiles().get(index);
+        Region core = p.plan().toImage(t.core());
+        try (Tensor out = p.decoder().decodeTile(p.latent(), t, p.plan(), p.stats())) {
+            return new TilePixels(index, core.y(), core.x(), core.height(), core.width(), out.toFloatArray());
+        }
+    }
+
+    /** The latent read (raw), the plan and the statistics, once per JVM and settings. */
+    private static Prepared prepare(Settings s) {
+        return PREPARED.computeIfAbsent(s.toString(), k -> {
+            ExecutorModels.Loaded m = ExecutorModels.get(s.model());
+            Vae vae = m.vae();
+            if (!vae.canDecode()) {
+                throw new VaeException("model " + s.model().path() + " has no decoder");
+            }
+            int f = vae.downscale();
+            if (s.tile() % f != 0) {
+                throw new VaeException("decode-huge: --tile " + s.tile() + " is not a multiple of the model's scale " + f);
+            }
+            TiledDecoder decoder = new TiledDecoder(vae, new TiledDecoder.Options(s.tile() / f, -1,
+                    ExecutorModels.MEMORY));
+            if (decoder.feathers()) {
+                throw new VaeException("decode-huge runs TAESD-family models (tiles exact by their halo); "
+                        + s.model().path() + " is not one: decode it with ./vae4j decode (--tiling exact or fast)");
+            }
+            Tensor z = rawLatent(s, vae);
+            Limits.checkLatent(s.latent(), z, vae, Limits.TILED_MAX_PIXELS);
+            // The driver's plan, made again the same way on every executor.
+            TilePlan auto = decoder.plan(z.dim(2), z.dim(3));
+            TilePlan plan = TilePlan.of(z.dim(2), z.dim(3), auto.tileEdge(), auto.halo(), f);
+            return new Prepared(z, decoder, plan, decoder.stats(z));
+        });
+    }
+
+    /** The latent as the decoder takes it, converted as the CLI's decode converts it. */
+    private static Tensor rawLatent(Settings s, Vae vae) {
+        try (LatentFiles.Latent latent = LatentFiles.read(Path.of(s.latent()))) {
+            Tensor z = latent.tensor();
+            if (z.rank() != 4 || z.dim(0) != 1) {
+                throw new VaeException("latent " + s.latent() + ": decode-huge takes one latent [1, C, h, w]");
+            }
+            LatentSpace space = vae.latentSpace();
+            if (latent.raw() && space.family() == Family.TAESD) {
+                LatentSpace parent = ModelLoader.parentSpace(z.dim(1), s.model().family() == null ? null
+                        : Family.parse(s.model().family()));
+                return Latents.map(z, parent::toDiffusion);
+            }
+            return latent.raw() ? z.copyF32() : Latents.map(z, space::toRaw);
+        }
+    }
+}
