@@ -16,6 +16,7 @@ import io.vae4j.tiles.plan.TilePlan;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 /**
  * Decodes a latent [1, C, h, w] tile by tile into an {@link ImageStripWriter}, so that only one tile's
@@ -145,8 +146,18 @@ public final class TiledDecoder {
      * success and aborts on any failure (no file is left behind).
      */
     public Result decode(Tensor latent, TilePlan plan, ImageStripWriter writer, PixelRange range, Progress progress) {
+        return decode(latent, plan, writer, range, progress, null, null);
+    }
+
+    /**
+     * As {@link #decode(Tensor, TilePlan, ImageStripWriter, PixelRange, Progress)}, with the tiles decoded by
+     * {@code source} (a cluster's executors, say) from {@code stats}; this places or blends what it hands back
+     * and writes the rows in order. Null for both: the tiles are decoded here, with statistics recorded here.
+     */
+    public Result decode(Tensor latent, TilePlan plan, ImageStripWriter writer, PixelRange range, Progress progress,
+                         Stats stats, TileSource source) {
         try {
-            Result r = run(latent, plan, writer, range, progress);
+            Result r = run(latent, plan, writer, range, progress, stats, source);
             writer.close();
             return r;
         } catch (RuntimeException | Error e) {
@@ -155,7 +166,40 @@ public final class TiledDecoder {
         }
     }
 
-    private Result run(Tensor latent, TilePlan plan, ImageStripWriter writer, PixelRange range, Progress progress) {
+    /**
+     * Where a tile row's decoded tiles come from: each output as {@link #decodeTile} gives it, handed to
+     * {@code done} (in any order) and closed by the source once {@code done} returns.
+     */
+    @FunctionalInterface
+    public interface TileSource {
+        void decodeRow(int row, List<Tile> tiles, BiConsumer<Tile, Tensor> done);
+    }
+
+    /** The tiles decoded here, one after another, so that one tile's activations are alive at a time. */
+    private TileSource localTiles(Tensor latent, TilePlan plan, Stats whole) {
+        NormStats stats = whole.norms();
+        boolean windowed = windowed();
+        return (row, tiles, done) -> {
+            List<Integer> lastShape = List.of();
+            for (Tile t : tiles) {
+                // Tiles of one shape reuse each other's freed activation blocks; those of another shape (at
+                // the edges) cannot, and idle they would stay resident on top of the budget.
+                List<Integer> shape = shapeOf(t);
+                if (!shape.equals(lastShape)) {
+                    Tensor.releaseIdle();
+                    lastShape = shape;
+                }
+                try (Tensor z = crop(latent, t.input());
+                     Tensor out = stats.size() > 0 ? stats.frozen(() -> decodeTile(z, t, plan, windowed))
+                             : decodeTile(z, t, plan, windowed)) {
+                    done.accept(t, out);
+                }
+            }
+        };
+    }
+
+    private Result run(Tensor latent, TilePlan plan, ImageStripWriter writer, PixelRange range, Progress progress,
+                       Stats stats, TileSource source) {
         if (latent.rank() != 4 || latent.dim(0) != 1) {
             throw new VaeException("tiled decoding takes one latent [1, C, h, w]");
         }
@@ -166,8 +210,8 @@ public final class TiledDecoder {
         if (writer.width() != plan.imageWidth() || writer.height() != plan.imageHeight()) {
             throw new IllegalArgumentException("writer of " + writer.width() + "x" + writer.height() + " for " + plan);
         }
-        Stats whole = stats(latent);
-        NormStats stats = whole.norms();
+        Stats whole = stats != null ? stats : stats(latent);
+        TileSource tiles = source != null ? source : localTiles(latent, plan, whole);
         int factor = whole.factor();
         boolean windowed = windowed();
         boolean feather = feathers();
@@ -176,7 +220,6 @@ public final class TiledDecoder {
         long nonFinite = 0;
         Tensor acc = null;
         int accFrom = 0;
-        List<Integer> lastShape = List.of();
         try {
             for (int r = 0; r < plan.rows(); r++) {
                 RowBand band = feather ? weights.rowBand(r) : plan.rowBand(r);
@@ -189,7 +232,6 @@ public final class TiledDecoder {
                 // A new tile row starts with a new tile shape: the last row's idle blocks go before its
                 // accumulator comes, and a previous accumulator with nothing to carry over goes too.
                 Tensor.releaseIdle();
-                lastShape = List.of();
                 if (acc != null && acc.dim(2) <= band.from() - accFrom) {
                     acc.close();
                     acc = null;
@@ -202,28 +244,19 @@ public final class TiledDecoder {
                 }
                 acc = next;
                 accFrom = band.from();
-                for (Tile t : plan.row(r)) {
-                    // Tiles of one shape reuse each other's freed activation blocks; those of another shape (at
-                    // the edges) cannot, and idle they would stay resident on top of the budget.
-                    List<Integer> shape = shapeOf(t);
-                    if (!shape.equals(lastShape)) {
-                        Tensor.releaseIdle();
-                        lastShape = shape;
+                Tensor into = acc;
+                int intoFrom = accFrom;
+                tiles.decodeRow(r, plan.row(r), (t, out) -> {
+                    // The window's output is its core alone.
+                    Region in = plan.toImage(windowed ? t.core() : t.input());
+                    if (feather) {
+                        blend(out, in, weights.support(t), weights.rowWeights(t), weights.colWeights(t), into,
+                                intoFrom);
+                    } else {
+                        place(out, in, plan.toImage(t.core()), into, intoFrom);
                     }
-                    try (Tensor z = crop(latent, t.input());
-                         Tensor out = stats.size() > 0 ? stats.frozen(() -> decodeTile(z, t, plan, windowed))
-                                 : decodeTile(z, t, plan, windowed)) {
-                        // The window's output is its core alone.
-                        Region in = plan.toImage(windowed ? t.core() : t.input());
-                        if (feather) {
-                            blend(out, in, weights.support(t), weights.rowWeights(t), weights.colWeights(t), acc,
-                                    accFrom);
-                        } else {
-                            place(out, in, plan.toImage(t.core()), acc, accFrom);
-                        }
-                        progress.tileDone(plan.toImage(t.core()).area());
-                    }
-                }
+                    progress.tileDone(plan.toImage(t.core()).area());
+                });
                 if (acc.dim(2) == band.rows()) {
                     nonFinite += writer.writeRows(acc, range);
                 } else {
@@ -238,7 +271,7 @@ public final class TiledDecoder {
                 acc.close();
             }
         }
-        return new Result(factor, stats.size(), feather, nonFinite);
+        return new Result(factor, whole.norms().size(), feather, nonFinite);
     }
 
     /**

@@ -11,33 +11,31 @@ import io.vae4j.pipeline.Latents;
 import io.vae4j.pipeline.Limits;
 import io.vae4j.pipeline.Pipeline;
 import io.vae4j.tensor.Tensor;
+import io.vae4j.tiles.Progress;
 import io.vae4j.tiles.TiledDecoder;
 import io.vae4j.tiles.io.ImageStripWriter;
 import io.vae4j.tiles.io.StreamingPngWriter;
 import io.vae4j.tiles.io.StreamingTiffWriter;
-import io.vae4j.tiles.plan.Region;
-import io.vae4j.tiles.plan.RowBand;
 import io.vae4j.tiles.plan.Tile;
 import io.vae4j.tiles.plan.TilePlan;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.Serializable;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * decode-huge: one huge latent decoded with its tiles as Spark tasks. The driver gathers a few tile rows at a
- * time, in order, and streams them to a PNG or TIFF, so its memory holds those rows, not the image. Tiles are
- * TAESD windows cropped to their cores (the same plan and halo as the CLI's tiled decode, so the image equals the
- * untiled decode up to float rounding); a GroupNorm's statistics (taef2) are recorded from the whole latent once in
- * each JVM, as the CLI records them once per decode.
+ * time, in order, and streams them to a PNG or TIFF, so its memory holds those rows, not the image. The tiles
+ * are the CLI's tiled decode's, with the same plan and halo: TAESD windows cropped to their cores (the image equals
+ * the untiled decode up to float rounding), AutoencoderKL tiles blended over their halos with GroupNorm statistics
+ * frozen from one pass over the (area-averaged) latent: the CLI's fast mode. Those statistics are recorded once in
+ * each JVM from the same latent, as the CLI records them once per decode, rather than shipped: they are keyed by
+ * the layers of the JVM's own model.
  */
 public final class DecodeHugeJob {
 
@@ -45,8 +43,8 @@ public final class DecodeHugeJob {
     public record Settings(ModelRef model, String latent, String out, int tile) implements Serializable {
     }
 
-    /** One decoded tile's core pixels, NCHW float32 [1, 3, height, width] at image rows y and columns x. */
-    record TilePixels(int index, int y, int x, int height, int width, float[] pixels) implements Serializable {
+    /** One decoded tile as {@link TiledDecoder#decodeTile} gives it: NCHW float32 [1, 3, height, width]. */
+    record TilePixels(int index, int height, int width, float[] pixels) implements Serializable {
     }
 
     /** A latent, its plan and statistics, prepared once per JVM. */
@@ -74,22 +72,11 @@ public final class DecodeHugeJob {
                 ? StreamingPngWriter.open(Path.of(s.out()), plan.imageWidth(), plan.imageHeight(), 8)
                 : StreamingTiffWriter.open(Path.of(s.out()), plan.imageWidth(), plan.imageHeight(), 8);
         try {
-            for (int first = 0; first < plan.rows(); first += perRound) {
-                int last = Math.min(plan.rows(), first + perRound);
-                int firstRow = first;
-                List<Integer> round = plan.tiles().stream().filter(t -> t.row() >= firstRow && t.row() < last)
-                        .map(Tile::index).toList();
-                List<TilePixels> done = new ArrayList<>(jsc.parallelize(round, round.size())
-                        .map(i -> decodeTile(s, i)).collect());
-                done.sort(Comparator.comparingInt(TilePixels::index));
-                for (int r = first; r < last; r++) {
-                    writeBand(writer, plan.rowBand(r), done, plan.imageWidth(), range);
-                }
-            }
-            writer.close();
-        } catch (RuntimeException | Error e) {
-            writer.abort();
-            throw e;
+            // The decoder places (TAESD) or blends (AutoencoderKL) the tiles and writes the rows in order, as
+            // for the CLI; only where the tiles are decoded differs.
+            p.decoder().decode(p.latent(), plan, writer, range, Progress.toStderr("decode-huge",
+                    plan.tiles().size(), (long) plan.imageWidth() * plan.imageHeight(), false), p.stats(),
+                    executorTiles(jsc, s, plan, perRound));
         } finally {
             // The driver's copy of the latent goes with the job (in local mode the executors' too); a cluster's
             // executors keep theirs until they exit.
@@ -101,34 +88,38 @@ public final class DecodeHugeJob {
         return new int[]{plan.imageWidth(), plan.imageHeight()};
     }
 
-    /** One tile row's band of the image: its tiles' cores side by side. */
-    private static void writeBand(ImageStripWriter writer, RowBand band, List<TilePixels> done, int width,
-                                  PixelRange range) {
-        try (Tensor strip = Tensor.allocate(1, 3, band.rows(), width)) {
-            MemorySegment to = strip.data();
-            for (TilePixels t : done) {
-                if (t.y() != band.from()) {
-                    continue;
-                }
-                for (int ch = 0; ch < 3; ch++) {
-                    for (int y = 0; y < t.height(); y++) {
-                        long dst = (((long) ch * band.rows() + y) * width + t.x()) * 4;
-                        MemorySegment.copy(t.pixels(), (ch * t.height() + y) * t.width(), to,
-                                ValueLayout.JAVA_FLOAT_UNALIGNED, dst, t.width());
-                    }
+    /**
+     * Tiles decoded by Spark tasks, {@code perRound} tile rows per job: the decoder asks for one row at a time,
+     * and the rows after it in the round are kept until it asks for them.
+     */
+    private static TiledDecoder.TileSource executorTiles(JavaSparkContext jsc, Settings s, TilePlan plan,
+                                                         int perRound) {
+        Map<Integer, TilePixels> ready = new HashMap<>();
+        return (row, tiles, done) -> {
+            if (!ready.containsKey(tiles.getFirst().index())) {
+                ready.clear();
+                int last = Math.min(plan.rows(), row + perRound);
+                List<Integer> round = plan.tiles().stream().filter(t -> t.row() >= row && t.row() < last)
+                        .map(Tile::index).toList();
+                for (TilePixels px : jsc.parallelize(round, round.size()).map(i -> decodeTile(s, i)).collect()) {
+                    ready.put(px.index(), px);
                 }
             }
-            writer.writeRows(strip, range);
-        }
+            for (Tile t : tiles) {
+                TilePixels px = ready.remove(t.index());
+                try (Tensor out = Tensor.of(px.pixels(), 1, 3, px.height(), px.width())) {
+                    done.accept(t, out);
+                }
+            }
+        };
     }
 
     /** Runs on an executor: one tile of the plan. */
     static TilePixels decodeTile(Settings s, int index) {
         Prepared p = prepare(s);
         Tile t = p.plan().tiles().get(index);
-        Region core = p.plan().toImage(t.core());
         try (Tensor out = p.decoder().decodeTile(p.latent(), t, p.plan(), p.stats())) {
-            return new TilePixels(index, core.y(), core.x(), core.height(), core.width(), out.toFloatArray());
+            return new TilePixels(index, out.dim(2), out.dim(3), out.toFloatArray());
         }
     }
 
@@ -146,10 +137,6 @@ public final class DecodeHugeJob {
             }
             TiledDecoder decoder = new TiledDecoder(vae, new TiledDecoder.Options(s.tile() / f, -1,
                     ExecutorModels.MEMORY));
-            if (decoder.feathers()) {
-                throw new VaeException("decode-huge runs TAESD-family models (tiles exact by their halo); "
-                        + s.model().path() + " is not one: decode it with ./vae4j decode (--tiling exact or fast)");
-            }
             Tensor z = rawLatent(s, vae);
             Limits.checkLatent(s.latent(), z, vae, Limits.TILED_MAX_PIXELS);
             // The driver's plan, made again the same way on every executor.

@@ -189,6 +189,28 @@ class SparkJobsTest {
     }
 
     @Test
+    void decodeHugeOfAnAutoencoderKlEqualsTheCliFastTiling() throws Exception {
+        Path fixtures = System.getenv("VAE4J_CONFORMANCE") != null ? Path.of(System.getenv("VAE4J_CONFORMANCE"))
+                : ROOT.resolve("../shared/conformance").normalize();
+        Path kl = fixtures.resolve("kl_f8_sd/model.safetensors");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(kl),
+                "skipped: no conformance fixtures at " + fixtures + " (set VAE4J_CONFORMANCE)");
+        // A 20x28 latent in tiles of 64 px (8 latent px): 3x4 tiles, blended over their halos.
+        float[] z = new float[4 * 20 * 28];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+        for (int i = 0; i < z.length; i++) {
+            z[i] = (float) random.nextGaussian();
+        }
+        Path latent = tmp.resolve("huge-kl.npy"), want = tmp.resolve("fast-kl.png"), got = tmp.resolve("spark-kl.png");
+        writeNpy(latent, z, new int[]{1, 4, 20, 28});
+        cli("decode", "--model", kl.toString(), "--latent", latent.toString(), "--out", want.toString(),
+                "--tiling", "fast", "--tile", "64", "--quiet");
+        assertArrayEquals(new int[]{224, 160}, DecodeHugeJob.run(spark, new DecodeHugeJob.Settings(
+                ModelRef.of(kl, null, 1), latent.toString(), got.toString(), 64)));
+        assertPixelsClose(want, got);
+    }
+
+    @Test
     void exportWritesEachRowsLatent() throws Exception {
         Path out = tmp.resolve("exported");
         assertEquals(new WrittenFiles.Outcome(3, 1, List.of()), ExportJob.run(spark, parquet.toString(),
