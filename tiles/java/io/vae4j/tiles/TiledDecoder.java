@@ -156,12 +156,26 @@ public final class TiledDecoder {
      */
     public Result decode(Tensor latent, TilePlan plan, ImageStripWriter writer, PixelRange range, Progress progress,
                          Stats stats, TileSource source) {
+        return decode(latent, plan, List.of(writer), range, progress, stats, source);
+    }
+
+    /**
+     * The frames of a video, latent [T, C, h, w], decoded together tile by tile (a temporal decoder's tiles hold
+     * every frame), frame t into {@code writers.get(t)}; all are closed on success and aborted on any failure.
+     * Statistics and tiles as for one image.
+     */
+    public Result decode(Tensor latent, TilePlan plan, List<ImageStripWriter> writers, PixelRange range,
+                         Progress progress, Stats stats, TileSource source) {
         try {
-            Result r = run(latent, plan, writer, range, progress, stats, source);
-            writer.close();
+            Result r = run(latent, plan, writers, range, progress, stats, source);
+            for (ImageStripWriter w : writers) {
+                w.close();
+            }
             return r;
         } catch (RuntimeException | Error e) {
-            writer.abort();
+            for (ImageStripWriter w : writers) {
+                w.abort();
+            }
             throw e;
         }
     }
@@ -198,17 +212,23 @@ public final class TiledDecoder {
         };
     }
 
-    private Result run(Tensor latent, TilePlan plan, ImageStripWriter writer, PixelRange range, Progress progress,
-                       Stats stats, TileSource source) {
-        if (latent.rank() != 4 || latent.dim(0) != 1) {
-            throw new VaeException("tiled decoding takes one latent [1, C, h, w]");
+    private Result run(Tensor latent, TilePlan plan, List<ImageStripWriter> writers, PixelRange range,
+                       Progress progress, Stats stats, TileSource source) {
+        if (latent.rank() != 4 || latent.dim(0) != writers.size()) {
+            throw new VaeException("tiled decoding takes one latent [1, C, h, w] (or a video's frames, one writer"
+                    + " each); got " + java.util.Arrays.toString(latent.shape()) + " for " + writers.size()
+                    + " output(s)");
         }
+        int items = writers.size();
         int h = latent.dim(2), w = latent.dim(3), f = vae.downscale();
         if (plan.latentHeight() != h || plan.latentWidth() != w || plan.downscale() != f) {
             throw new IllegalArgumentException(plan + " does not fit latent " + h + "x" + w);
         }
-        if (writer.width() != plan.imageWidth() || writer.height() != plan.imageHeight()) {
-            throw new IllegalArgumentException("writer of " + writer.width() + "x" + writer.height() + " for " + plan);
+        for (ImageStripWriter writer : writers) {
+            if (writer.width() != plan.imageWidth() || writer.height() != plan.imageHeight()) {
+                throw new IllegalArgumentException("writer of " + writer.width() + "x" + writer.height() + " for "
+                        + plan);
+            }
         }
         Stats whole = stats != null ? stats : stats(latent);
         TileSource tiles = source != null ? source : localTiles(latent, plan, whole);
@@ -237,7 +257,7 @@ public final class TiledDecoder {
                     acc = null;
                 }
                 // The accumulator for this tile row: rows [band.from, accEnd), with what the previous row left.
-                Tensor next = Tensor.allocate(1, 3, accEnd - band.from(), width);
+                Tensor next = Tensor.allocate(items, 3, accEnd - band.from(), width);
                 if (acc != null) {
                     copyRows(acc, band.from() - accFrom, next, 0, acc.dim(2) - (band.from() - accFrom));
                     acc.close();
@@ -258,11 +278,11 @@ public final class TiledDecoder {
                     progress.tileDone(plan.toImage(t.core()).area());
                 });
                 if (acc.dim(2) == band.rows()) {
-                    nonFinite += writer.writeRows(acc, range);
+                    nonFinite += write(writers, acc, range);
                 } else {
-                    try (Tensor strip = Tensor.allocate(1, 3, band.rows(), width)) {
+                    try (Tensor strip = Tensor.allocate(items, 3, band.rows(), width)) {
                         copyRows(acc, 0, strip, 0, band.rows());
-                        nonFinite += writer.writeRows(strip, range);
+                        nonFinite += write(writers, strip, range);
                     }
                 }
             }
@@ -272,6 +292,20 @@ public final class TiledDecoder {
             }
         }
         return new Result(factor, whole.norms().size(), feather, nonFinite);
+    }
+
+    /** Batch item i of {@code strip} to writer i. */
+    private static long write(List<ImageStripWriter> writers, Tensor strip, PixelRange range) {
+        if (writers.size() == 1) {
+            return writers.getFirst().writeRows(strip, range);
+        }
+        long nonFinite = 0;
+        for (int i = 0; i < writers.size(); i++) {
+            try (Tensor item = strip.slice0(i, 1)) {
+                nonFinite += writers.get(i).writeRows(item, range);
+            }
+        }
+        return nonFinite;
     }
 
     /**
@@ -347,11 +381,11 @@ public final class TiledDecoder {
         }
     }
 
-    /** x [1, C, h, w] averaged over k x k blocks (the last ones partial), [1, C, ceil(h/k), ceil(w/k)]. */
+    /** x [N, C, h, w] averaged over k x k blocks (the last ones partial), [N, C, ceil(h/k), ceil(w/k)]. */
     static Tensor areaDownsample(Tensor x, int k) {
         int c = x.dim(1), h = x.dim(2), w = x.dim(3), sh = (h + k - 1) / k, sw = (w + k - 1) / k;
-        Tensor out = Tensor.allocate(1, c, sh, sw);
-        for (int ch = 0; ch < c; ch++) {
+        Tensor out = Tensor.allocate(x.dim(0), c, sh, sw);
+        for (int ch = 0; ch < x.dim(0) * c; ch++) {
             for (int y = 0; y < sh; y++) {
                 for (int xx = 0; xx < sw; xx++) {
                     double sum = 0;
@@ -369,11 +403,11 @@ public final class TiledDecoder {
         return out;
     }
 
-    /** The latent pixels of {@code r}, as a new float32 [1, C, r.height, r.width]. */
+    /** The latent pixels of {@code r} in every batch item, as a new float32 [N, C, r.height, r.width]. */
     static Tensor crop(Tensor z, Region r) {
         int c = z.dim(1), h = z.dim(2), w = z.dim(3);
-        Tensor out = Tensor.allocate(1, c, r.height(), r.width());
-        for (int ch = 0; ch < c; ch++) {
+        Tensor out = Tensor.allocate(z.dim(0), c, r.height(), r.width());
+        for (int ch = 0; ch < z.dim(0) * c; ch++) {
             for (int y = 0; y < r.height(); y++) {
                 long src = ((long) ch * h + r.y() + y) * w + r.x();
                 long dst = ((long) ch * r.height() + y) * r.width();
@@ -385,13 +419,13 @@ public final class TiledDecoder {
         return out;
     }
 
-    /** Copies {@code rows} rows of every channel of a [1, 3, *, W] float32 tensor to another. */
+    /** Copies {@code rows} rows of every channel of an [N, 3, *, W] float32 tensor to another. */
     private static void copyRows(Tensor from, int fromRow, Tensor to, int toRow, int rows) {
         if (rows <= 0) {
             return;
         }
         int w = from.dim(3);
-        for (int ch = 0; ch < 3; ch++) {
+        for (int ch = 0; ch < from.dim(0) * 3; ch++) {
             long src = (((long) ch * from.dim(2) + fromRow) * w) * 4;
             long dst = (((long) ch * to.dim(2) + toRow) * w) * 4;
             MemorySegment.copy(from.data(), src, to.data(), dst, (long) rows * w * 4);
@@ -401,7 +435,7 @@ public final class TiledDecoder {
     /** Cropped mode: the tile output's core pixels into the accumulator. */
     private static void place(Tensor out, Region in, Region core, Tensor acc, int accFrom) {
         int ow = out.dim(3), oh = out.dim(2), aw = acc.dim(3), ah = acc.dim(2);
-        for (int ch = 0; ch < 3; ch++) {
+        for (int ch = 0; ch < out.dim(0) * 3; ch++) {
             for (int y = core.y(); y < core.yEnd(); y++) {
                 long src = (((long) ch * oh + y - in.y()) * ow + core.x() - in.x()) * 4;
                 long dst = (((long) ch * ah + y - accFrom) * aw + core.x()) * 4;
@@ -414,7 +448,7 @@ public final class TiledDecoder {
     private static void blend(Tensor out, Region in, Region support, float[] rowW, float[] colW, Tensor acc,
                               int accFrom) {
         int ow = out.dim(3), oh = out.dim(2), aw = acc.dim(3), ah = acc.dim(2);
-        for (int ch = 0; ch < 3; ch++) {
+        for (int ch = 0; ch < out.dim(0) * 3; ch++) {
             for (int y = support.y(); y < support.yEnd(); y++) {
                 float ry = rowW[y - in.y()];
                 if (ry == 0) {

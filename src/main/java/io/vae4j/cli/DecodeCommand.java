@@ -129,7 +129,9 @@ final class DecodeCommand implements Callable<Integer> {
                         + Arrays.toString(z.shape()));
             }
             int videoFrames = frames.check(vae, z, tiling.pipeline().options(), out);
-            boolean tiled = videoFrames == 0 && tiling.tiled(vae, z);
+            boolean videoTiled = videoFrames > 0
+                    && FramesOption.tiled(vae, z, videoFrames, tiling.pipeline().options(), ext);
+            boolean tiled = videoTiled || videoFrames == 0 && tiling.tiled(vae, z);
             long limit = maxPixels != null ? maxPixels : tiled ? Limits.TILED_MAX_PIXELS : Limits.DEFAULT_MAX_PIXELS;
             Limits.checkLatent(input, z, vae, limit);
             boolean raw = this.raw || latent.raw() || unpatched != null;
@@ -150,6 +152,10 @@ final class DecodeCommand implements Callable<Integer> {
                 String mismatch = LatentMismatch.check(vae.latentSpace(), rawZ);
                 if (mismatch != null) {
                     Log.warn(input + ": " + mismatch);
+                }
+                if (videoTiled) {
+                    tiling.decodeVideos(vae, rawZ, videoFrames, out, ext);
+                    return 0;
                 }
                 if (tiled) {
                     noiseOptions.around(vae, z.shape(), () -> {

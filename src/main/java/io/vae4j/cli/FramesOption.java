@@ -18,8 +18,9 @@ import java.util.function.Supplier;
 
 /**
  * decode's --frames, for the Stable Video Diffusion temporal decoder, which decodes the frames of a video together:
- * frames per video (frame t of video b at batch index b·T + t). That decoder has no tiled run (its temporal GroupNorm
- * spans every frame of a video, so no tile sees its own statistics), so a video over the memory budget is refused.
+ * frames per video (frame t of video b at batch index b·T + t). A video over the memory budget (or --tiling fast)
+ * is decoded in tiles that hold all its frames, with frozen GroupNorm statistics: fast tiling only, as the
+ * temporal GroupNorm spans every frame of a video.
  */
 final class FramesOption {
     @Option(names = "--frames", paramLabel = "T", order = 11,
@@ -56,19 +57,33 @@ final class FramesOption {
             throw new VaeException("the latent " + Arrays.toString(z.shape()) + " holds " + n + " frames, which is"
                     + " not a multiple of --frames " + t);
         }
-        if (options.mode() == TilingMode.FAST || options.mode() == TilingMode.EXACT || options.tile() > 0) {
-            throw new VaeException("the SVD temporal decoder has no tiled decode (its temporal GroupNorm spans"
-                    + " every frame of a video); leave out --tile and --tiling fast|exact");
+        return t;
+    }
+
+    /**
+     * Whether the videos of a temporal decoder are decoded in tiles (fast: {@link Pipeline#decodeVideoTiled}):
+     * asked for with --tiling fast or --tile, or needed because a whole video is over the --memory budget.
+     */
+    static boolean tiled(Vae vae, Tensor z, int frames, Pipeline.Options options, String ext) {
+        if (options.mode() == TilingMode.EXACT) {
+            throw new VaeException("the SVD temporal decoder has no exact tiling (its temporal GroupNorm spans every"
+                    + " frame of a video, so every tile would need whole frames); use --tiling fast");
         }
         int f = vae.downscale();
-        long need = t * vae.decodeActivationBytes(z.dim(2) * f, z.dim(3) * f);
-        if (options.mode() == TilingMode.AUTO && need > options.memory()) {
-            throw new VaeException(String.format("a video of %d frames of %dx%d needs about %.1f GiB to decode,"
-                            + " over the --memory budget of %.1f GiB, and the SVD temporal decoder has no tiled decode;"
-                            + " raise --memory or decode fewer or smaller frames", t, z.dim(3) * f, z.dim(2) * f,
-                    need / (double) (1L << 30), options.memory() / (double) (1L << 30)));
+        long need = frames * vae.decodeActivationBytes(z.dim(2) * f, z.dim(3) * f);
+        boolean over = options.mode() == TilingMode.AUTO && options.tile() == 0 && need > options.memory();
+        boolean asked = options.mode() == TilingMode.FAST || options.tile() > 0;
+        if (!over && !asked) {
+            return false;
         }
-        return t;
+        if (ext.equals("npy") || ext.equals("gif")) {
+            throw new VaeException((over ? String.format("a video of %d frames of %dx%d needs about %.1f GiB to"
+                            + " decode whole, over the --memory budget of %.1f GiB; ", frames, z.dim(3) * f,
+                    z.dim(2) * f, need / (double) (1L << 30), options.memory() / (double) (1L << 30)) : "")
+                    + "a tiled video decode writes its frames as .png or .tif files, not ." + ext
+                    + (over ? " (or raise --memory)" : ""));
+        }
+        return true;
     }
 
     /** The decoded videos as looping animated GIFs, one per video, at SVD's usual 7 frames a second. */

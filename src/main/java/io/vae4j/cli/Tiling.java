@@ -11,9 +11,11 @@ import io.vae4j.tiles.ExactRunner;
 import io.vae4j.tiles.io.ImageStripWriter;
 import io.vae4j.tiles.io.StreamingPngWriter;
 import io.vae4j.tiles.io.StreamingTiffWriter;
+import io.vae4j.format.image.Images;
 import io.vae4j.format.image.PixelRange;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -129,6 +131,33 @@ final class Tiling {
             Log.warn(r.nonFinite() + " output values are NaN (written as 0)");
         }
         Log.info("wrote " + out);
+    }
+
+    /**
+     * Videos of {@code frames} frames, raw latent z [B·T, C, h, w], decoded in tiles (fast), video by video: frame
+     * i (of the whole batch) to {@code out}'s i-th numbered file, as an untiled decode numbers them.
+     */
+    void decodeVideos(Vae vae, Tensor z, int frames, Path out, String ext) {
+        Pipeline p = pipeline();
+        int n = z.dim(0), f = vae.downscale();
+        long nonFinite = 0;
+        for (int v = 0; v < n / frames; v++) {
+            List<ImageStripWriter> writers = new ArrayList<>();
+            try (Tensor video = z.slice0(v * frames, frames)) {
+                for (int t = 0; t < frames; t++) {
+                    Path file = n == 1 ? out : Images.batchPath(out, v * frames + t);
+                    writers.add(open(file, ext, z.dim(3) * f, z.dim(2) * f, bitDepth));
+                }
+                nonFinite += p.decodeVideoTiled(vae, video, writers).nonFinite();
+            } catch (RuntimeException | Error e) {
+                writers.forEach(ImageStripWriter::abort);
+                throw e;
+            }
+        }
+        if (nonFinite > 0) {
+            Log.warn(nonFinite + " output values are NaN (written as 0)");
+        }
+        Log.info("wrote " + (n == 1 ? out : n + " files: " + Images.batchPath(out, 0) + " ..."));
     }
 
     boolean tiledEncode(Vae vae, Path image) {

@@ -312,11 +312,37 @@ public final class Pipeline {
         Progress progress = progress("decode", plan.size(), (long) plan.imageWidth() * plan.imageHeight());
         TiledDecoder.Result r = attention().where(() -> decoder.decode(z, plan, writer, pixelRange(vae), progress));
         progress.finish();
+        logStats(r);
+        return new TiledResult(r.nonFinite());
+    }
+
+    /**
+     * The fast tiled decode of one video's frames z [T, C, h, w] for a temporal decoder, whose tiles hold every
+     * frame: frame t into {@code writers.get(t)}. GroupNorm statistics come from one pass over the (area-averaged)
+     * video: the temporal layers' are the video's own, the per-frame layers' are pooled over its frames, which
+     * differ little within one video. Exact tiling is not possible: every tile would need whole-frame statistics.
+     */
+    public TiledResult decodeVideoTiled(Vae vae, Tensor z, java.util.List<ImageStripWriter> writers) {
+        int f = vae.downscale(), frames = z.dim(0);
+        checkTile(f);
+        // The model's memory estimates are per frame, and a tile holds every frame.
+        TiledDecoder decoder = new TiledDecoder(vae, new TiledDecoder.Options(options.tile / f, -1,
+                options.memory / frames));
+        TilePlan plan = decoder.plan(z.dim(2), z.dim(3));
+        options.log.accept("tiled video decode (fast), " + frames + " frames a tile: " + plan + ", feathered");
+        Progress progress = progress("decode", plan.size(), (long) plan.imageWidth() * plan.imageHeight());
+        TiledDecoder.Result r = attention().where(() -> decoder.decode(z, plan, writers, pixelRange(vae), progress,
+                null, null));
+        progress.finish();
+        logStats(r);
+        return new TiledResult(r.nonFinite());
+    }
+
+    private void logStats(TiledDecoder.Result r) {
         if (r.statsFactor() > 0) {
             options.log.accept("GroupNorm statistics of " + r.normLayers() + " layers from a "
                     + (r.statsFactor() == 1 ? "full-size" : "1/" + r.statsFactor() + "-size") + " pass");
         }
-        return new TiledResult(r.nonFinite());
     }
 
     private void checkTile(int f) {
