@@ -242,6 +242,50 @@ class FaultCliTest {
         assertFalse(Files.exists(out));
     }
 
+    /**
+     * The same under a server (a real `./vae4j serve` process): the request that reads the truncated weights gets a
+     * 500 whose message names the file, the server logs it in one line, and it goes on answering.
+     */
+    @Test
+    void modelTruncatedUnderTheServerFailsItsRequestsNamingIt() throws Exception {
+        Path model = dir.resolve("served.safetensors");
+        Files.copy(MODEL, model);
+        Path log = dir.resolve("serve.txt");
+        Process p = start(List.of(), log, "serve", "--model", model.toString(), "--port", "0", "--no-warmup",
+                "--no-cache", "--threads", "1");
+        try {
+            await(p, () -> {
+                try {
+                    return Files.readString(log).contains("listening on http://");
+                } catch (IOException e) {
+                    return false;
+                }
+            }, "the server to listen");
+            String url = Files.readString(log).lines().filter(l -> l.contains("listening on http://")).findFirst()
+                    .orElseThrow().replaceAll(".*listening on (http://\\S+).*", "$1");
+            try (FileChannel ch = FileChannel.open(model, StandardOpenOption.WRITE)) {
+                ch.truncate(4096);
+            }
+            java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+            java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(32 * 8 * 8 * 4);
+            java.net.http.HttpResponse<String> r = client.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(url + "/decode?output_type=pt&dtype=float32&shape=1&shape=32&shape=8"
+                                    + "&shape=8")).POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body.array()))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(500, r.statusCode(), r.body());
+            assertTrue(r.body().contains("model file " + model) && r.body().contains("changed while in use"),
+                    r.body());
+            java.net.http.HttpResponse<String> health = client.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(url + "/health")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, health.statusCode(), "the server goes on: " + health.body());
+            String text = Files.readString(log);
+            assertFalse(text.contains("\tat "), text);
+            assertTrue(text.lines().anyMatch(l -> l.contains("error: model file " + model)), text);
+        } finally {
+            p.destroyForcibly().waitFor();
+        }
+    }
+
     /** Renaming a new file over a mapped model is safe: the mapping keeps the old file's data. */
     @Test
     void modelReplacedByRenameWhileMappedIsHarmless() throws Exception {
