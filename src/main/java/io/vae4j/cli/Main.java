@@ -1,6 +1,6 @@
 package io.vae4j.cli;
 
-import io.vae4j.format.MappedFiles;
+import io.vae4j.format.MappedWeightFiles;
 
 import java.io.PrintStream;
 
@@ -29,10 +29,10 @@ public final class Main {
                     + " run it through ./vae4j): missing " + e.getMessage());
             return Failures.BAD_INPUT;
         } catch (InternalError e) {
-            if (!MappedFiles.isMappingFault(e)) {
+            if (!MappedWeightFiles.isMappingFault(e)) {
                 throw e;
             }
-            err.println("vae4j: error: " + MappedFiles.explain());
+            err.println("vae4j: error: " + MappedWeightFiles.explain());
             return Failures.BAD_INPUT;
         } catch (OutOfMemoryError e) {
             err.println("vae4j: error: out of memory (" + e.getMessage() + "); try a smaller input or more memory");

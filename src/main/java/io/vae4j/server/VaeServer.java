@@ -11,7 +11,7 @@ import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.vae4j.VaeException;
-import io.vae4j.format.MappedFiles;
+import io.vae4j.format.MappedWeightFiles;
 import io.vae4j.format.json.Json;
 import io.vae4j.util.Cancellation;
 
@@ -481,9 +481,9 @@ public final class VaeServer implements AutoCloseable {
             case Cancellation.Cancelled x -> new HttpError(503, x.getMessage(), 1);
             case VaeException v -> new HttpError(400, v.getMessage());
             case OutOfMemoryError o -> new HttpError(503, "out of memory; retry later or with a smaller input", 5);
-            case InternalError ie when MappedFiles.isMappingFault(ie) -> {
+            case InternalError ie when MappedWeightFiles.isMappingFault(ie) -> {
                 // A model file truncated or rewritten in place under the server: its requests fail, each naming it.
-                String why = MappedFiles.explain();
+                String why = MappedWeightFiles.explain();
                 log.accept("error: " + why);
                 yield new HttpError(500, why);
             }

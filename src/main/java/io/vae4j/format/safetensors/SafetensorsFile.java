@@ -1,7 +1,7 @@
 package io.vae4j.format.safetensors;
 
 import io.vae4j.VaeException;
-import io.vae4j.format.MappedFiles;
+import io.vae4j.format.MappedWeightFiles;
 import io.vae4j.format.WeightFile;
 import io.vae4j.format.json.Json;
 import io.vae4j.tensor.Tensor;
@@ -65,7 +65,7 @@ public final class SafetensorsFile implements WeightFile {
                         + " (needs at least 8)");
             }
             MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            MappedFiles.mapped(path, size);
+            MappedWeightFiles.mapped(path, size);
             long headerLen = file.get(U64_LE, 0);
             checkHeaderLength(path, headerLen, size);
             byte[] headerBytes = file.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);

@@ -1,7 +1,7 @@
 package io.vae4j.format.torch;
 
 import io.vae4j.VaeException;
-import io.vae4j.format.MappedFiles;
+import io.vae4j.format.MappedWeightFiles;
 import io.vae4j.format.WeightFile;
 import io.vae4j.format.torch.Pickled.PDict;
 import io.vae4j.format.torch.Pickled.StorageRef;
@@ -69,7 +69,7 @@ public final class TorchFile implements WeightFile {
                 long size = ch.size();
                 file = size == 0 ? MemorySegment.ofArray(new byte[0])
                         : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-                MappedFiles.mapped(path, size);
+                MappedWeightFiles.mapped(path, size);
             } catch (NoSuchFileException e) {
                 throw new VaeException(label + ": no such file");
             } catch (IOException e) {

@@ -16,11 +16,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * the front ends catch it and {@link #explain} says which file shrank. Native code reading a mapping directly
  * (oneDNN) gets the signal itself, which the JVM cannot recover from.
  */
-public final class MappedFiles {
+public final class MappedWeightFiles {
     /** Path to the size it had when mapped; the latest mapping of a path wins. */
     private static final Map<Path, Long> MAPPED = new ConcurrentHashMap<>();
 
-    private MappedFiles() {
+    private MappedWeightFiles() {
     }
 
     /** Records that {@code path} was mapped while {@code size} bytes long. */
