@@ -14,6 +14,7 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 
 import javax.imageio.ImageIO;
 import java.io.ByteArrayInputStream;
@@ -60,7 +61,14 @@ public final class EncodeJob {
                 (MapPartitionsFunction<Row, Row>) it -> Rows.map(it, row -> encode(s, row.getString(0),
                         (byte[]) row.get(1))),
                 Encoders.row(LatentRows.SCHEMA));
-        rows.orderBy("path").write().mode(SaveMode.Overwrite).parquet(s.output());
+        // Sorting samples its input first (a range partitioner), which without the cache would encode every image
+        // twice.
+        rows = rows.persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            rows.orderBy("path").write().mode(SaveMode.Overwrite).parquet(s.output());
+        } finally {
+            rows.unpersist();
+        }
         // Counted from what was written: the images are not encoded twice.
         Dataset<Row> written = spark.read().parquet(s.output());
         if (written.isEmpty()) {

@@ -14,6 +14,7 @@ import java.io.Serializable;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +65,9 @@ final class WrittenFiles {
             } catch (RuntimeException e) {
                 return RowFactory.create(path, "row " + path + ": " + e);
             }
-        }), Encoders.row(STATUS)).filter(col("error").isNotNull()).orderBy("path").collectAsList();
+        }), Encoders.row(STATUS)).filter(col("error").isNotNull()).collectAsList();
+        // Sorted here, not by Spark: a sort samples its input first, which would write every file twice.
+        status = status.stream().sorted(Comparator.comparing(r -> r.<String>getAs("path"))).toList();
         long total = ok.count();
         return new Outcome(total - status.size(), skipped, status.stream().map(r -> r.<String>getAs("error")).toList());
     }
