@@ -14,7 +14,9 @@ import io.vae4j.tiles.plan.RowBand;
 import io.vae4j.tiles.plan.Tile;
 import io.vae4j.tiles.plan.TilePlan;
 
+import java.io.Serializable;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
 
@@ -315,6 +317,29 @@ public final class TiledDecoder {
     public record Stats(NormStats norms, int factor) {
     }
 
+    /**
+     * {@link Stats} as plain values, to ship to other machines (a Spark broadcast): each GroupNorm layer's {mean,
+     * rstd} in the order the layers run, and the area-average factor.
+     */
+    public record ShippedStats(ArrayList<float[][]> values, int factor) implements Serializable {
+        public static ShippedStats of(Stats s) {
+            return new ShippedStats(new ArrayList<>(s.norms().values()), s.factor());
+        }
+    }
+
+    /**
+     * {@code shipped}, recorded by another copy of this model, bound to this copy's layers (one tiny decode of
+     * {@code latent}'s corner finds them): tiles decode with them as with the recording itself.
+     *
+     * @throws IllegalArgumentException when they were recorded with another model
+     */
+    public Stats stats(Tensor latent, ShippedStats shipped) {
+        if (shipped.values().isEmpty()) {
+            return new Stats(new NormStats(), shipped.factor());
+        }
+        return new Stats(cornerRecording(latent).withValues(shipped.values()), shipped.factor());
+    }
+
     /** Records {@link Stats} for {@code latent} (raw, [1, C, h, w]): what a decode of its tiles needs first. */
     public Stats stats(Tensor latent) {
         NormStats stats = new NormStats();
@@ -359,11 +384,16 @@ public final class TiledDecoder {
 
     /** Whether the model has GroupNorm layers: a recording of a tiny decode says. */
     private boolean hasGroupNorm(Tensor latent) {
+        return cornerRecording(latent).size() > 0;
+    }
+
+    /** A recording of a decode of the latent's 4x4 corner: which GroupNorm layers run, in their order. */
+    private NormStats cornerRecording(Tensor latent) {
         NormStats probe = new NormStats();
         try (Tensor z = crop(latent, new Region(0, 0, Math.min(4, latent.dim(2)), Math.min(4, latent.dim(3))))) {
             probe.record(() -> vae.decode(z)).close();
         }
-        return probe.size() > 0;
+        return probe;
     }
 
     /**

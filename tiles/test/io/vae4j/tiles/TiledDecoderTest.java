@@ -241,4 +241,35 @@ class TiledDecoderTest {
         }
         }
     }
+    /**
+     * Statistics recorded by one copy of a model, serialized as a Spark broadcast ships them and bound to another
+     * copy, decode a tile as the recording does.
+     */
+    @Test
+    void shippedStatisticsDecodeTilesAsTheRecording() throws Exception {
+        Path file = fixture("kl_f8_sd").resolve("model.safetensors");
+        try (Model a = ModelLoader.load(file, BACKEND, null); Model b = ModelLoader.load(file, BACKEND, null);
+             Tensor z = smoothLatent(4, 24, 20, 12)) {
+            TiledDecoder da = new TiledDecoder(a.vae(), new TiledDecoder.Options(8, 4, 1L << 30));
+            TiledDecoder db = new TiledDecoder(b.vae(), new TiledDecoder.Options(8, 4, 1L << 30));
+            TilePlan plan = da.plan(24, 20);
+            TiledDecoder.Stats recorded = da.stats(z);
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+                out.writeObject(TiledDecoder.ShippedStats.of(recorded));
+            }
+            TiledDecoder.ShippedStats shipped;
+            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                    new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+                shipped = (TiledDecoder.ShippedStats) in.readObject();
+            }
+            TiledDecoder.Stats bound = db.stats(z, shipped);
+            assertEquals(recorded.factor(), bound.factor());
+            assertEquals(recorded.norms().size(), bound.norms().size());
+            var tile = plan.tiles().get(plan.size() / 2);
+            try (Tensor want = da.decodeTile(z, tile, plan, recorded); Tensor got = db.decodeTile(z, tile, plan, bound)) {
+                assertEquals(0, maxAbsDiff(want, got), 2e-5);
+            }
+        }
+    }
 }

@@ -19,6 +19,7 @@ import io.vae4j.tiles.io.StreamingTiffWriter;
 import io.vae4j.tiles.plan.Tile;
 import io.vae4j.tiles.plan.TilePlan;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.Serializable;
@@ -33,9 +34,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * time, in order, and streams them to a PNG or TIFF, so its memory holds those rows, not the image. The tiles
  * are the CLI's tiled decode's, with the same plan and halo: TAESD windows cropped to their cores (the image equals
  * the untiled decode up to float rounding), AutoencoderKL tiles blended over their halos with GroupNorm statistics
- * frozen from one pass over the (area-averaged) latent: the CLI's fast mode. Those statistics are recorded once in
- * each JVM from the same latent, as the CLI records them once per decode, rather than shipped: they are keyed by
- * the layers of the JVM's own model.
+ * frozen from one pass over the (area-averaged) latent: the CLI's fast mode. The driver records those statistics
+ * once and broadcasts them as plain values; each executor binds them to its own copy of the model's layers.
  */
 public final class DecodeHugeJob {
 
@@ -62,10 +62,11 @@ public final class DecodeHugeJob {
         if (!List.of("png", "tif", "tiff").contains(ext)) {
             throw new VaeException("decode-huge: --out " + s.out() + " must end in .png, .tif or .tiff");
         }
-        Prepared p = prepare(s);
+        Prepared p = prepare(s, null);
         TilePlan plan = p.plan();
         PixelRange range = Pipeline.pixelRange(ExecutorModels.get(s.model()).vae());
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Broadcast<TiledDecoder.ShippedStats> stats = jsc.broadcast(TiledDecoder.ShippedStats.of(p.stats()));
         // Enough tile rows per round to keep every core busy, and no more: the driver holds a round's pixels.
         int perRound = Math.max(1, (2 * jsc.defaultParallelism() + plan.cols() - 1) / plan.cols());
         ImageStripWriter writer = ext.equals("png")
@@ -76,8 +77,9 @@ public final class DecodeHugeJob {
             // for the CLI; only where the tiles are decoded differs.
             p.decoder().decode(p.latent(), plan, writer, range, Progress.toStderr("decode-huge",
                     plan.tiles().size(), (long) plan.imageWidth() * plan.imageHeight(), false), p.stats(),
-                    executorTiles(jsc, s, plan, perRound));
+                    executorTiles(jsc, s, stats, plan, perRound));
         } finally {
+            stats.destroy();
             // The driver's copy of the latent goes with the job (in local mode the executors' too); a cluster's
             // executors keep theirs until they exit.
             Prepared done = PREPARED.remove(s.toString());
@@ -92,7 +94,8 @@ public final class DecodeHugeJob {
      * Tiles decoded by Spark tasks, {@code perRound} tile rows per job: the decoder asks for one row at a time,
      * and the rows after it in the round are kept until it asks for them.
      */
-    private static TiledDecoder.TileSource executorTiles(JavaSparkContext jsc, Settings s, TilePlan plan,
+    private static TiledDecoder.TileSource executorTiles(JavaSparkContext jsc, Settings s,
+                                                         Broadcast<TiledDecoder.ShippedStats> stats, TilePlan plan,
                                                          int perRound) {
         Map<Integer, TilePixels> ready = new HashMap<>();
         return (row, tiles, done) -> {
@@ -101,7 +104,8 @@ public final class DecodeHugeJob {
                 int last = Math.min(plan.rows(), row + perRound);
                 List<Integer> round = plan.tiles().stream().filter(t -> t.row() >= row && t.row() < last)
                         .map(Tile::index).toList();
-                for (TilePixels px : jsc.parallelize(round, round.size()).map(i -> decodeTile(s, i)).collect()) {
+                for (TilePixels px : jsc.parallelize(round, round.size()).map(i -> decodeTile(s, stats.value(), i))
+                        .collect()) {
                     ready.put(px.index(), px);
                 }
             }
@@ -114,17 +118,20 @@ public final class DecodeHugeJob {
         };
     }
 
-    /** Runs on an executor: one tile of the plan. */
-    static TilePixels decodeTile(Settings s, int index) {
-        Prepared p = prepare(s);
+    /** Runs on an executor: one tile of the plan, with the driver's statistics. */
+    static TilePixels decodeTile(Settings s, TiledDecoder.ShippedStats stats, int index) {
+        Prepared p = prepare(s, stats);
         Tile t = p.plan().tiles().get(index);
         try (Tensor out = p.decoder().decodeTile(p.latent(), t, p.plan(), p.stats())) {
             return new TilePixels(index, out.dim(2), out.dim(3), out.toFloatArray());
         }
     }
 
-    /** The latent read (raw), the plan and the statistics, once per JVM and settings. */
-    private static Prepared prepare(Settings s) {
+    /**
+     * The latent read (raw), the plan and the statistics, once per JVM and settings: the driver records the
+     * statistics ({@code shipped} null), an executor binds the driver's (in local mode it finds the driver's).
+     */
+    private static Prepared prepare(Settings s, TiledDecoder.ShippedStats shipped) {
         return PREPARED.computeIfAbsent(s.toString(), k -> {
             ExecutorModels.Loaded m = ExecutorModels.get(s.model());
             Vae vae = m.vae();
@@ -142,8 +149,18 @@ public final class DecodeHugeJob {
             // The driver's plan, made again the same way on every executor.
             TilePlan auto = decoder.plan(z.dim(2), z.dim(3));
             TilePlan plan = TilePlan.of(z.dim(2), z.dim(3), auto.tileEdge(), auto.halo(), f);
-            return new Prepared(z, decoder, plan, decoder.stats(z));
+            return new Prepared(z, decoder, plan, shipped == null ? decoder.stats(z) : bind(decoder, z, shipped, s));
         });
+    }
+
+    private static TiledDecoder.Stats bind(TiledDecoder decoder, Tensor z, TiledDecoder.ShippedStats shipped,
+                                           Settings s) {
+        try {
+            return decoder.stats(z, shipped);
+        } catch (IllegalArgumentException e) {
+            throw new VaeException("model " + s.model().path() + ": the driver's GroupNorm statistics do not fit"
+                    + " this executor's copy (" + e.getMessage() + ")");
+        }
     }
 
     /** The latent as the decoder takes it, converted as the CLI's decode converts it. */

@@ -2,8 +2,10 @@ package io.vae4j.model.nn;
 
 import io.vae4j.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -30,6 +32,8 @@ public final class NormStats {
     private static final ScopedValue<NormStats> CURRENT = ScopedValue.newInstance();
 
     private final Map<GroupNorm, float[][]> stats = Collections.synchronizedMap(new IdentityHashMap<>());
+    /** The layers in the order they first ran: the same for every run of one graph, whatever its input's size. */
+    private final List<GroupNorm> order = Collections.synchronizedList(new ArrayList<>());
     private volatile Mode mode = Mode.RECORD;
 
     /** An empty recording. */
@@ -53,6 +57,48 @@ public final class NormStats {
         return stats.size();
     }
 
+    /**
+     * The recorded statistics as plain values, {mean, rstd} per layer in the order the layers first ran: what
+     * another JVM's copy of the same model can take with {@link #withValues}.
+     */
+    public List<float[][]> values() {
+        synchronized (stats) {
+            List<float[][]> out = new ArrayList<>(order.size());
+            for (GroupNorm layer : order) {
+                float[][] s = stats.get(layer);
+                out.add(new float[][]{s[0].clone(), s[1].clone()});
+            }
+            return out;
+        }
+    }
+
+    /**
+     * A recording of this recording's layers holding {@code values} instead (from {@link #values()} of a recording
+     * made with another copy of the same model): this one need only have run the graph once, on any input.
+     *
+     * @throws IllegalArgumentException when the values do not fit these layers (another model)
+     */
+    public NormStats withValues(List<float[][]> values) {
+        NormStats out = new NormStats();
+        synchronized (stats) {
+            if (values.size() != order.size()) {
+                throw new IllegalArgumentException("statistics for " + values.size() + " group norm layers, this"
+                        + " model has " + order.size());
+            }
+            for (int i = 0; i < values.size(); i++) {
+                GroupNorm layer = order.get(i);
+                float[][] v = values.get(i), own = stats.get(layer);
+                if (v.length != 2 || v[0].length != own[0].length || v[1].length != own[1].length) {
+                    throw new IllegalArgumentException("statistics of group norm layer " + i + " have "
+                            + v[0].length + " groups, this model's have " + own[0].length);
+                }
+                out.order.add(layer);
+                out.stats.put(layer, new float[][]{v[0].clone(), v[1].clone()});
+            }
+        }
+        return out;
+    }
+
     /** The statistics in force on this thread, or null outside {@link #record} and {@link #frozen}. */
     static NormStats current() {
         return CURRENT.isBound() ? CURRENT.get() : null;
@@ -68,7 +114,10 @@ public final class NormStats {
             }
             return s;
         }
-        return stats.computeIfAbsent(layer, l -> compute(x, groups, eps));
+        return stats.computeIfAbsent(layer, l -> {
+            order.add(l);
+            return compute(x, groups, eps);
+        });
     }
 
     /** Per-group mean and 1/sqrt(var + eps) of x [N, C, H, W], over every batch item; two passes in double. */

@@ -83,6 +83,35 @@ class NormStatsTest {
         }
     }
 
+    /**
+     * Statistics shipped as values (another machine's copy of the model, as a Spark executor's) and bound to this
+     * copy's layers by one tiny decode freeze the decode exactly as the recording itself does.
+     */
+    @Test
+    void valuesRecordedOnOneCopyFreezeAnother() {
+        Path model = Fixtures.caseDir("kl_f8_sd").resolve("model.safetensors");
+        ScalarBackend backend = new ScalarBackend();
+        try (Model a = ModelLoader.load(model, backend, null); Model b = ModelLoader.load(model, backend, null);
+             Tensor z = randomLatent(4, 6, 8, 9); Tensor tiny = randomLatent(4, 2, 2, 10)) {
+            NormStats recorded = new NormStats();
+            recorded.record(() -> a.vae().decode(z)).close();
+            NormStats layers = new NormStats();
+            layers.record(() -> b.vae().decode(tiny)).close();
+            NormStats shipped = layers.withValues(recorded.values());
+            assertEquals(recorded.size(), shipped.size());
+            try (Tensor want = recorded.frozen(() -> a.vae().decode(z));
+                 Tensor got = shipped.frozen(() -> b.vae().decode(z))) {
+                assertEquals(0, maxAbsDiff(want, got));
+            }
+            // Values that belong to another model are refused, not half bound.
+            java.util.List<float[][]> fewer = recorded.values().subList(1, recorded.size());
+            assertThrows(IllegalArgumentException.class, () -> layers.withValues(fewer));
+            java.util.List<float[][]> reshaped = new java.util.ArrayList<>(recorded.values());
+            reshaped.set(0, new float[][]{new float[3], new float[3]});
+            assertThrows(IllegalArgumentException.class, () -> layers.withValues(reshaped));
+        }
+    }
+
     static double maxAbsDiff(Tensor a, Tensor b) {
         assertEquals(a.numel(), b.numel());
         double max = 0;
