@@ -210,6 +210,53 @@ class SparkJobsTest {
         assertPixelsClose(want, got);
     }
 
+    /**
+     * decode-huge's broadcast, for real: the statistics one copy of an AutoencoderKL records go through Java
+     * serialization (Spark's broadcast format) and, bound to another copy's layers, decode a tile as the recording
+     * does. (In local mode the job's executors find the driver's own statistics in the shared JVM.)
+     */
+    @Test
+    void broadcastStatisticsSurviveSerializationAndBindToAnotherCopy() throws Exception {
+        Path fixtures = System.getenv("VAE4J_CONFORMANCE") != null ? Path.of(System.getenv("VAE4J_CONFORMANCE"))
+                : ROOT.resolve("../shared/conformance").normalize();
+        Path kl = fixtures.resolve("kl_f8_sd/model.safetensors");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(kl),
+                "skipped: no conformance fixtures at " + fixtures + " (set VAE4J_CONFORMANCE)");
+        float[] values = new float[4 * 20 * 28];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(8);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        io.vae4j.VaeModel.Options options = io.vae4j.VaeModel.Options.defaults().withThreads(1);
+        try (io.vae4j.VaeModel one = io.vae4j.VaeModel.load(kl, options);
+             io.vae4j.VaeModel other = io.vae4j.VaeModel.load(kl, options);
+             io.vae4j.tensor.Tensor z = io.vae4j.tensor.Tensor.of(values, 1, 4, 20, 28)) {
+            io.vae4j.tiles.TiledDecoder driver = new io.vae4j.tiles.TiledDecoder(one.model().vae(),
+                    new io.vae4j.tiles.TiledDecoder.Options(8, -1, 1L << 30));
+            io.vae4j.tiles.TiledDecoder executor = new io.vae4j.tiles.TiledDecoder(other.model().vae(),
+                    new io.vae4j.tiles.TiledDecoder.Options(8, -1, 1L << 30));
+            io.vae4j.tiles.TiledDecoder.Stats recorded = driver.stats(z);
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+                out.writeObject(io.vae4j.tiles.TiledDecoder.ShippedStats.of(recorded));
+            }
+            io.vae4j.tiles.TiledDecoder.ShippedStats shipped;
+            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                    new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+                shipped = (io.vae4j.tiles.TiledDecoder.ShippedStats) in.readObject();
+            }
+            io.vae4j.tiles.TiledDecoder.Stats bound = executor.stats(z, shipped);
+            assertTrue(recorded.norms().size() > 10, "GroupNorm layers: " + recorded.norms().size());
+            assertEquals(recorded.norms().size(), bound.norms().size());
+            io.vae4j.tiles.plan.TilePlan plan = driver.plan(20, 28);
+            io.vae4j.tiles.plan.Tile tile = plan.tiles().get(plan.size() / 2);
+            try (io.vae4j.tensor.Tensor want = driver.decodeTile(z, tile, plan, recorded);
+                 io.vae4j.tensor.Tensor got = executor.decodeTile(z, tile, plan, bound)) {
+                assertClose(want.toFloatArray(), got.toFloatArray(), 2e-5f, "tile " + tile.index());
+            }
+        }
+    }
+
     @Test
     void exportWritesEachRowsLatent() throws Exception {
         Path out = tmp.resolve("exported");
