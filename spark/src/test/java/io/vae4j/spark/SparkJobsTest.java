@@ -190,17 +190,9 @@ class SparkJobsTest {
 
     @Test
     void decodeHugeOfAnAutoencoderKlEqualsTheCliFastTiling() throws Exception {
-        Path fixtures = System.getenv("VAE4J_CONFORMANCE") != null ? Path.of(System.getenv("VAE4J_CONFORMANCE"))
-                : ROOT.resolve("../shared/conformance").normalize();
-        Path kl = fixtures.resolve("kl_f8_sd/model.safetensors");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(kl),
-                "skipped: no conformance fixtures at " + fixtures + " (set VAE4J_CONFORMANCE)");
+        Path kl = klFixture();
         // A 20x28 latent in tiles of 64 px (8 latent px): 3x4 tiles, blended over their halos.
-        float[] z = new float[4 * 20 * 28];
-        java.util.SplittableRandom random = new java.util.SplittableRandom(7);
-        for (int i = 0; i < z.length; i++) {
-            z[i] = (float) random.nextGaussian();
-        }
+        float[] z = gaussian(4 * 20 * 28, 7);
         Path latent = tmp.resolve("huge-kl.npy"), want = tmp.resolve("fast-kl.png"), got = tmp.resolve("spark-kl.png");
         writeNpy(latent, z, new int[]{1, 4, 20, 28});
         cli("decode", "--model", kl.toString(), "--latent", latent.toString(), "--out", want.toString(),
@@ -217,16 +209,8 @@ class SparkJobsTest {
      */
     @Test
     void broadcastStatisticsSurviveSerializationAndBindToAnotherCopy() throws Exception {
-        Path fixtures = System.getenv("VAE4J_CONFORMANCE") != null ? Path.of(System.getenv("VAE4J_CONFORMANCE"))
-                : ROOT.resolve("../shared/conformance").normalize();
-        Path kl = fixtures.resolve("kl_f8_sd/model.safetensors");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(kl),
-                "skipped: no conformance fixtures at " + fixtures + " (set VAE4J_CONFORMANCE)");
-        float[] values = new float[4 * 20 * 28];
-        java.util.SplittableRandom random = new java.util.SplittableRandom(8);
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) random.nextGaussian();
-        }
+        Path kl = klFixture();
+        float[] values = gaussian(4 * 20 * 28, 8);
         io.vae4j.VaeModel.Options options = io.vae4j.VaeModel.Options.defaults().withThreads(1);
         try (io.vae4j.VaeModel one = io.vae4j.VaeModel.load(kl, options);
              io.vae4j.VaeModel other = io.vae4j.VaeModel.load(kl, options);
@@ -296,6 +280,25 @@ class SparkJobsTest {
         var d = org.junit.jupiter.api.Assertions.assertThrows(io.vae4j.VaeException.class, () -> ExportJob.run(spark,
                 images.toString(), tmp.resolve("o").toString()));
         assertTrue(d.getMessage().startsWith("input " + images + ": "), d.getMessage());
+    }
+
+    /** The conformance fixtures' small AutoencoderKL; the test is skipped (with a message) where they are absent. */
+    static Path klFixture() {
+        Path fixtures = System.getenv("VAE4J_CONFORMANCE") != null ? Path.of(System.getenv("VAE4J_CONFORMANCE"))
+                : ROOT.resolve("../shared/conformance").normalize();
+        Path kl = fixtures.resolve("kl_f8_sd/model.safetensors");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(kl),
+                "skipped: no conformance fixtures at " + fixtures + " (set VAE4J_CONFORMANCE)");
+        return kl;
+    }
+
+    static float[] gaussian(int n, long seed) {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        float[] z = new float[n];
+        for (int i = 0; i < n; i++) {
+            z[i] = (float) random.nextGaussian();
+        }
+        return z;
     }
 
     static int[] shape(Row r) {
