@@ -241,6 +241,7 @@ class TiledDecoderTest {
         }
         }
     }
+
     /**
      * Statistics recorded by one copy of a model, shipped as plain values and bound to another copy, decode a tile
      * as the recording does.
@@ -262,7 +263,8 @@ class TiledDecoderTest {
             assertEquals(recorded.factor(), bound.factor());
             assertEquals(recorded.norms().size(), bound.norms().size());
             var tile = plan.tiles().get(plan.size() / 2);
-            try (Tensor want = da.decodeTile(z, tile, plan, recorded); Tensor got = db.decodeTile(z, tile, plan, bound)) {
+            try (Tensor want = da.decodeTile(z, tile, plan, recorded);
+                 Tensor got = db.decodeTile(z, tile, plan, bound)) {
                 assertEquals(0, maxAbsDiff(want, got), 2e-5);
             }
         }

@@ -6,9 +6,12 @@ import org.apache.spark.sql.SparkSession;
 import javax.imageio.ImageIO;
 import java.awt.Image;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * images/s of 512x512 encodes: a single-process loop through VaeModel (one model, all cores per image) against
@@ -47,7 +50,7 @@ public final class EncodeBench {
             double[] t = new double[rounds + 1];
             for (int r = 0; r <= rounds; r++) {
                 long start = System.nanoTime();
-                java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+                AtomicInteger next = new AtomicInteger();
                 Thread[] workers = new Thread[cores];
                 for (int w = 0; w < cores; w++) {
                     workers[w] = Thread.ofPlatform().start(() -> {
@@ -55,8 +58,8 @@ public final class EncodeBench {
                             for (int i; (i = next.getAndIncrement()) < images; ) {
                                 vae.encode(ImageIO.read(dir.resolve("img" + i + ".png").toFile()));
                             }
-                        } catch (java.io.IOException e) {
-                            throw new java.io.UncheckedIOException(e);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
                         }
                     });
                 }

@@ -1,5 +1,10 @@
 package io.vae4j.spark;
 
+import io.vae4j.VaeModel;
+import io.vae4j.tensor.Tensor;
+import io.vae4j.tiles.TiledDecoder;
+import io.vae4j.tiles.plan.Tile;
+import io.vae4j.tiles.plan.TilePlan;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -9,8 +14,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -20,6 +28,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
@@ -211,31 +220,31 @@ class SparkJobsTest {
     void broadcastStatisticsSurviveSerializationAndBindToAnotherCopy() throws Exception {
         Path kl = klFixture();
         float[] values = gaussian(4 * 20 * 28, 8);
-        io.vae4j.VaeModel.Options options = io.vae4j.VaeModel.Options.defaults().withThreads(1);
-        try (io.vae4j.VaeModel one = io.vae4j.VaeModel.load(kl, options);
-             io.vae4j.VaeModel other = io.vae4j.VaeModel.load(kl, options);
-             io.vae4j.tensor.Tensor z = io.vae4j.tensor.Tensor.of(values, 1, 4, 20, 28)) {
-            io.vae4j.tiles.TiledDecoder driver = new io.vae4j.tiles.TiledDecoder(one.model().vae(),
-                    new io.vae4j.tiles.TiledDecoder.Options(8, -1, 1L << 30));
-            io.vae4j.tiles.TiledDecoder executor = new io.vae4j.tiles.TiledDecoder(other.model().vae(),
-                    new io.vae4j.tiles.TiledDecoder.Options(8, -1, 1L << 30));
-            io.vae4j.tiles.TiledDecoder.Stats recorded = driver.stats(z);
-            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-            try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
-                out.writeObject(io.vae4j.tiles.TiledDecoder.ShippedStats.of(recorded));
+        VaeModel.Options options = VaeModel.Options.defaults().withThreads(1);
+        try (VaeModel one = VaeModel.load(kl, options);
+             VaeModel other = VaeModel.load(kl, options);
+             Tensor z = Tensor.of(values, 1, 4, 20, 28)) {
+            TiledDecoder driver = new TiledDecoder(one.model().vae(),
+                    new TiledDecoder.Options(8, -1, 1L << 30));
+            TiledDecoder executor = new TiledDecoder(other.model().vae(),
+                    new TiledDecoder.Options(8, -1, 1L << 30));
+            TiledDecoder.Stats recorded = driver.stats(z);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+                out.writeObject(TiledDecoder.ShippedStats.of(recorded));
             }
-            io.vae4j.tiles.TiledDecoder.ShippedStats shipped;
-            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
-                    new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
-                shipped = (io.vae4j.tiles.TiledDecoder.ShippedStats) in.readObject();
+            TiledDecoder.ShippedStats shipped;
+            try (ObjectInputStream in = new ObjectInputStream(
+                    new ByteArrayInputStream(bytes.toByteArray()))) {
+                shipped = (TiledDecoder.ShippedStats) in.readObject();
             }
-            io.vae4j.tiles.TiledDecoder.Stats bound = executor.stats(z, shipped);
+            TiledDecoder.Stats bound = executor.stats(z, shipped);
             assertTrue(recorded.norms().size() > 10, "GroupNorm layers: " + recorded.norms().size());
             assertEquals(recorded.norms().size(), bound.norms().size());
-            io.vae4j.tiles.plan.TilePlan plan = driver.plan(20, 28);
-            io.vae4j.tiles.plan.Tile tile = plan.tiles().get(plan.size() / 2);
-            try (io.vae4j.tensor.Tensor want = driver.decodeTile(z, tile, plan, recorded);
-                 io.vae4j.tensor.Tensor got = executor.decodeTile(z, tile, plan, bound)) {
+            TilePlan plan = driver.plan(20, 28);
+            Tile tile = plan.tiles().get(plan.size() / 2);
+            try (Tensor want = driver.decodeTile(z, tile, plan, recorded);
+                 Tensor got = executor.decodeTile(z, tile, plan, bound)) {
                 assertClose(want.toFloatArray(), got.toFloatArray(), 2e-5f, "tile " + tile.index());
             }
         }
@@ -293,7 +302,7 @@ class SparkJobsTest {
     }
 
     static float[] gaussian(int n, long seed) {
-        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        SplittableRandom random = new SplittableRandom(seed);
         float[] z = new float[n];
         for (int i = 0; i < n; i++) {
             z[i] = (float) random.nextGaussian();
@@ -375,7 +384,7 @@ class SparkJobsTest {
     }
 
     static void writeNpy(Path file, float[] values, int[] shape) {
-        try (var t = io.vae4j.tensor.Tensor.of(values, shape)) {
+        try (var t = Tensor.of(values, shape)) {
             io.vae4j.format.npy.Npy.write(file, t);
         }
     }

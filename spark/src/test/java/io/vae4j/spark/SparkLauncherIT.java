@@ -44,7 +44,8 @@ class SparkLauncherIT {
             p.destroyForcibly();
             throw new AssertionError("no exit in 300 s: " + String.join(" ", cmd));
         }
-        return new Run(p.exitValue(), Files.readString(tmp.resolve("out.txt")), Files.readString(tmp.resolve("err.txt")));
+        return new Run(p.exitValue(), Files.readString(tmp.resolve("out.txt")),
+                Files.readString(tmp.resolve("err.txt")));
     }
 
     @Test
