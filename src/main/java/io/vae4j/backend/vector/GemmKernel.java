@@ -27,8 +27,9 @@ final class GemmKernel {
     static final int NR = NV * L;
     /**
      * Whether the machine has 16 vector registers, not 32: 256-bit vectors on x86 are AVX2's. There the 8x3 kernel's
-     * 28 live vectors spill on every step, so the 8-row blocks run as two 4x3 ones (12 accumulators, 3 B vectors
-     * and the broadcast: 16).
+     * 28 live vectors spill on every step, so the 8-row panels run as 3x3, 3x3 and 2x3 blocks. Not 4x3: its 12
+     * accumulators, 3 B vectors and broadcast fill all 16 registers, C2 keeps two broadcasts live, and the
+     * accumulator it spills chains every step through a store and a load (about half the FMA ceiling on Zen 3).
      */
     static final boolean FEW_REGISTERS = SPECIES.vectorBitSize() == 256;
 
@@ -122,14 +123,15 @@ final class GemmKernel {
         return (i / 8) * 8L * kCount + 8 * k + i % 8;
     }
 
-    /** {@link #multiplyPacked} by 4x3 half panels or by 8x3 ones, whatever the machine (so tests run both). */
+    /** {@link #multiplyPacked} by 3x3, 3x3 and 2x3 blocks or by 8x3 ones, whatever the machine (so tests run both). */
     static void multiplyPacked(MemorySegment a, long aOff, int rows, int kCount, MemorySegment b, long bBase,
-                               MemorySegment c, long cOff, long ldc, boolean halves) {
+                               MemorySegment c, long cOff, long ldc, boolean thirds) {
         for (int i = 0; i < rows; i += 8) {
             long panel = (aOff + (long) i * kCount) * 4;
-            if (halves) {
-                block4x3Packed(a, panel, kCount, b, bBase, c, cOff + i * ldc, ldc);
-                block4x3Packed(a, panel + 16, kCount, b, bBase, c, cOff + (i + 4) * ldc, ldc);
+            if (thirds) {
+                block3x3Packed(a, panel, kCount, b, bBase, c, cOff + i * ldc, ldc);
+                block3x3Packed(a, panel + 12, kCount, b, bBase, c, cOff + (i + 3) * ldc, ldc);
+                block2x3Packed(a, panel + 24, kCount, b, bBase, c, cOff + (i + 6) * ldc, ldc);
             } else {
                 block8x3Packed(a, panel, kCount, b, bBase, c, cOff + i * ldc, ldc);
             }
@@ -137,39 +139,70 @@ final class GemmKernel {
     }
 
     /**
-     * Half of an 8-row panel (from byte a0: rows 0-3, or 4-7 from a0 + 16) for {@link #FEW_REGISTERS}. Its stores
-     * are written out: a helper storing three vectors was not inlined, boxed them, and slowed the loop too.
+     * Rows 0-2 or 3-5 of an 8-row panel (from byte a0, or a0 + 12) for {@link #FEW_REGISTERS}: 9 accumulators, 3 B
+     * vectors and at most two broadcasts stay in registers. Two k steps a loop: one step's address arithmetic and
+     * range checks left C2's loop short of the FMA ceiling (1.7x slower on Zen 3). The stores are written out: a
+     * helper storing three vectors was not inlined, boxed them, and slowed the loop too.
      */
-    private static void block4x3Packed(MemorySegment a, long a0, int kCount, MemorySegment b, long bCol,
+    private static void block3x3Packed(MemorySegment a, long a0, int kCount, MemorySegment b, long bCol,
                                        MemorySegment c, long cPos, long ldc) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c02 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00;
-        for (int k = 0; k < kCount; k++) {
-            long bp = (bCol + (long) k * NR) * 4;
-            FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
-            FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, bp + 4L * L, LE);
-            FloatVector b2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 8L * L, LE);
-            long ak = a0 + 32L * k;
+        long b0 = bCol * 4, v = 4L * L, bStep = 4L * NR;
+        int k = 0;
+        for (; k + 1 < kCount; k += 2) {
+            long bp = b0 + bStep * k, ak = a0 + 32L * k;
+            FloatVector x0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
+            FloatVector x1 = FloatVector.fromMemorySegment(SPECIES, b, bp + v, LE);
+            FloatVector x2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 2 * v, LE);
             FloatVector w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak));
-            c00 = w.fma(b0, c00);
-            c01 = w.fma(b1, c01);
-            c02 = w.fma(b2, c02);
+            c00 = w.fma(x0, c00);
+            c01 = w.fma(x1, c01);
+            c02 = w.fma(x2, c02);
             w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 4));
-            c10 = w.fma(b0, c10);
-            c11 = w.fma(b1, c11);
-            c12 = w.fma(b2, c12);
+            c10 = w.fma(x0, c10);
+            c11 = w.fma(x1, c11);
+            c12 = w.fma(x2, c12);
             w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 8));
-            c20 = w.fma(b0, c20);
-            c21 = w.fma(b1, c21);
-            c22 = w.fma(b2, c22);
-            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 12));
-            c30 = w.fma(b0, c30);
-            c31 = w.fma(b1, c31);
-            c32 = w.fma(b2, c32);
+            c20 = w.fma(x0, c20);
+            c21 = w.fma(x1, c21);
+            c22 = w.fma(x2, c22);
+            x0 = FloatVector.fromMemorySegment(SPECIES, b, bp + bStep, LE);
+            x1 = FloatVector.fromMemorySegment(SPECIES, b, bp + bStep + v, LE);
+            x2 = FloatVector.fromMemorySegment(SPECIES, b, bp + bStep + 2 * v, LE);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 32));
+            c00 = w.fma(x0, c00);
+            c01 = w.fma(x1, c01);
+            c02 = w.fma(x2, c02);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 36));
+            c10 = w.fma(x0, c10);
+            c11 = w.fma(x1, c11);
+            c12 = w.fma(x2, c12);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 40));
+            c20 = w.fma(x0, c20);
+            c21 = w.fma(x1, c21);
+            c22 = w.fma(x2, c22);
         }
-        long p = cPos * 4, row = ldc * 4, v = 4L * L;
+        if (k < kCount) {
+            long bp = b0 + bStep * k, ak = a0 + 32L * k;
+            FloatVector x0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
+            FloatVector x1 = FloatVector.fromMemorySegment(SPECIES, b, bp + v, LE);
+            FloatVector x2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 2 * v, LE);
+            FloatVector w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak));
+            c00 = w.fma(x0, c00);
+            c01 = w.fma(x1, c01);
+            c02 = w.fma(x2, c02);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 4));
+            c10 = w.fma(x0, c10);
+            c11 = w.fma(x1, c11);
+            c12 = w.fma(x2, c12);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 8));
+            c20 = w.fma(x0, c20);
+            c21 = w.fma(x1, c21);
+            c22 = w.fma(x2, c22);
+        }
+        long p = cPos * 4, row = ldc * 4;
         c00.intoMemorySegment(c, p, LE);
         c01.intoMemorySegment(c, p + v, LE);
         c02.intoMemorySegment(c, p + 2 * v, LE);
@@ -179,9 +212,35 @@ final class GemmKernel {
         c20.intoMemorySegment(c, p + 2 * row, LE);
         c21.intoMemorySegment(c, p + 2 * row + v, LE);
         c22.intoMemorySegment(c, p + 2 * row + 2 * v, LE);
-        c30.intoMemorySegment(c, p + 3 * row, LE);
-        c31.intoMemorySegment(c, p + 3 * row + v, LE);
-        c32.intoMemorySegment(c, p + 3 * row + 2 * v, LE);
+    }
+
+    /** Rows 6-7 of an 8-row panel (from byte a0 + 24) for {@link #FEW_REGISTERS}; one k step a loop is as fast here. */
+    private static void block2x3Packed(MemorySegment a, long a0, int kCount, MemorySegment b, long bCol,
+                                       MemorySegment c, long cPos, long ldc) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c02 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00;
+        long b0 = bCol * 4, v = 4L * L;
+        for (int k = 0; k < kCount; k++) {
+            long bp = b0 + 4L * NR * k, ak = a0 + 32L * k;
+            FloatVector x0 = FloatVector.fromMemorySegment(SPECIES, b, bp, LE);
+            FloatVector x1 = FloatVector.fromMemorySegment(SPECIES, b, bp + v, LE);
+            FloatVector x2 = FloatVector.fromMemorySegment(SPECIES, b, bp + 2 * v, LE);
+            FloatVector w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak));
+            c00 = w.fma(x0, c00);
+            c01 = w.fma(x1, c01);
+            c02 = w.fma(x2, c02);
+            w = FloatVector.broadcast(SPECIES, a.get(DType.FLOAT, ak + 4));
+            c10 = w.fma(x0, c10);
+            c11 = w.fma(x1, c11);
+            c12 = w.fma(x2, c12);
+        }
+        long p = cPos * 4, row = ldc * 4;
+        c00.intoMemorySegment(c, p, LE);
+        c01.intoMemorySegment(c, p + v, LE);
+        c02.intoMemorySegment(c, p + 2 * v, LE);
+        c10.intoMemorySegment(c, p + row, LE);
+        c11.intoMemorySegment(c, p + row + v, LE);
+        c12.intoMemorySegment(c, p + row + 2 * v, LE);
     }
 
     /** block8x3 for A packed in 8-row panels (a0 in bytes) and B [kCount][NR]: no offset table. */
