@@ -1,5 +1,6 @@
 package io.vae4j.backend;
 
+import io.vae4j.format.MappedWeightFiles;
 import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 
@@ -194,7 +195,8 @@ public final class PreparedCache {
             if (size < HEADER_BYTES) {
                 problem = "shorter than its header";
             } else {
-                MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+                MemorySegment all = MappedWeightFiles.plain(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena),
+                        arena);
                 Header h = Header.parse(all.asSlice(0, HEADER_BYTES).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
                 problem = h.problem(key, size - HEADER_BYTES);
                 if (problem == null) {

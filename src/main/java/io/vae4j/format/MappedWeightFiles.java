@@ -1,6 +1,8 @@
 package io.vae4j.format;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -21,6 +23,17 @@ public final class MappedWeightFiles {
     private static final Map<Path, Long> MAPPED = new ConcurrentHashMap<>();
 
     private MappedWeightFiles() {
+    }
+
+    /**
+     * A file mapping as a plain native segment over the same pages, read-only, valid while {@code arena} is open (whose
+     * closing still unmaps it). The kernels then meet one segment class: where mapped segments
+     * ({@code FileChannel.map}'s own class) and allocated ones reach the same loads, C2 keeps a type check and the
+     * session's liveness check inside the loops (a warm SD decode ran 25% slower with its Winograd weights read
+     * from the prepared-weights cache's mapping than from memory).
+     */
+    public static MemorySegment plain(MemorySegment mapped, Arena arena) {
+        return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null).asReadOnly();
     }
 
     /** Records that {@code path} was mapped while {@code size} bytes long. */

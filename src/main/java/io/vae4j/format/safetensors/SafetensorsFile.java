@@ -64,7 +64,8 @@ public final class SafetensorsFile implements WeightFile {
                 throw new VaeException(path + ": file is " + size + " bytes, too short for a safetensors header"
                         + " (needs at least 8)");
             }
-            MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MemorySegment file = MappedWeightFiles.plain(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena),
+                    arena);
             MappedWeightFiles.mapped(path, size);
             long headerLen = file.get(U64_LE, 0);
             checkHeaderLength(path, headerLen, size);
