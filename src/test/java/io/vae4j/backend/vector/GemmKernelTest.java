@@ -4,7 +4,6 @@ import io.vae4j.tensor.DType;
 import io.vae4j.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
@@ -52,11 +51,11 @@ class GemmKernelTest {
         }
     }
 
-    @ParameterizedTest(name = "rows {0}")
-    @ValueSource(ints = {3, 8, 13, 21})
-    void offsetTableBlockingsMatchPlainProduct(int rows) {
-        Random r = new Random(100 + rows);
-        int k = 19, cols = 2 * NR + 5;
+    @ParameterizedTest(name = "rows {0}, depth {1}")
+    @CsvSource({"3, 19", "8, 19", "13, 19", "21, 19", "8, 20", "14, 2", "5, 1"})
+    void offsetTableBlockingsMatchPlainProduct(int rows, int k) {
+        Random r = new Random(100L * k + rows);
+        int cols = 2 * NR + 5;
         try (Tensor a = Tensor.uninitialized(rows, k); Tensor b = Tensor.uninitialized(k, cols);
              Tensor c4 = Tensor.uninitialized(rows, cols); Tensor c8 = Tensor.uninitialized(rows, cols)) {
             random(a, r);
