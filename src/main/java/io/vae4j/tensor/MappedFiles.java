@@ -14,7 +14,7 @@ import java.nio.file.Path;
 /**
  * Shared file mappings made with libc directly rather than {@code FileChannel.map}: the file's blocks are reserved
  * with {@code posix_fallocate} before it is mapped, because a full disk met later, on a page fault inside a kernel,
- * is a SIGBUS that kills the JVM instead of an error we can report. The file is unlinked as soon as it is mapped,
+ * is a SIGBUS that kills the JVM instead of an error we can report. The file is unlinked as soon as it is opened,
  * so no name is left behind however the process ends; its blocks go back when the mapping does.
  */
 final class MappedFiles {
@@ -77,6 +77,9 @@ final class MappedFiles {
             if (fd < 0) {
                 throw new MapFailure(reason((int) ERRNO.get(state, 0L)));
             }
+            // Unlinked at once, before it is sized or mapped: the descriptor is all that is needed, and a kill -9
+            // (no cleanup runs) between the mapping and a later unlink left the file behind (seen in FaultCliTest).
+            int ignoredUnlink = (int) UNLINK.invokeExact(name);
             try {
                 int err = (int) FALLOCATE.invokeExact(fd, 0L, bytes);
                 if (err != 0) {
@@ -94,7 +97,6 @@ final class MappedFiles {
                 return p.address();
             } finally {
                 int ignored = (int) CLOSE.invokeExact(fd);
-                int ignored2 = (int) UNLINK.invokeExact(name);
             }
         } catch (MapFailure e) {
             throw e;

@@ -109,7 +109,7 @@ class FaultCliTest {
     /**
      * A kill -9 runs no shutdown hook. Untiled runs write the output only at the end (nothing to leave); a tiled run
      * streams it into a hidden temporary beside the target, which the next write of that target deletes; exact
-     * mode's scratch files are unlinked as soon as they are mapped, so the kernel frees them with the process.
+     * mode's scratch files are unlinked as soon as they are opened, so the kernel frees them with the process.
      */
     @ParameterizedTest
     @ValueSource(strings = {"off", "fast", "exact"})

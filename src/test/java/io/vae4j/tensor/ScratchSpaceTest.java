@@ -37,7 +37,7 @@ class ScratchSpaceTest {
                         big.set(i, i % 1000);
                     }
                     try {
-                        assertEquals(0, entries(), "files are unlinked as soon as they are mapped");
+                        assertEquals(0, entries(), "files are unlinked as soon as they are opened");
                     } catch (IOException e) {
                         throw new AssertionError(e);
                     }
