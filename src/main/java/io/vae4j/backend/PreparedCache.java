@@ -195,8 +195,7 @@ public final class PreparedCache {
             if (size < HEADER_BYTES) {
                 problem = "shorter than its header";
             } else {
-                MemorySegment all = MappedWeightFiles.plain(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena),
-                        arena);
+                MemorySegment all = MappedWeightFiles.mapReadOnly(ch, size, arena);
                 Header h = Header.parse(all.asSlice(0, HEADER_BYTES).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
                 problem = h.problem(key, size - HEADER_BYTES);
                 if (problem == null) {

@@ -3,6 +3,7 @@ package io.vae4j.format;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -26,14 +27,15 @@ public final class MappedWeightFiles {
     }
 
     /**
-     * A file mapping as a plain native segment over the same pages, read-only, valid while {@code arena} is open (whose
-     * closing still unmaps it). The kernels then meet one segment class: where mapped segments
-     * ({@code FileChannel.map}'s own class) and allocated ones reach the same loads, C2 keeps a type check and the
-     * session's liveness check inside the loops (a warm SD decode ran 25% slower with its Winograd weights read
-     * from the prepared-weights cache's mapping than from memory).
+     * {@code size} bytes of {@code ch} mapped read-only, valid while {@code arena} is open (closing it unmaps them),
+     * as a plain native segment rather than {@code FileChannel.map}'s own class. The kernels then meet one segment
+     * class: where mapped and allocated segments reach the same loads, C2 keeps a type check and the session's
+     * liveness check inside the loops (a warm SD decode ran 25% slower with its Winograd weights read from the
+     * prepared-weights cache's mapping than from memory).
      */
-    public static MemorySegment plain(MemorySegment mapped, Arena arena) {
-        return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null).asReadOnly();
+    public static MemorySegment mapReadOnly(FileChannel ch, long size, Arena arena) throws IOException {
+        MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+        return MemorySegment.ofAddress(mapped.address()).reinterpret(size, arena, null).asReadOnly();
     }
 
     /** Records that {@code path} was mapped while {@code size} bytes long. */

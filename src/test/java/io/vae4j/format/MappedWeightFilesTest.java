@@ -7,7 +7,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -66,7 +65,7 @@ class MappedWeightFilesTest {
     }
 
     @Test
-    void cachedTransformsArePlainReadOnly() throws IOException {
+    void cachedTransformsArePlainReadOnly() {
         System.setProperty("vae4j.cache.dir", dir.toString());
         boolean was = PreparedCache.enabled();
         PreparedCache.setEnabled(true);

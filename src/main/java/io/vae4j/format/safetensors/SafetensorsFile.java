@@ -64,8 +64,7 @@ public final class SafetensorsFile implements WeightFile {
                 throw new VaeException(path + ": file is " + size + " bytes, too short for a safetensors header"
                         + " (needs at least 8)");
             }
-            MemorySegment file = MappedWeightFiles.plain(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena),
-                    arena);
+            MemorySegment file = MappedWeightFiles.mapReadOnly(ch, size, arena);
             MappedWeightFiles.mapped(path, size);
             long headerLen = file.get(U64_LE, 0);
             checkHeaderLength(path, headerLen, size);

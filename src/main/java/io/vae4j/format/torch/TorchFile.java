@@ -68,7 +68,7 @@ public final class TorchFile implements WeightFile {
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
                 long size = ch.size();
                 file = size == 0 ? MemorySegment.ofArray(new byte[0])
-                        : MappedWeightFiles.plain(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), arena);
+                        : MappedWeightFiles.mapReadOnly(ch, size, arena);
                 MappedWeightFiles.mapped(path, size);
             } catch (NoSuchFileException e) {
                 throw new VaeException(label + ": no such file");
