@@ -40,6 +40,16 @@ public interface Backend extends AutoCloseable {
     Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual);
 
     /**
+     * activation(conv(in) + bias (+ residual)). Backends that can apply the activation as the convolution stores its
+     * output override this (it then costs no pass over the activation of its own); the default runs {@link #map}.
+     */
+    default Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual, Activation activation) {
+        try (Tensor out = conv2d(in, conv, residual)) {
+            return map(out, activation);
+        }
+    }
+
+    /**
      * conv(groupNorm(in)) + bias (+ residual): the pair every VAE block is made of. Backends that can fold the
      * normalisation into the convolution's input pass override this; the default runs the two kernels.
      */

@@ -173,6 +173,38 @@ class BackendTwinTest {
         }
     }
 
+    static Stream<Arguments> reluConvCases() {
+        return convCases().filter(a -> (int) a.get()[11] == 1);
+    }
+
+    /** ReLU(conv + residual) in one call: fused into the output where the backend can, against conv then map. */
+    @ParameterizedTest(name = "{0} conv+relu k{1} s{2} pad{3}{4}{5}{6} {7}->{8} {9}x{10} res{12}")
+    @MethodSource("reluConvCases")
+    void convolutionWithReluMatchesScalar(String backend, int k, int s, int pt, int pl, int pb, int pr, int cin,
+                                          int cout, int h, int w, int up, boolean residual) {
+        Backend fast = fast(backend);
+        Random4 r = new Random4(k * 1000L + cin * 31L + h + 5);
+        ConvParams p = new ConvParams("conv", r.normal(0.2f, cout, cin, k, k), r.normal(0.5f, cout),
+                new ConvGeometry(k, s, pt, pl, pb, pr));
+        try (Tensor in = r.normal(1f, 2, cin, h, w)) {
+            PreparedConv a = REF.prepareConv(p), b = fast.prepareConv(p);
+            Tensor res = residual ? r.normal(1f, Checks.convOutShape(in, a, 1)) : null;
+            Tensor expected;
+            try (Tensor linear = REF.conv2d(in, a, res)) {
+                expected = REF.map(linear, Backend.Activation.RELU);
+            }
+            Tensor actual = fast.conv2d(in, b, res, Backend.Activation.RELU);
+            assertClose(expected, fast, actual, 2e-5f * (float) Math.sqrt(cin * k * k), "conv+relu");
+            long negative = 0;
+            Tensor nchw = fast.toNchw(actual);
+            for (long i = 0; i < nchw.numel(); i++) {
+                negative += nchw.get(i) < 0 ? 1 : 0;
+            }
+            assertEquals(0, negative, "no negative value after ReLU");
+            b.close();
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"java", "onednn"})
     void groupNormWithAndWithoutSilu(String backend) {

@@ -161,6 +161,16 @@ public final class VectorBackend implements Backend {
         return convolve(in, conv, residual, false, 1, null);
     }
 
+    /** ReLU is applied as the float32 F(4x4) convolutions store their output; the rest run {@link #map} after. */
+    @Override
+    public Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual, Activation activation) {
+        VectorConv w = (VectorConv) conv;
+        if (activation != Activation.RELU || w.tile() != Winograd.F4X4 || w.bf16()) {
+            return Backend.super.conv2d(in, conv, residual, activation);
+        }
+        return convolve(in, conv, residual, false, 1, null, true);
+    }
+
     @Override
     public Tensor upsampleConv2d(Tensor in, PreparedConv conv) {
         return convolve(in, conv, null, false, 2, null);
@@ -204,6 +214,12 @@ public final class VectorBackend implements Backend {
      */
     private Tensor convolve(Tensor in, PreparedConv prepared, Tensor residual, boolean overResidual, int upsample,
                             IntFunction<ChannelNorm[]> norms) {
+        return convolve(in, prepared, residual, overResidual, upsample, norms, false);
+    }
+
+    /** @param relu ReLU on the output, as it is stored; only the float32 F(4x4) path takes it ({@link #conv2d}) */
+    private Tensor convolve(Tensor in, PreparedConv prepared, Tensor residual, boolean overResidual, int upsample,
+                            IntFunction<ChannelNorm[]> norms, boolean relu) {
         Checks.conv(in, prepared, upsample);
         VectorConv w = (VectorConv) prepared;
         int[] outShape = Checks.convOutShape(in, prepared, upsample);
@@ -226,7 +242,7 @@ public final class VectorBackend implements Backend {
             } else if (tile == Winograd.F6X6) {
                 Winograd6x6.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
             } else if (tile == Winograd.F4X4) {
-                Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
+                Winograd4x4.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm, relu);
             } else if (tile == Winograd.F2X2) {
                 Winograd2x2.convolve(parallel, in, n, u, w.bias(), residual, out, upsample, norm);
             } else if (direct) {

@@ -146,6 +146,12 @@ final class Winograd4x4 {
     /** out[n] = conv(in[n] (nearest-upsampled when upsample = 2)) + bias (+ residual[n]). */
     static void convolve(Parallel parallel, Tensor in, int n, Tensor u, float[] bias, Tensor residual, Tensor out,
                          int upsample, ChannelNorm[] norm) {
+        convolve(parallel, in, n, u, bias, residual, out, upsample, norm, false);
+    }
+
+    /** The same, then ReLU when {@code relu}, applied as the output is stored (no pass of its own over it). */
+    static void convolve(Parallel parallel, Tensor in, int n, Tensor u, float[] bias, Tensor residual, Tensor out,
+                         int upsample, ChannelNorm[] norm, boolean relu) {
         int cin = in.dim(1), cout = out.dim(1);
         int outH = out.dim(2), outW = out.dim(3);
         int tilesX = (outW + 3) / 4;
@@ -160,7 +166,7 @@ final class Winograd4x4 {
                 int rows = Math.min(block, o1 - oc);
                 products(36, u, cout, oc, rows, cin, scratch, vBase, mBase, vRows);
                 transformOutput(scratch, mBase, TILES, rows * TILES * 4L, starts, scratch, tBase, rows, oc, bias,
-                        p.flatOut(), p.wq, p.rowFrom, tilesX, outH, outW, out.data(), outOff, residual);
+                        p.flatOut(), p.wq, p.rowFrom, tilesX, outH, outW, out.data(), outOff, residual, relu);
             }
         });
     }
@@ -255,6 +261,15 @@ final class Winograd4x4 {
     static void transformOutput(MemorySegment m, long mBase, long ldm, long step, long[] starts, MemorySegment t,
                                 long tBase, int rows, int oc, float[] bias, long flat, int wq, int bandFrom,
                                 int tilesX, int outH, int outW, MemorySegment out, long outOff, Tensor residual) {
+        transformOutput(m, mBase, ldm, step, starts, t, tBase, rows, oc, bias, flat, wq, bandFrom, tilesX, outH,
+                outW, out, outOff, residual, false);
+    }
+
+    /** {@link #transformOutput}, then ReLU when {@code relu}. */
+    static void transformOutput(MemorySegment m, long mBase, long ldm, long step, long[] starts, MemorySegment t,
+                                long tBase, int rows, int oc, float[] bias, long flat, int wq, int bandFrom,
+                                int tilesX, int outH, int outW, MemorySegment out, long outOff, Tensor residual,
+                                boolean relu) {
         float[] row = new float[4 * L];
         long tmp = tBase * 4;
         Placement at = Placement.of(4, starts, flat, wq, bandFrom, tilesX, outH, outW);
@@ -267,9 +282,9 @@ final class Winograd4x4 {
                 outputColumns(m, (mBase + o * ldm + (long) v * L) * 4, step, t, tmp);
                 for (int r = 0; r < 4; r++) {
                     long idx = at.start()[v] >= 0 ? plane + at.start()[v] + (long) r * outW : -1;
-                    outputRow(t, tmp + 6L * r * 4 * L, bias[oc + o], out, idx, residual, row);
+                    outputRow(t, tmp + 6L * r * 4 * L, bias[oc + o], out, idx, residual, row, relu);
                     if (idx < 0) {
-                        storeRuns(row, 4, r, at.runs()[v], outH, outW, out, plane, residual);
+                        storeRuns(row, 4, r, at.runs()[v], outH, outW, out, plane, residual, relu);
                     }
                 }
             }
@@ -319,7 +334,7 @@ final class Winograd4x4 {
      * index idx of out (plus residual) when idx ≥ 0, else into {@code row} for {@link #storeRuns}.
      */
     private static void outputRow(MemorySegment m, long src, float bias, MemorySegment out, long idx,
-                                  Tensor residual, float[] row) {
+                                  Tensor residual, float[] row, boolean relu) {
         long lb = 4L * L;
         FloatVector m0 = FloatVector.fromMemorySegment(S, m, src, LE);
         FloatVector m1 = FloatVector.fromMemorySegment(S, m, src + lb, LE);
@@ -337,6 +352,7 @@ final class Winograd4x4 {
         FloatVector p0 = lo02.rearrange(LOW, lo13), p1 = lo02.rearrange(HIGH, lo13);
         FloatVector p2 = hi02.rearrange(LOW, hi13), p3 = hi02.rearrange(HIGH, hi13);
         if (idx < 0) {
+            // The residual and ReLU come in storeRuns, per pixel, after the residual is added.
             p0.intoArray(row, 0);
             p1.intoArray(row, L);
             p2.intoArray(row, 2 * L);
@@ -350,6 +366,12 @@ final class Winograd4x4 {
             p1 = p1.add(FloatVector.fromMemorySegment(S, res, at + lb, LE));
             p2 = p2.add(FloatVector.fromMemorySegment(S, res, at + 2 * lb, LE));
             p3 = p3.add(FloatVector.fromMemorySegment(S, res, at + 3 * lb, LE));
+        }
+        if (relu) {
+            p0 = p0.max(0f);
+            p1 = p1.max(0f);
+            p2 = p2.max(0f);
+            p3 = p3.max(0f);
         }
         p0.intoMemorySegment(out, at, LE);
         p1.intoMemorySegment(out, at + lb, LE);
@@ -393,6 +415,12 @@ final class Winograd4x4 {
      */
     static void storeRuns(float[] row, int px, int rowInTile, int[] runs, int outH, int outW, MemorySegment out,
                           long plane, Tensor residual) {
+        storeRuns(row, px, rowInTile, runs, outH, outW, out, plane, residual, false);
+    }
+
+    /** {@link #storeRuns}, each value through ReLU after its residual when {@code relu}. */
+    static void storeRuns(float[] row, int px, int rowInTile, int[] runs, int outH, int outW, MemorySegment out,
+                          long plane, Tensor residual, boolean relu) {
         for (int k = 0; k < runs.length; k += 4) {
             int y = px * runs[k + 1] + rowInTile, width = runs[k + 3], from = px * runs[k];
             if (y >= outH) {
@@ -405,6 +433,9 @@ final class Winograd4x4 {
                 if (residual != null) {
                     v = v.add(FloatVector.fromMemorySegment(S, residual.data(), at + 4L * j, LE));
                 }
+                if (relu) {
+                    v = v.max(0f);
+                }
                 v.intoMemorySegment(out, at + 4L * j, LE);
             }
             if (j < width) {
@@ -412,6 +443,9 @@ final class Winograd4x4 {
                 FloatVector v = FloatVector.fromArray(S, row, from + j, m);
                 if (residual != null) {
                     v = v.add(FloatVector.fromMemorySegment(S, residual.data(), at + 4L * j, LE, m));
+                }
+                if (relu) {
+                    v = v.max(0f);
                 }
                 v.intoMemorySegment(out, at + 4L * j, LE, m);
             }

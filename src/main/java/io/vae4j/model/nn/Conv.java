@@ -34,6 +34,11 @@ public final class Conv implements Layer {
         return done(backend.conv2d(x, prepared, residual), x, 1);
     }
 
+    /** activation(conv(x) (+ residual when not null)), the activation fused into the output pass where it can be. */
+    public Tensor forward(Backend backend, Tensor x, Tensor residual, Backend.Activation activation) {
+        return done(backend.conv2d(x, prepared, residual, activation), x, 1);
+    }
+
     /** conv(norm(x)) (+ residual when not null), the normalisation fused into the convolution where it can be. */
     public Tensor forward(Backend backend, Tensor x, GroupNorm norm, Tensor residual) {
         return done(backend.normConv2d(x, norm.spec(backend, x), prepared, residual), x, 1);

@@ -54,23 +54,17 @@ final class Block implements Layer {
         }
     }
 
-    /** Each intermediate is freed as soon as the next one exists: at most x, two activations and the skip live. */
+    /**
+     * Each intermediate is freed as soon as the next one exists: at most x, two activations and the skip live. The
+     * ReLUs are the convolutions' own (applied as they store their output where the backend can).
+     */
     private Tensor trunk(Backend b, Tensor x) {
-        Tensor h = relu(b, conv0.forward(b, x));
+        Tensor h = conv0.forward(b, x, null, RELU);
         try (Tensor r0 = h) {
-            h = conv2.forward(b, r0);
+            h = conv2.forward(b, r0, null, RELU);
         }
-        h = relu(b, h);
         try (Tensor r2 = h; Tensor s = skip == null ? null : skip.forward(b, x)) {
-            h = conv4.forward(b, r2, s == null ? x : s);
-        }
-        return relu(b, h);
-    }
-
-    /** ReLU(t), closing t. */
-    private static Tensor relu(Backend b, Tensor t) {
-        try (t) {
-            return b.map(t, RELU);
+            return conv4.forward(b, r2, s == null ? x : s, RELU);
         }
     }
 
