@@ -40,10 +40,14 @@ public interface Backend extends AutoCloseable {
     Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual);
 
     /**
-     * activation(conv(in) + bias (+ residual)). Backends that can apply the activation as the convolution stores its
-     * output override this (it then costs no pass over the activation of its own); the default runs {@link #map}.
+     * activation(conv(in) + bias (+ residual)), or the plain convolution when {@code activation} is null. Backends
+     * that can apply the activation as the convolution stores its output override this (it then costs no pass over
+     * the activation of its own); the default runs {@link #map}.
      */
     default Tensor conv2d(Tensor in, PreparedConv conv, Tensor residual, Activation activation) {
+        if (activation == null) {
+            return conv2d(in, conv, residual);
+        }
         try (Tensor out = conv2d(in, conv, residual)) {
             return map(out, activation);
         }
