@@ -143,13 +143,10 @@ final class Winograd4x4 {
         return u;
     }
 
-    /** out[n] = conv(in[n] (nearest-upsampled when upsample = 2)) + bias (+ residual[n]). */
-    static void convolve(Parallel parallel, Tensor in, int n, Tensor u, float[] bias, Tensor residual, Tensor out,
-                         int upsample, ChannelNorm[] norm) {
-        convolve(parallel, in, n, u, bias, residual, out, upsample, norm, false);
-    }
-
-    /** The same, then ReLU when {@code relu}, applied as the output is stored (no pass of its own over it). */
+    /**
+     * out[n] = conv(in[n] (nearest-upsampled when upsample = 2)) + bias (+ residual[n]), then ReLU when {@code relu},
+     * applied as the output is stored (no pass of its own over it).
+     */
     static void convolve(Parallel parallel, Tensor in, int n, Tensor u, float[] bias, Tensor residual, Tensor out,
                          int upsample, ChannelNorm[] norm, boolean relu) {
         int cin = in.dim(1), cout = out.dim(1);
@@ -253,19 +250,12 @@ final class Winograd4x4 {
     }
 
     /**
-     * Y = Aᵀ·M·A + bias (+ residual) for output channels [oc, oc + rows), written to the 4x4 output pixels of every
-     * real tile: columns of M into the buffer at tBase (of {@code t}), then its rows, interleaved into pixel order in
-     * registers. M's rows (one per output channel, from float mBase) are {@code ldm} floats apart, its products
-     * {@code step} bytes; its columns are the vectors of L tiles from {@code starts} ({@link WinogradBands}).
+     * Y = Aᵀ·M·A + bias (+ residual), then ReLU when {@code relu}, for output channels [oc, oc + rows), written to
+     * the 4x4 output pixels of every real tile: columns of M into the buffer at tBase (of {@code t}), then its rows,
+     * interleaved into pixel order in registers. M's rows (one per output channel, from float mBase) are {@code ldm}
+     * floats apart, its products {@code step} bytes; its columns are the vectors of L tiles from {@code starts}
+     * ({@link WinogradBands}).
      */
-    static void transformOutput(MemorySegment m, long mBase, long ldm, long step, long[] starts, MemorySegment t,
-                                long tBase, int rows, int oc, float[] bias, long flat, int wq, int bandFrom,
-                                int tilesX, int outH, int outW, MemorySegment out, long outOff, Tensor residual) {
-        transformOutput(m, mBase, ldm, step, starts, t, tBase, rows, oc, bias, flat, wq, bandFrom, tilesX, outH,
-                outW, out, outOff, residual, false);
-    }
-
-    /** {@link #transformOutput}, then ReLU when {@code relu}. */
     static void transformOutput(MemorySegment m, long mBase, long ldm, long step, long[] starts, MemorySegment t,
                                 long tBase, int rows, int oc, float[] bias, long flat, int wq, int bandFrom,
                                 int tilesX, int outH, int outW, MemorySegment out, long outOff, Tensor residual,
@@ -352,7 +342,7 @@ final class Winograd4x4 {
         FloatVector p0 = lo02.rearrange(LOW, lo13), p1 = lo02.rearrange(HIGH, lo13);
         FloatVector p2 = hi02.rearrange(LOW, hi13), p3 = hi02.rearrange(HIGH, hi13);
         if (idx < 0) {
-            // The residual and ReLU come in storeRuns, per pixel, after the residual is added.
+            // storeRuns adds the residual, then applies the ReLU.
             p0.intoArray(row, 0);
             p1.intoArray(row, L);
             p2.intoArray(row, 2 * L);
@@ -411,14 +401,9 @@ final class Winograd4x4 {
 
     /**
      * Stores one output row of L tiles, in pixel order in {@code row} ({@code px} pixels a tile), along the runs of
-     * {@link #tileRuns}; the row is {@code rowInTile} of the px output rows each tile row covers.
+     * {@link #tileRuns}; the row is {@code rowInTile} of the px output rows each tile row covers. Each value gets its
+     * residual, then ReLU when {@code relu}.
      */
-    static void storeRuns(float[] row, int px, int rowInTile, int[] runs, int outH, int outW, MemorySegment out,
-                          long plane, Tensor residual) {
-        storeRuns(row, px, rowInTile, runs, outH, outW, out, plane, residual, false);
-    }
-
-    /** {@link #storeRuns}, each value through ReLU after its residual when {@code relu}. */
     static void storeRuns(float[] row, int px, int rowInTile, int[] runs, int outH, int outW, MemorySegment out,
                           long plane, Tensor residual, boolean relu) {
         for (int k = 0; k < runs.length; k += 4) {

@@ -127,7 +127,8 @@ final class Winograd4x4Bf16 {
                     int oc = blk * OUT_BLOCK, rows = Math.min(OUT_BLOCK, cout - oc);
                     MemorySegment t = Scratch.floats(36L * L);
                     Winograd4x4.transformOutput(mb, (long) oc * tiles, tiles, mStride * 4, starts, t, 0,
-                            rows, oc, bias, flat, p.wq, bandFrom, tilesX, outH, outW, out.data(), outOff, residual);
+                            rows, oc, bias, flat, p.wq, bandFrom, tilesX, outH, outW, out.data(), outOff, residual,
+                            false);
                 });
             }
         }

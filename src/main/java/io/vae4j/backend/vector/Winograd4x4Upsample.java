@@ -255,7 +255,8 @@ final class Winograd4x4Upsample {
                         for (int k = 0; k < 8; k++) {
                             FloatVector.fromMemorySegment(S, t, stage + k * lb, LE).intoArray(row, k * L);
                         }
-                        Winograd4x4.storeRuns(row, 8, 2 * r + a, at.runs()[v], outH, outW, band.out, plane, null);
+                        Winograd4x4.storeRuns(row, 8, 2 * r + a, at.runs()[v], outH, outW, band.out, plane, null,
+                                false);
                     }
                 }
             }

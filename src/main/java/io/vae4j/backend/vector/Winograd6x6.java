@@ -209,7 +209,7 @@ final class Winograd6x6 {
                     long idx = at.start()[v] >= 0 ? plane + at.start()[v] + (long) r * outW : -1;
                     outputRow(m, tmp + (long) N * r * 4 * L, bias[oc + o], out, idx, residual, row);
                     if (idx < 0) {
-                        Winograd4x4.storeRuns(row, 6, r, at.runs()[v], outH, outW, out, plane, residual);
+                        Winograd4x4.storeRuns(row, 6, r, at.runs()[v], outH, outW, out, plane, residual, false);
                     }
                 }
             }
