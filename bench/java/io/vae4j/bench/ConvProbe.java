@@ -10,8 +10,9 @@ import io.vae4j.tensor.Tensor;
 
 /**
  * A quick, JMH-free look at convolution throughput while tuning kernels: best of N runs per shape, in GFLOP/s.
- * Usage: ConvProbe [backend[:fp32|bf16]] [threads] [runs] [CxHxW[:OUT][:up|:1x1] ...] (up: the input
- * nearest-upsampled 2x first, as the decoder's upsampling convolutions; 1x1: a pointwise convolution). Use JMH (KernelBench) for numbers
+ * Usage: ConvProbe [backend[:fp32|bf16]] [threads] [runs] [CxHxW[:OUT][:up|:1x1|:s2] ...] (up: the input
+ * nearest-upsampled 2x first, as the decoder's upsampling convolutions; 1x1: a pointwise convolution; s2: the
+ * SD encoder's stride-2 downsampling convolution). Use JMH (KernelBench) for numbers
  * you report.
  */
 public final class ConvProbe {
@@ -32,12 +33,14 @@ public final class ConvProbe {
             String[] io = shape.split(":");
             String[] p = io[0].split("x");
             int c = Integer.parseInt(p[0]), h = Integer.parseInt(p[1]), w = Integer.parseInt(p[2]);
-            boolean up = io[io.length - 1].equals("up"), pointwise = io[io.length - 1].equals("1x1");
-            int out = io.length > (up || pointwise ? 2 : 1) ? Integer.parseInt(io[1]) : c;
+            String kind = io[io.length - 1];
+            boolean up = kind.equals("up"), pointwise = kind.equals("1x1"), strided = kind.equals("s2");
+            int out = io.length > (up || pointwise || strided ? 2 : 1) ? Integer.parseInt(io[1]) : c;
             int k = pointwise ? 1 : 3;
             try (Tensor in = KernelBench.random(0.5f, 1, c, h, w)) {
                 PreparedConv conv = b.prepareConv(new ConvParams("probe", KernelBench.random(0.02f, out, c, k, k),
-                        KernelBench.random(0.1f, out), pointwise ? ConvGeometry.pointwise() : ConvGeometry.same3x3()));
+                        KernelBench.random(0.1f, out), pointwise ? ConvGeometry.pointwise()
+                        : strided ? ConvGeometry.ldmDownsample() : ConvGeometry.same3x3()));
                 double flops = 2.0 * conv.params().macs(up ? 2 * h : h, up ? 2 * w : w);
                 double best = Double.MAX_VALUE, bestCpu = Double.MAX_VALUE;
                 for (int r = 0; r < runs; r++) {

@@ -109,6 +109,9 @@ class BackendTwinTest {
             "3,1,1,1,1,1, 16,16, 13,96, 1,true",
             "3,1,1,1,1,1, 16,8, 7,90, 1,false",
             "3,1,1,1,1,1, 8,16, 19,83, 1,true",
+            // Stride 2 on the packed kernel (output channels a multiple of 8), and with K = 320·9 in chunks.
+            "3,2,1,1,1,1, 12,16, 17,23, 2,true",
+            "3,2,0,0,1,1, 320,16, 9,11, 1,false",
     };
 
     static Stream<Arguments> convCases() {

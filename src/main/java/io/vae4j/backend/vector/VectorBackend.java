@@ -347,6 +347,7 @@ public final class VectorBackend implements Backend {
         ConvPlanes first = new ConvPlanes(g, cin, in.dim(2), in.dim(3), upsample, 0,
                 bandRows(g.stride() * g.stride() * (long) cin, outW * upsample + g.kernel(), outH));
         int kk = g.kernel() * g.kernel();
+        boolean packed = Winograd4x4.packed(cout);
         try (Tensor planes = bandBuffer(first.floats)) {
             MemorySegment pl = planes.data();
             for (int r0 = 0; r0 < outH; r0 += first.outRows) {
@@ -355,7 +356,7 @@ public final class VectorBackend implements Backend {
                 pl.asSlice(p.filled * 4).fill((byte) 0);
                 parallel.forEach(cin, ci -> p.fill(in.data(), inOff, ci, pl, norm == null ? null : norm[ci]));
                 long flat = p.flatOut();
-                int strip = stripLength(cin, g.kernel(), flat);
+                int strip = packed ? packedStripLength(cin * kk, flat) : stripLength(cin, g.kernel(), flat);
                 int strips = (int) ceilDiv(flat, strip);
                 int groups = channelGroups(cout, strips);
                 int groupSize = roundUp(ceilDiv(cout, groups), GemmKernel.MR);
@@ -368,9 +369,14 @@ public final class VectorBackend implements Backend {
                         return;
                     }
                     int ldc = roundUp(len, GemmKernel.NR);
-                    MemorySegment c = Scratch.floats((long) (i1 - i0) * ldc);
-                    GemmKernel.multiply(w.weight().data(), (long) i0 * cin * kk, (long) cin * kk, 0, i1 - i0,
-                            cin * kk, pl, f0, p.bRow, 0, ldc, true, c, 0, ldc);
+                    MemorySegment c;
+                    if (packed) {
+                        c = planarStrip(w.panels(), cin * kk, i0, i1, pl, f0, p.bRow, ldc);
+                    } else {
+                        c = Scratch.floats((long) (i1 - i0) * ldc);
+                        GemmKernel.multiply(w.weight().data(), (long) i0 * cin * kk, (long) cin * kk, 0, i1 - i0,
+                                cin * kk, pl, f0, p.bRow, 0, ldc, true, c, 0, ldc);
+                    }
                     // Keep the columns that are real output pixels, adding bias and residual on the way.
                     for (long f = f0; f < f0 + len; ) {
                         int oy = bandFrom + (int) (f / p.wq), ox = (int) (f % p.wq);
@@ -389,6 +395,64 @@ public final class VectorBackend implements Backend {
                 ScratchSpace.checkpoint();
             }
         }
+    }
+
+    /**
+     * C = A·B for output rows [i0, i1) (a multiple of 8) and flat columns [f0, f0 + ldc) of a {@link #planar}
+     * convolution, on the packed micro-kernel; returns the scratch segment whose first (i1 - i0)·ldc floats hold C
+     * ([i1 - i0][ldc]). Each NR-column block's B rows, one per (input channel, tap) found through the offset table,
+     * are copied into a contiguous [K][NR] panel first, in chunks of K small enough to stay in L2 (partial products
+     * of later chunks added on). Read through the table, each k step's B row lay in another plane row, a pattern
+     * no prefetcher follows, and the offset-table kernel ran these convolutions (the stride-2 ones above all) at
+     * about a third of the FMA ceiling on Zen 3.
+     */
+    private static MemorySegment planarStrip(Tensor panels, int kCount, int i0, int i1, MemorySegment pl, long f0,
+                                             long[] bRow, int ldc) {
+        int nr = GemmKernel.NR, blocks = ldc / nr;
+        long cFloats = (long) (i1 - i0) * ldc;
+        int kc = (int) Math.min(kCount, Math.max(1, TILE_B_BYTES / (4L * nr * blocks)));
+        long bFloats = (long) kc * nr * blocks, tmp = cFloats + bFloats;
+        MemorySegment s = Scratch.floats(tmp + 8L * nr);
+        for (int k0 = 0; k0 < kCount; k0 += kc) {
+            int kn = Math.min(kc, kCount - k0);
+            for (int q = 0; q < blocks; q++) {
+                long from = f0 + (long) q * nr, to = cFloats + (long) q * kn * nr;
+                for (int k = 0; k < kn; k++) {
+                    long src = (from + bRow[k0 + k]) * 4, dst = (to + (long) k * nr) * 4;
+                    for (int v = 0; v < nr; v += L) {
+                        FloatVector.fromMemorySegment(S, pl, src + 4L * v, LE).intoMemorySegment(s, dst + 4L * v, LE);
+                    }
+                }
+            }
+            for (int i = i0; i < i1; i += 8) {
+                long a = GemmKernel.panelIndex(i, k0, kCount);
+                for (int q = 0; q < blocks; q++) {
+                    long b = cFloats + (long) q * kn * nr, cPos = (long) (i - i0) * ldc + (long) q * nr;
+                    if (k0 == 0) {
+                        GemmKernel.multiplyPacked(panels.data(), a, 8, kn, s, b, s, cPos, ldc);
+                        continue;
+                    }
+                    GemmKernel.multiplyPacked(panels.data(), a, 8, kn, s, b, s, tmp, nr);
+                    for (int r = 0; r < 8; r++) {
+                        for (int v = 0; v < nr; v += L) {
+                            long at = (cPos + (long) r * ldc + v) * 4;
+                            FloatVector.fromMemorySegment(S, s, at, LE)
+                                    .add(FloatVector.fromMemorySegment(S, s, (tmp + (long) r * nr + v) * 4, LE))
+                                    .intoMemorySegment(s, at, LE);
+                        }
+                    }
+                }
+            }
+        }
+        return s;
+    }
+
+    /** Columns per task of {@link #planarStrip}: whole NR blocks whose packed B (K rows each) fits the L2 budget. */
+    private static int packedStripLength(int kCount, long columns) {
+        long perBlock = 4L * kCount * GemmKernel.NR;
+        long blocks = Math.max(1, Math.min(64, TILE_B_BYTES / perBlock));
+        return (int) Math.min(blocks * GemmKernel.NR, roundUp((int) Math.min(columns, Integer.MAX_VALUE / 2),
+                GemmKernel.NR));
     }
 
     /** Bytes of phase planes one band of a convolution may hold; bounds the memory a convolution adds. */

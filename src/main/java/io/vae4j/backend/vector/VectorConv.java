@@ -31,7 +31,7 @@ final class VectorConv implements PreparedConv {
     private final boolean bf16;
     private final float[] bias;
     private volatile ConvWeightsF32 direct;
-    /** A 1x1 convolution's weights in 8-row panels, for the packed micro-kernel. */
+    /** The float32 weights in 8-row panels, for the packed micro-kernel (1x1 and direct convolutions). */
     private volatile Tensor panels;
     private volatile Tensor winograd;
     /** The transform of {@link Winograd4x4Upsample}, for a convolution that runs on nearest-upsampled input. */
@@ -85,7 +85,7 @@ final class VectorConv implements PreparedConv {
         return w.weight();
     }
 
-    /** The float32 weights of a 1x1 convolution in 8-row panels ([out / 8][in][8]), made on first use. */
+    /** The float32 weights in 8-row panels ([out / 8][in·k·k][8]), made on first use. */
     Tensor panels() {
         Tensor p = panels;
         if (p == null) {
@@ -93,7 +93,8 @@ final class VectorConv implements PreparedConv {
                 p = panels;
                 if (p == null) {
                     Tensor w = weight();
-                    int out = params.outChannels(), in = params.inChannels();
+                    int k = params.geometry().kernel();
+                    int out = params.outChannels(), in = params.inChannels() * k * k;
                     panels = p = ScratchSpace.inRam(() -> {
                         Tensor packed = Tensor.uninitialized(out, in);
                         for (int o = 0; o < out; o++) {
