@@ -288,8 +288,10 @@ class BackendTwinTest {
     void attentionMatchesScalar(String backend) {
         Backend fast = fast(backend);
         Random4 r = new Random4(11);
-        // Over 512 tokens: several key chunks (online softmax rescaling) and a partial last query block.
-        for (int[] shape : new int[][]{{1, 16, 5, 7}, {2, 40, 8, 8}, {1, 8, 1, 1}, {1, 24, 23, 29}, {1, 16, 33, 33}}) {
+        // Over 512 tokens: several key chunks (online softmax rescaling) and a partial last query block. Channels and
+        // tokens in multiples of 8 run on the packed kernel ({2, 40, 8, 8} and {1, 32, 26, 36}), the rest do not.
+        for (int[] shape : new int[][]{{1, 16, 5, 7}, {2, 40, 8, 8}, {1, 8, 1, 1}, {1, 24, 23, 29}, {1, 16, 33, 33},
+                {1, 32, 26, 36}}) {
             Tensor q = r.normal(1f, shape), k = r.normal(1f, shape), v = r.normal(1f, shape);
             assertClose(REF.attention(q, k, v), fast, fast.attention(q, k, v), 1e-5f, "attention");
         }

@@ -21,7 +21,8 @@ import java.nio.ByteOrder;
  * because then both products are {@link GemmKernel} calls whose B operand is a small contiguous block (the
  * packed queries, or one chunk of probabilities) that stays in L2, the softmax runs down columns with whole
  * vectors, and V is read in its own [channel][token] layout. Only K is transposed once, to [token][channel].
- * (Reading K or V with a row stride of a power of two times 4 KiB maps every row onto the same few cache sets;
+ * Where channels and tokens are multiples of 8 ({@link #packs}), K and V are instead copied once into the packed
+ * micro-kernel's 8-row panels, and the B blocks are laid out as its [rows][NR] column panels. (Reading K or V with a row stride of a power of two times 4 KiB maps every row onto the same few cache sets;
  * the previous row-block version fell to 16 GFLOP/s at 16k tokens for that reason.)
  */
 final class VectorAttention {
@@ -43,6 +44,18 @@ final class VectorAttention {
         int n = q.dim(0), c = q.dim(1), t = q.dim(2) * q.dim(3);
         Tensor out = Tensor.uninitialized(q.shape());
         float scale = (float) (1.0 / Math.sqrt(c));
+        if (packs(c, t)) {
+            try (Tensor kp = Tensor.uninitialized(t, c); Tensor vp = Tensor.uninitialized(c, t)) {
+                for (int b = 0; b < n; b++) {
+                    long off = (long) b * c * t;
+                    panels(k.data(), off, c, t, true, kp.data());
+                    panels(v.data(), off, c, t, false, vp.data());
+                    parallel.forEach(VectorBackend.ceilDiv(t, QUERIES), blk -> packedQueryBlock(q.data(),
+                            kp.data(), vp.data(), out.data(), off, c, t, blk * QUERIES, scale));
+                }
+            }
+            return out;
+        }
         long[] panelRows = VectorBackend.rows(Math.max(c, KEYS), QUERIES);
         try (Tensor kt = Tensor.uninitialized(t, c)) {
             for (int b = 0; b < n; b++) {
@@ -53,6 +66,90 @@ final class VectorAttention {
             }
         }
         return out;
+    }
+
+    /**
+     * Whether both products run on the packed micro-kernel: K and V in 8-row panels, which needs channels and tokens
+     * in multiples of 8 (every SD size's latent: 64x64 at 512x512). Through the offset-table kernel they ran at about
+     * a third of the FMA ceiling on Zen 3 (its 4x3 block spills on 16 registers), 7% of a 512x512 decode; packed,
+     * 512 channels over 64x64 tokens took 353 ms against 499 (median, alternating in one JVM, 2 threads).
+     */
+    static boolean packs(int c, int t) {
+        return c % 8 == 0 && t % 8 == 0;
+    }
+
+    /**
+     * Output columns [i0, i0 + QUERIES) of one image (clipped to t) on the packed kernel: as {@link #queryBlock}, with
+     * K as [t / 8][c][8] panels (kp), V as [c / 8][t][8] (vp), and the B operands (queries, scores) as two
+     * [rows][NR] column panels each.
+     */
+    private static void packedQueryBlock(MemorySegment q, MemorySegment kp, MemorySegment vp, MemorySegment out,
+                                         long off, int c, int t, int i0, float scale) {
+        int nr = GemmKernel.NR, width = Math.min(QUERIES, t - i0);
+        long qpSize = (long) c * QUERIES, otSize = qpSize, stSize = (long) KEYS * QUERIES;
+        MemorySegment work = Scratch.floats(qpSize + otSize + otSize + stSize + 2L * QUERIES);
+        long qp = 0, ot = qpSize, tmp = 2 * qpSize, st = 3 * qpSize, max = st + stSize, sum = max + QUERIES;
+        // The queries as two [c][NR] B panels, scaled by 1/sqrt(c); missing columns are zero.
+        for (int ch = 0; ch < c; ch++) {
+            long src = off + (long) ch * t + i0;
+            for (int j = 0; j < QUERIES; j++) {
+                float x = j < width ? q.get(DType.FLOAT, (src + j) * 4) * scale : 0f;
+                work.set(DType.FLOAT, (qp + (long) (j / nr) * c * nr + (long) ch * nr + j % nr) * 4, x);
+            }
+        }
+        work.asSlice(ot * 4, otSize * 4).fill((byte) 0);
+        for (int j = 0; j < QUERIES; j++) {
+            work.set(DType.FLOAT, (max + j) * 4, Float.NEGATIVE_INFINITY);
+            work.set(DType.FLOAT, (sum + j) * 4, 0f);
+        }
+        for (int k0 = 0; k0 < t; k0 += KEYS) {
+            int keys = Math.min(KEYS, t - k0);
+            // Scores, transposed, as two [KEYS][NR] panels: st[key][query] = Σ_ch k[key][ch] · qp[ch][query].
+            for (int h = 0; h < 2; h++) {
+                GemmKernel.multiplyPacked(kp, GemmKernel.panelIndex(k0, 0, c), keys, c, work,
+                        qp + (long) h * c * nr, work, st + (long) h * KEYS * nr, nr);
+            }
+            rescale(work, st, keys, max, sum, ot, c, true);
+            // This chunk's contribution: tmp[ch][query] = Σ_key v[ch][key] · st[key][query].
+            for (int ch = 0; ch < c; ch += 8) {
+                for (int h = 0; h < 2; h++) {
+                    GemmKernel.multiplyPacked(vp, GemmKernel.panelIndex(ch, k0, t), 8, keys, work,
+                            st + (long) h * KEYS * nr, work, tmp + (long) ch * QUERIES + (long) h * nr, QUERIES);
+                }
+            }
+            for (long e = 0; e < otSize; e += L) {
+                FloatVector.fromMemorySegment(S, work, (ot + e) * 4, LE)
+                        .add(FloatVector.fromMemorySegment(S, work, (tmp + e) * 4, LE))
+                        .intoMemorySegment(work, (ot + e) * 4, LE);
+            }
+        }
+        for (int ch = 0; ch < c; ch++) {
+            long src = ot + (long) ch * QUERIES, dst = off + (long) ch * t + i0;
+            for (int j = 0; j < width; j++) {
+                float inv = 1f / work.get(DType.FLOAT, (sum + j) * 4);
+                out.set(DType.FLOAT, (dst + j) * 4, work.get(DType.FLOAT, (src + j) * 4) * inv);
+            }
+        }
+        ScratchSpace.checkpoint();
+    }
+
+    /**
+     * A [c][t] matrix (from float srcOff) in 8-row panels for {@link GemmKernel#multiplyPacked}: transposed to
+     * [t / 8][c][8] ({@code transposed}: K, whose rows are then tokens), else [c / 8][t][8] (V).
+     */
+    private void panels(MemorySegment src, long srcOff, int c, int t, boolean transposed, MemorySegment dst) {
+        int tile = 32;
+        int tilesR = VectorBackend.ceilDiv(c, tile), tilesC = VectorBackend.ceilDiv(t, tile);
+        parallel.forEach(tilesR * tilesC, task -> {
+            int r0 = (task / tilesC) * tile, c0 = (task % tilesC) * tile;
+            for (int r = r0; r < Math.min(c, r0 + tile); r++) {
+                for (int cc = c0; cc < Math.min(t, c0 + tile); cc++) {
+                    float x = src.get(DType.FLOAT, (srcOff + (long) r * t + cc) * 4);
+                    long at = transposed ? GemmKernel.panelIndex(cc, r, c) : GemmKernel.panelIndex(r, cc, t);
+                    dst.set(DType.FLOAT, at * 4, x);
+                }
+            }
+        });
     }
 
     /** Output columns [i0, i0 + QUERIES) of one image (clipped to t): all keys, chunk by chunk. */
@@ -80,7 +177,7 @@ final class VectorAttention {
             // Scores, transposed: st[key][query] = Σ_ch kt[key][ch] · qp[ch][query].
             GemmKernel.multiply(kt, (long) k0 * c, c, 0, keys, c, work, qp, panelRows, 0, QUERIES, false,
                     work, st, QUERIES);
-            rescale(work, st, keys, max, sum, ot, c);
+            rescale(work, st, keys, max, sum, ot, c, false);
             // This chunk's contribution: tmp[ch][query] = Σ_key v[ch][key] · st[key][query].
             GemmKernel.multiply(v, off + k0, t, 0, c, keys, work, st, panelRows, 0, QUERIES, false,
                     work, tmp, QUERIES);
@@ -105,18 +202,23 @@ final class VectorAttention {
      * the running sum and the partial output by exp(old max − new max), replaces the scores with exp(score − max)
      * and adds them to the sums.
      */
-    private static void rescale(MemorySegment w, long st, int keys, long max, long sum, long ot, int c) {
+    private static void rescale(MemorySegment w, long st, int keys, long max, long sum, long ot, int c,
+                                boolean panels) {
         for (int j = 0; j < QUERIES; j += L) {
-            FloatVector m = FloatVector.fromMemorySegment(S, w, (st + j) * 4, LE);
+            // Score (key r, query j) at col + r·ld: in [KEYS][NR] column panels, or one [keys][QUERIES] matrix.
+            int nr = GemmKernel.NR;
+            long col = panels ? st + (long) (j / nr) * KEYS * nr + j % nr : st + j;
+            long ld = panels ? nr : QUERIES;
+            FloatVector m = FloatVector.fromMemorySegment(S, w, col * 4, LE);
             for (int r = 1; r < keys; r++) {
-                m = m.max(FloatVector.fromMemorySegment(S, w, (st + (long) r * QUERIES + j) * 4, LE));
+                m = m.max(FloatVector.fromMemorySegment(S, w, (col + r * ld) * 4, LE));
             }
             FloatVector old = FloatVector.fromMemorySegment(S, w, (max + j) * 4, LE);
             FloatVector now = old.max(m);
             FloatVector factor = old.sub(now).lanewise(VectorOperators.EXP);
             FloatVector s = FloatVector.fromMemorySegment(S, w, (sum + j) * 4, LE).mul(factor);
             for (int r = 0; r < keys; r++) {
-                long p = (st + (long) r * QUERIES + j) * 4;
+                long p = (col + r * ld) * 4;
                 FloatVector e = FloatVector.fromMemorySegment(S, w, p, LE).sub(now).lanewise(VectorOperators.EXP);
                 e.intoMemorySegment(w, p, LE);
                 s = s.add(e);
