@@ -22,7 +22,8 @@ import java.nio.ByteOrder;
  * packed queries, or one chunk of probabilities) that stays in L2, the softmax runs down columns with whole
  * vectors, and V is read in its own [channel][token] layout. Only K is transposed once, to [token][channel].
  * Where channels and tokens are multiples of 8 ({@link #packs}), K and V are instead copied once into the packed
- * micro-kernel's 8-row panels, and the B blocks are laid out as its [rows][NR] column panels. (Reading K or V with a row stride of a power of two times 4 KiB maps every row onto the same few cache sets;
+ * micro-kernel's 8-row panels, and the B blocks are laid out as its [rows][NR] column panels. (Reading K or V
+ * with a row stride of a power of two times 4 KiB maps every row onto the same few cache sets;
  * the previous row-block version fell to 16 GFLOP/s at 16k tokens for that reason.)
  */
 final class VectorAttention {
@@ -48,10 +49,10 @@ final class VectorAttention {
             try (Tensor kp = Tensor.uninitialized(t, c); Tensor vp = Tensor.uninitialized(c, t)) {
                 for (int b = 0; b < n; b++) {
                     long off = (long) b * c * t;
-                    panels(k.data(), off, c, t, true, kp.data());
-                    panels(v.data(), off, c, t, false, vp.data());
-                    parallel.forEach(VectorBackend.ceilDiv(t, QUERIES), blk -> packedQueryBlock(q.data(),
-                            kp.data(), vp.data(), out.data(), off, c, t, blk * QUERIES, scale));
+                    copy(k.data(), off, c, t, Layout.TRANSPOSED_PANELS, kp.data());
+                    copy(v.data(), off, c, t, Layout.PANELS, vp.data());
+                    parallel.forEach(VectorBackend.ceilDiv(t, QUERIES), blk -> queryBlock(q.data(), kp.data(),
+                            vp.data(), out.data(), off, c, t, blk * QUERIES, scale, null));
                 }
             }
             return out;
@@ -60,7 +61,7 @@ final class VectorAttention {
         try (Tensor kt = Tensor.uninitialized(t, c)) {
             for (int b = 0; b < n; b++) {
                 long off = (long) b * c * t;
-                transpose(k.data(), off, c, t, kt.data());
+                copy(k.data(), off, c, t, Layout.TRANSPOSED, kt.data());
                 parallel.forEach(VectorBackend.ceilDiv(t, QUERIES), blk -> queryBlock(q.data(), kt.data(),
                         v.data(), out.data(), off, c, t, blk * QUERIES, scale, panelRows));
             }
@@ -79,22 +80,27 @@ final class VectorAttention {
     }
 
     /**
-     * Output columns [i0, i0 + QUERIES) of one image (clipped to t) on the packed kernel: as {@link #queryBlock}, with
-     * K as [t / 8][c][8] panels (kp), V as [c / 8][t][8] (vp), and the B operands (queries, scores) as two
-     * [rows][NR] column panels each.
+     * Output columns [i0, i0 + QUERIES) of one image (clipped to t): all keys, chunk by chunk. With panelRows, the
+     * offset-table kernel reads K as [t][c] (kt) and V in place; without ({@link #packs}), the packed kernel reads
+     * K as [t / 8][c][8] panels and V as [c / 8][t][8], and the B operands (queries, scores) are two [rows][NR]
+     * column panels each.
      */
-    private static void packedQueryBlock(MemorySegment q, MemorySegment kp, MemorySegment vp, MemorySegment out,
-                                         long off, int c, int t, int i0, float scale) {
+    private static void queryBlock(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out, long off,
+                                   int c, int t, int i0, float scale, long[] panelRows) {
+        boolean packed = panelRows == null;
         int nr = GemmKernel.NR, width = Math.min(QUERIES, t - i0);
         long qpSize = (long) c * QUERIES, otSize = qpSize, stSize = (long) KEYS * QUERIES;
         MemorySegment work = Scratch.floats(qpSize + otSize + otSize + stSize + 2L * QUERIES);
         long qp = 0, ot = qpSize, tmp = 2 * qpSize, st = 3 * qpSize, max = st + stSize, sum = max + QUERIES;
-        // The queries as two [c][NR] B panels, scaled by 1/sqrt(c); missing columns are zero.
+        // Queries of this block as a [c][QUERIES] B operand (packed: two [c][NR] panels), scaled by 1/sqrt(c);
+        // missing columns are zero.
         for (int ch = 0; ch < c; ch++) {
             long src = off + (long) ch * t + i0;
             for (int j = 0; j < QUERIES; j++) {
                 float x = j < width ? q.get(DType.FLOAT, (src + j) * 4) * scale : 0f;
-                work.set(DType.FLOAT, (qp + (long) (j / nr) * c * nr + (long) ch * nr + j % nr) * 4, x);
+                long at = packed ? qp + (long) (j / nr) * c * nr + (long) ch * nr + j % nr
+                        : qp + (long) ch * QUERIES + j;
+                work.set(DType.FLOAT, at * 4, x);
             }
         }
         work.asSlice(ot * 4, otSize * 4).fill((byte) 0);
@@ -104,83 +110,29 @@ final class VectorAttention {
         }
         for (int k0 = 0; k0 < t; k0 += KEYS) {
             int keys = Math.min(KEYS, t - k0);
-            // Scores, transposed, as two [KEYS][NR] panels: st[key][query] = Σ_ch k[key][ch] · qp[ch][query].
-            for (int h = 0; h < 2; h++) {
-                GemmKernel.multiplyPacked(kp, GemmKernel.panelIndex(k0, 0, c), keys, c, work,
-                        qp + (long) h * c * nr, work, st + (long) h * KEYS * nr, nr);
-            }
-            rescale(work, st, keys, max, sum, ot, c, true);
-            // This chunk's contribution: tmp[ch][query] = Σ_key v[ch][key] · st[key][query].
-            for (int ch = 0; ch < c; ch += 8) {
+            // Scores, transposed: st[key][query] = Σ_ch k[key][ch] · qp[ch][query] (packed: two [KEYS][NR] panels).
+            if (packed) {
                 for (int h = 0; h < 2; h++) {
-                    GemmKernel.multiplyPacked(vp, GemmKernel.panelIndex(ch, k0, t), 8, keys, work,
-                            st + (long) h * KEYS * nr, work, tmp + (long) ch * QUERIES + (long) h * nr, QUERIES);
+                    GemmKernel.multiplyPacked(k, GemmKernel.panelIndex(k0, 0, c), keys, c, work,
+                            qp + (long) h * c * nr, work, st + (long) h * KEYS * nr, nr);
                 }
+            } else {
+                GemmKernel.multiply(k, (long) k0 * c, c, 0, keys, c, work, qp, panelRows, 0, QUERIES, false,
+                        work, st, QUERIES);
             }
-            for (long e = 0; e < otSize; e += L) {
-                FloatVector.fromMemorySegment(S, work, (ot + e) * 4, LE)
-                        .add(FloatVector.fromMemorySegment(S, work, (tmp + e) * 4, LE))
-                        .intoMemorySegment(work, (ot + e) * 4, LE);
-            }
-        }
-        for (int ch = 0; ch < c; ch++) {
-            long src = ot + (long) ch * QUERIES, dst = off + (long) ch * t + i0;
-            for (int j = 0; j < width; j++) {
-                float inv = 1f / work.get(DType.FLOAT, (sum + j) * 4);
-                out.set(DType.FLOAT, (dst + j) * 4, work.get(DType.FLOAT, (src + j) * 4) * inv);
-            }
-        }
-        ScratchSpace.checkpoint();
-    }
-
-    /**
-     * A [c][t] matrix (from float srcOff) in 8-row panels for {@link GemmKernel#multiplyPacked}: transposed to
-     * [t / 8][c][8] ({@code transposed}: K, whose rows are then tokens), else [c / 8][t][8] (V).
-     */
-    private void panels(MemorySegment src, long srcOff, int c, int t, boolean transposed, MemorySegment dst) {
-        int tile = 32;
-        int tilesR = VectorBackend.ceilDiv(c, tile), tilesC = VectorBackend.ceilDiv(t, tile);
-        parallel.forEach(tilesR * tilesC, task -> {
-            int r0 = (task / tilesC) * tile, c0 = (task % tilesC) * tile;
-            for (int r = r0; r < Math.min(c, r0 + tile); r++) {
-                for (int cc = c0; cc < Math.min(t, c0 + tile); cc++) {
-                    float x = src.get(DType.FLOAT, (srcOff + (long) r * t + cc) * 4);
-                    long at = transposed ? GemmKernel.panelIndex(cc, r, c) : GemmKernel.panelIndex(r, cc, t);
-                    dst.set(DType.FLOAT, at * 4, x);
-                }
-            }
-        });
-    }
-
-    /** Output columns [i0, i0 + QUERIES) of one image (clipped to t): all keys, chunk by chunk. */
-    private static void queryBlock(MemorySegment q, MemorySegment kt, MemorySegment v, MemorySegment out, long off,
-                                   int c, int t, int i0, float scale, long[] panelRows) {
-        int width = Math.min(QUERIES, t - i0);
-        long qpSize = (long) c * QUERIES, otSize = qpSize, stSize = (long) KEYS * QUERIES;
-        MemorySegment work = Scratch.floats(qpSize + otSize + otSize + stSize + 2L * QUERIES);
-        long qp = 0, ot = qpSize, tmp = 2 * qpSize, st = 3 * qpSize, max = st + stSize, sum = max + QUERIES;
-        // Queries of this block as a [c][QUERIES] B operand, scaled by 1/sqrt(c); missing columns are zero.
-        for (int ch = 0; ch < c; ch++) {
-            long src = off + (long) ch * t + i0, dst = qp + (long) ch * QUERIES;
-            for (int j = 0; j < QUERIES; j++) {
-                float x = j < width ? q.get(DType.FLOAT, (src + j) * 4) * scale : 0f;
-                work.set(DType.FLOAT, (dst + j) * 4, x);
-            }
-        }
-        work.asSlice(ot * 4, otSize * 4).fill((byte) 0);
-        for (int j = 0; j < QUERIES; j++) {
-            work.set(DType.FLOAT, (max + j) * 4, Float.NEGATIVE_INFINITY);
-            work.set(DType.FLOAT, (sum + j) * 4, 0f);
-        }
-        for (int k0 = 0; k0 < t; k0 += KEYS) {
-            int keys = Math.min(KEYS, t - k0);
-            // Scores, transposed: st[key][query] = Σ_ch kt[key][ch] · qp[ch][query].
-            GemmKernel.multiply(kt, (long) k0 * c, c, 0, keys, c, work, qp, panelRows, 0, QUERIES, false,
-                    work, st, QUERIES);
-            rescale(work, st, keys, max, sum, ot, c, false);
+            rescale(work, st, keys, max, sum, ot, c, packed);
             // This chunk's contribution: tmp[ch][query] = Σ_key v[ch][key] · st[key][query].
-            GemmKernel.multiply(v, off + k0, t, 0, c, keys, work, st, panelRows, 0, QUERIES, false,
-                    work, tmp, QUERIES);
+            if (packed) {
+                for (int ch = 0; ch < c; ch += 8) {
+                    for (int h = 0; h < 2; h++) {
+                        GemmKernel.multiplyPacked(v, GemmKernel.panelIndex(ch, k0, t), 8, keys, work,
+                                st + (long) h * KEYS * nr, work, tmp + (long) ch * QUERIES + (long) h * nr, QUERIES);
+                    }
+                }
+            } else {
+                GemmKernel.multiply(v, off + k0, t, 0, c, keys, work, st, panelRows, 0, QUERIES, false,
+                        work, tmp, QUERIES);
+            }
             for (long e = 0; e < otSize; e += L) {
                 FloatVector.fromMemorySegment(S, work, (ot + e) * 4, LE)
                         .add(FloatVector.fromMemorySegment(S, work, (tmp + e) * 4, LE))
@@ -232,8 +184,26 @@ final class VectorAttention {
         }
     }
 
-    /** dst[col][row] = src[row][col] for a rows×cols matrix, in cache-sized tiles; offsets in floats. */
-    private void transpose(MemorySegment src, long srcOff, int rows, int cols, MemorySegment dst) {
+    /** Where {@link #copy} puts a [rows][cols] matrix's element (r, c). */
+    private enum Layout {
+        /** [cols][rows]: K for the offset-table kernel. */
+        TRANSPOSED,
+        /** [cols / 8][rows][8] panels of the transpose: K for the packed kernel (its rows are then tokens). */
+        TRANSPOSED_PANELS,
+        /** [rows / 8][cols][8] panels: V for the packed kernel. */
+        PANELS;
+
+        long at(int r, int c, int rows, int cols) {
+            return switch (this) {
+                case TRANSPOSED -> (long) c * rows + r;
+                case TRANSPOSED_PANELS -> GemmKernel.panelIndex(c, r, rows);
+                case PANELS -> GemmKernel.panelIndex(r, c, cols);
+            };
+        }
+    }
+
+    /** A rows×cols matrix (from float srcOff) copied into dst in that layout, in cache-sized tiles. */
+    private void copy(MemorySegment src, long srcOff, int rows, int cols, Layout layout, MemorySegment dst) {
         int tile = 32;
         int tilesR = VectorBackend.ceilDiv(rows, tile), tilesC = VectorBackend.ceilDiv(cols, tile);
         parallel.forEach(tilesR * tilesC, task -> {
@@ -241,7 +211,7 @@ final class VectorAttention {
             for (int r = r0; r < Math.min(rows, r0 + tile); r++) {
                 for (int cc = c0; cc < Math.min(cols, c0 + tile); cc++) {
                     float x = src.get(DType.FLOAT, (srcOff + (long) r * cols + cc) * 4);
-                    dst.set(DType.FLOAT, ((long) cc * rows + r) * 4, x);
+                    dst.set(DType.FLOAT, layout.at(r, cc, rows, cols) * 4, x);
                 }
             }
         });
