@@ -35,6 +35,8 @@ import java.util.zip.CRC32C;
  * bytes depend on: {@link #FORMAT}, the backend's form (algorithm, precision, vector width) and the source
  * weights' dtype, shape and bytes. Hashing the weights rather than naming the file they came from keeps a cache
  * entry right whatever the source (safetensors, .ckpt, a folder, random weights) and however it was edited.
+ * What the hash of a tensor mapped from a weight file was is remembered beside the entries ({@link DigestMemo}),
+ * keyed by that file's identity, so that later runs on the unchanged file do not read the raw weights at all.
  *
  * <p>An entry is trusted only when its header (magic, format, the full key, dtype, shape, length) and the CRC32C of
  * its payload check out; anything else is deleted and rebuilt. Entries are written to a temporary file in the same
@@ -53,7 +55,7 @@ public final class PreparedCache {
     static final int HEADER_BYTES = 4096;
     private static final int MAX_RANK = 8;
     static final String SUFFIX = ".prepared";
-    private static final String TEMP_PREFIX = ".tmp-";
+    static final String TEMP_PREFIX = ".tmp-";
     private static final long STALE_TEMP_MILLIS = 3_600_000;
 
     private static volatile Boolean enabled;
@@ -93,8 +95,30 @@ public final class PreparedCache {
         return Long.getLong("vae4j.cache.max", 4L << 30);
     }
 
-    /** The SHA-256 of a tensor's dtype, shape and bytes: the part of a key that names the source weights. */
+    /**
+     * The SHA-256 of a tensor's dtype, shape and bytes: the part of a key that names the source weights. For a
+     * tensor viewed straight from a mapped weight file it is remembered ({@link DigestMemo}) while the cache is on,
+     * so a later process that maps the same, unchanged file need not read the tensor to name its entries.
+     */
     public static byte[] digest(Tensor source) {
+        MappedWeightFiles.Origin origin = enabled() ? MappedWeightFiles.origin(source.data()) : null;
+        Path dir = directory();
+        if (origin != null) {
+            long t0 = System.nanoTime();
+            byte[] remembered = DigestMemo.read(dir, origin, source);
+            if (remembered != null) {
+                Stats.REMEMBERED.add(System.nanoTime() - t0);
+                return remembered;
+            }
+        }
+        byte[] digest = hash(source);
+        if (origin != null) {
+            DigestMemo.write(dir, origin, source, digest);
+        }
+        return digest;
+    }
+
+    private static byte[] hash(Tensor source) {
         MessageDigest md = sha256();
         md.update(source.dtype().name().getBytes(StandardCharsets.US_ASCII));
         md.update(Arrays.toString(source.shape()).getBytes(StandardCharsets.US_ASCII));
@@ -142,10 +166,11 @@ public final class PreparedCache {
 
     /**
      * Where a run's preparation time went, printed to stderr at exit with {@code -Dvae4j.cache.stats=true} (for
-     * the benchmark record): hashing the weights, mapping and checking entries, making transforms, writing them.
+     * the benchmark record): hashing the weights (of those, the digests remembered from an earlier run), mapping
+     * and checking entries, making transforms, writing them.
      */
     private enum Stats {
-        HASH, HIT, MAKE, WRITE;
+        HASH, REMEMBERED, HIT, MAKE, WRITE;
 
         private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
         private final java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
@@ -277,7 +302,7 @@ public final class PreparedCache {
                     long modified = Files.getLastModifiedTime(p).toMillis();
                     if (name.startsWith(TEMP_PREFIX) && now - modified > STALE_TEMP_MILLIS) {
                         deleteQuietly(p);
-                    } else if (name.endsWith(SUFFIX)) {
+                    } else if (name.endsWith(SUFFIX) || name.endsWith(DigestMemo.SUFFIX)) {
                         entries.add(new Entry(p, Files.size(p), modified));
                     }
                 } catch (NoSuchFileException e) {
@@ -322,7 +347,7 @@ public final class PreparedCache {
         return crc.getValue();
     }
 
-    private static MessageDigest sha256() {
+    static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

@@ -1,6 +1,7 @@
 package io.vae4j.format.safetensors;
 
 import io.vae4j.VaeException;
+import io.vae4j.format.FileIdentity;
 import io.vae4j.format.MappedWeightFiles;
 import io.vae4j.format.WeightFile;
 import io.vae4j.format.json.Json;
@@ -58,6 +59,7 @@ public final class SafetensorsFile implements WeightFile {
             throw new VaeException(path + ": is a directory, expected a .safetensors file");
         }
         Arena arena = Arena.ofShared();
+        FileIdentity before = FileIdentity.of(path);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
@@ -65,7 +67,7 @@ public final class SafetensorsFile implements WeightFile {
                         + " (needs at least 8)");
             }
             MemorySegment file = MappedWeightFiles.mapReadOnly(ch, size, arena);
-            MappedWeightFiles.mapped(path, size);
+            MappedWeightFiles.mapped(path, file, before);
             long headerLen = file.get(U64_LE, 0);
             checkHeaderLength(path, headerLen, size);
             byte[] headerBytes = file.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);

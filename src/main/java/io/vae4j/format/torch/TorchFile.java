@@ -1,6 +1,7 @@
 package io.vae4j.format.torch;
 
 import io.vae4j.VaeException;
+import io.vae4j.format.FileIdentity;
 import io.vae4j.format.MappedWeightFiles;
 import io.vae4j.format.WeightFile;
 import io.vae4j.format.torch.Pickled.PDict;
@@ -65,11 +66,12 @@ public final class TorchFile implements WeightFile {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment file;
+            FileIdentity before = FileIdentity.of(path);
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
                 long size = ch.size();
                 file = size == 0 ? MemorySegment.ofArray(new byte[0])
                         : MappedWeightFiles.mapReadOnly(ch, size, arena);
-                MappedWeightFiles.mapped(path, size);
+                MappedWeightFiles.mapped(path, file, before);
             } catch (NoSuchFileException e) {
                 throw new VaeException(label + ": no such file");
             } catch (IOException e) {
