@@ -92,7 +92,7 @@ public final class BlockedKernels {
                     long at = (first + p * b) * 4;
                     FloatVector v = FloatVector.fromMemorySegment(S, in.data(), at, LE).fma(a, sh);
                     if (silu) {
-                        v = v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+                        v = VectorMath.silu(v);
                     }
                     v.intoMemorySegment(out.data(), at, LE);
                 }

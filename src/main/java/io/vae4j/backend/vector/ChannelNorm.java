@@ -53,7 +53,7 @@ record ChannelNorm(float scale, float shift, boolean silu) {
         for (; j + L <= n; j += L) {
             FloatVector y = FloatVector.fromMemorySegment(S, src, from + 4L * j, LE).fma(a, b);
             if (silu) {
-                y = y.div(y.neg().lanewise(VectorOperators.EXP).add(1f));
+                y = VectorMath.silu(y);
             }
             y.intoMemorySegment(dst, to + 4L * j, LE);
         }
@@ -72,7 +72,7 @@ record ChannelNorm(float scale, float shift, boolean silu) {
             FloatVector hi = FloatVector.fromMemorySegment(S, src, from + 8L * j + 4L * L, LE);
             FloatVector y = lo.rearrange(EVEN, hi).fma(a, b);
             if (silu) {
-                y = y.div(y.neg().lanewise(VectorOperators.EXP).add(1f));
+                y = VectorMath.silu(y);
             }
             y.intoMemorySegment(dst, to + 4L * j, LE);
         }
@@ -136,10 +136,10 @@ record ChannelNorm(float scale, float shift, boolean silu) {
         FloatVector y2 = ODD_OF_PAIR.selectFrom(even01, even23).fma(a, b);
         FloatVector y3 = ODD_OF_PAIR.selectFrom(odd01, odd23).fma(a, b);
         if (silu) {
-            y0 = y0.div(y0.neg().lanewise(VectorOperators.EXP).add(1f));
-            y1 = y1.div(y1.neg().lanewise(VectorOperators.EXP).add(1f));
-            y2 = y2.div(y2.neg().lanewise(VectorOperators.EXP).add(1f));
-            y3 = y3.div(y3.neg().lanewise(VectorOperators.EXP).add(1f));
+            y0 = VectorMath.silu(y0);
+            y1 = VectorMath.silu(y1);
+            y2 = VectorMath.silu(y2);
+            y3 = VectorMath.silu(y3);
         }
         y0.intoMemorySegment(dst, t0, LE);
         y1.intoMemorySegment(dst, t1, LE);
@@ -166,7 +166,7 @@ record ChannelNorm(float scale, float shift, boolean silu) {
             FloatVector y = idx.selectFrom(v0, v1).blend(idx.selectFrom(v2, v3), SIXTH_IN_23[q])
                     .blend(idx.selectFrom(v4, v5), SIXTH_IN_45[q]).fma(a, b);
             if (silu) {
-                y = y.div(y.neg().lanewise(VectorOperators.EXP).add(1f));
+                y = VectorMath.silu(y);
             }
             y.intoMemorySegment(dst, to[q] + off, LE);
         }

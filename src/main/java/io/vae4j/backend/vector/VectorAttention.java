@@ -167,11 +167,11 @@ final class VectorAttention {
             }
             FloatVector old = FloatVector.fromMemorySegment(S, w, (max + j) * 4, LE);
             FloatVector now = old.max(m);
-            FloatVector factor = old.sub(now).lanewise(VectorOperators.EXP);
+            FloatVector factor = VectorMath.exp(old.sub(now));
             FloatVector s = FloatVector.fromMemorySegment(S, w, (sum + j) * 4, LE).mul(factor);
             for (int r = 0; r < keys; r++) {
                 long p = (col + r * ld) * 4;
-                FloatVector e = FloatVector.fromMemorySegment(S, w, p, LE).sub(now).lanewise(VectorOperators.EXP);
+                FloatVector e = VectorMath.exp(FloatVector.fromMemorySegment(S, w, p, LE).sub(now));
                 e.intoMemorySegment(w, p, LE);
                 s = s.add(e);
             }

@@ -531,7 +531,7 @@ public final class VectorBackend implements Backend {
                 if (j + L <= plane) {
                     FloatVector v = FloatVector.fromMemorySegment(S, in.data(), (off + j) * 4, LE).fma(a, sh);
                     if (silu) {
-                        v = v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+                        v = VectorMath.silu(v);
                     }
                     v.intoMemorySegment(out.data(), (off + j) * 4, LE);
                     continue;
@@ -539,7 +539,7 @@ public final class VectorBackend implements Backend {
                 VectorMask<Float> m = S.indexInRange(j, plane);
                 FloatVector v = FloatVector.fromMemorySegment(S, in.data(), (off + j) * 4, LE, m).fma(a, sh);
                 if (silu) {
-                    v = v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+                    v = VectorMath.silu(v);
                 }
                 v.intoMemorySegment(out.data(), (off + j) * 4, LE, m);
             }
@@ -615,8 +615,8 @@ public final class VectorBackend implements Backend {
         for (long j0 = 0; j0 < count; j0 += 4096) {
             long j1 = Math.min(count, j0 + 4096);
             VectorMask<Float> head = S.indexInRange(j0, j1);
-            float shift = FloatVector.fromMemorySegment(S, seg, (off + j0) * 4, LE, head)
-                    .reduceLanes(VectorOperators.ADD) / Math.min(L, j1 - j0);
+            float shift = sumLanes(FloatVector.fromMemorySegment(S, seg, (off + j0) * 4, LE, head))
+                    / Math.min(L, j1 - j0);
             FloatVector sh = FloatVector.broadcast(S, shift), s1 = FloatVector.zero(S), s2 = s1;
             long j = j0;
             // Whole vectors unmasked: a mask and blend on every step cost as much as the sums themselves.
@@ -632,10 +632,21 @@ public final class VectorBackend implements Backend {
                 s1 = s1.add(d);
                 s2 = d.fma(d, s2);
             }
-            mergeMoments(n, mean, m2, 0, shift, s1.reduceLanes(VectorOperators.ADD),
-                    s2.reduceLanes(VectorOperators.ADD), j1 - j0);
+            mergeMoments(n, mean, m2, 0, shift, sumLanes(s1), sumLanes(s2), j1 - j0);
         }
         return new double[]{mean[0], n[0] == 0 ? 0 : m2[0] / n[0]};
+    }
+
+    /**
+     * The lanes' sum, first to last. Not {@code reduceLanes(ADD)}: its order is left to the implementation, and C2's
+     * intrinsic and the interpreter's loop round differently, so a decode's bits depended on when the JIT got there.
+     */
+    static float sumLanes(FloatVector v) {
+        float sum = 0;
+        for (int i = 0; i < L; i++) {
+            sum += v.lane(i);
+        }
+        return sum;
     }
 
     @Override
@@ -703,8 +714,8 @@ public final class VectorBackend implements Backend {
                 FloatVector x = FloatVector.fromMemorySegment(S, in.data(), j * 4, LE);
                 FloatVector y = switch (activation) {
                     case RELU -> x.max(0f);
-                    case SILU -> x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-                    case TANH_CLAMP3 -> x.div(3f).lanewise(VectorOperators.TANH).mul(three);
+                    case SILU -> VectorMath.silu(x);
+                    case TANH_CLAMP3 -> VectorMath.tanh(x.div(3f)).mul(three);
                 };
                 y.intoMemorySegment(out.data(), j * 4, LE);
             }
@@ -713,8 +724,8 @@ public final class VectorBackend implements Backend {
                 FloatVector x = FloatVector.fromMemorySegment(S, in.data(), j * 4, LE, m);
                 FloatVector y = switch (activation) {
                     case RELU -> x.max(0f);
-                    case SILU -> x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-                    case TANH_CLAMP3 -> x.div(3f).lanewise(VectorOperators.TANH).mul(three);
+                    case SILU -> VectorMath.silu(x);
+                    case TANH_CLAMP3 -> VectorMath.tanh(x.div(3f)).mul(three);
                 };
                 y.intoMemorySegment(out.data(), j * 4, LE, m);
             }
