@@ -13,7 +13,6 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.CRC32C;
 
 /**
@@ -42,14 +41,14 @@ final class DigestMemo {
 
     /** The remembered digest of {@code t}, which lies at {@code origin}, or null. */
     static byte[] read(Path dir, MappedWeightFiles.Origin origin, Tensor t) {
-        String key = key(origin, t);
+        byte[] key = key(origin, t);
         List<String> lines;
         try {
             lines = Files.readAllLines(file(dir, key), StandardCharsets.US_ASCII);
         } catch (IOException | RuntimeException e) {
             return null;
         }
-        if (lines.size() != 4 || !lines.get(0).equals(MAGIC) || !lines.get(1).equals(HEX.formatHex(sha256(key)))
+        if (lines.size() != 4 || !lines.get(0).equals(MAGIC) || !lines.get(1).equals(HEX.formatHex(key))
                 || !lines.get(3).equals(Long.toHexString(sample(t.data())))) {
             return null;
         }
@@ -67,43 +66,37 @@ final class DigestMemo {
         if (now.getEpochSecond() * 1_000_000_000L + now.getNano() - origin.file().changedNanos() < racyNanos) {
             return;
         }
-        String key = key(origin, t);
-        String text = MAGIC + "\n" + HEX.formatHex(sha256(key)) + "\n" + HEX.formatHex(digest) + "\n"
+        byte[] key = key(origin, t);
+        String text = MAGIC + "\n" + HEX.formatHex(key) + "\n" + HEX.formatHex(digest) + "\n"
                 + Long.toHexString(sample(t.data())) + "\n";
-        Path temp = dir.resolve(PreparedCache.TEMP_PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+        Path temp = PreparedCache.tempFile(dir);
         try {
             Files.createDirectories(dir);
             Files.writeString(temp, text, StandardCharsets.US_ASCII);
             Files.move(temp, file(dir, key), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException ignored) {
-                // left for the next prune
-            }
+            PreparedCache.deleteQuietly(temp);
         }
     }
 
-    private static String key(MappedWeightFiles.Origin origin, Tensor t) {
-        return MAGIC + "\n" + origin.file().describe() + "\noffset " + origin.offset() + " bytes "
+    /** The SHA-256 of everything the memo is for: the file's identity and the tensor's place, dtype and shape. */
+    private static byte[] key(MappedWeightFiles.Origin origin, Tensor t) {
+        String what = MAGIC + "\n" + origin.file().describe() + "\noffset " + origin.offset() + " bytes "
                 + t.data().byteSize() + " " + t.dtype().name() + Arrays.toString(t.shape());
+        return PreparedCache.sha256().digest(what.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static Path file(Path dir, String key) {
-        return dir.resolve(HEX.formatHex(sha256(key), 0, 20) + SUFFIX);
+    private static Path file(Path dir, byte[] key) {
+        return dir.resolve(HEX.formatHex(key, 0, 20) + SUFFIX);
     }
 
     /** CRC32C of the first, middle and last page of {@code data} (fewer where it is shorter). */
-    static long sample(MemorySegment data) {
+    private static long sample(MemorySegment data) {
         CRC32C crc = new CRC32C();
         long n = data.byteSize();
         for (long at : new long[]{0, Math.max(0, n / 2 - PAGE / 2), Math.max(0, n - PAGE)}) {
             crc.update(data.asSlice(at, Math.min(PAGE, n - at)).asByteBuffer());
         }
         return crc.getValue();
-    }
-
-    private static byte[] sha256(String s) {
-        return PreparedCache.sha256().digest(s.getBytes(StandardCharsets.UTF_8));
     }
 }

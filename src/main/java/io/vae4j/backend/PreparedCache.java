@@ -55,7 +55,7 @@ public final class PreparedCache {
     static final int HEADER_BYTES = 4096;
     private static final int MAX_RANK = 8;
     static final String SUFFIX = ".prepared";
-    static final String TEMP_PREFIX = ".tmp-";
+    private static final String TEMP_PREFIX = ".tmp-";
     private static final long STALE_TEMP_MILLIS = 3_600_000;
 
     private static volatile Boolean enabled;
@@ -102,19 +102,18 @@ public final class PreparedCache {
      */
     public static byte[] digest(Tensor source) {
         MappedWeightFiles.Origin origin = enabled() ? MappedWeightFiles.origin(source.data()) : null;
+        if (origin == null) {
+            return hash(source);
+        }
         Path dir = directory();
-        if (origin != null) {
-            long t0 = System.nanoTime();
-            byte[] remembered = DigestMemo.read(dir, origin, source);
-            if (remembered != null) {
-                Stats.REMEMBERED.add(System.nanoTime() - t0);
-                return remembered;
-            }
+        long t0 = System.nanoTime();
+        byte[] remembered = DigestMemo.read(dir, origin, source);
+        if (remembered != null) {
+            Stats.REMEMBERED.add(System.nanoTime() - t0);
+            return remembered;
         }
         byte[] digest = hash(source);
-        if (origin != null) {
-            DigestMemo.write(dir, origin, source, digest);
-        }
+        DigestMemo.write(dir, origin, source, digest);
         return digest;
     }
 
@@ -253,7 +252,7 @@ public final class PreparedCache {
         Path temp = null;
         try {
             Files.createDirectories(dir);
-            temp = dir.resolve(TEMP_PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+            temp = tempFile(dir);
             MemorySegment payload = t.data();
             ByteBuffer header = new Header(key, t.dtype(), t.shape(), payload.byteSize(), crc(payload)).encode();
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -330,7 +329,12 @@ public final class PreparedCache {
         }
     }
 
-    private static void deleteQuietly(Path p) {
+    /** A fresh name in {@code dir} to write a file under before renaming it over its real one. */
+    static Path tempFile(Path dir) {
+        return dir.resolve(TEMP_PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+    }
+
+    static void deleteQuietly(Path p) {
         try {
             Files.deleteIfExists(p);
         } catch (IOException e) {

@@ -5,7 +5,6 @@ import io.vae4j.tensor.DType;
 import io.vae4j.tensor.ScratchSpace;
 import io.vae4j.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
