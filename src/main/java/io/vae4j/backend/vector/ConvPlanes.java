@@ -128,10 +128,17 @@ final class ConvPlanes {
      * exists). Padding stays zero, as it is in the reference, which pads the normalised tensor.
      */
     void fill(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
+        // Each path a method of its own: a decode meets the second one late (its RGB output convolution), and the
+        // deoptimised caller is then this small one, not a loop that went on in the interpreter.
         if ((stride == 4 || stride == 6) && upsample == 1) {
             fillPhases(in, inOff, ci, planes, norm == null ? ChannelNorm.IDENTITY : norm);
-            return;
+        } else {
+            fillRows(in, inOff, ci, planes, norm);
         }
+    }
+
+    /** {@link #fill} for any stride and upsampling, plane row by plane row ({@link #fillRow}). */
+    private void fillRows(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
         int s = stride, u = upsample;
         int hu = inHeight * u, wu = inWidth * u;
         long plane = planeSize();

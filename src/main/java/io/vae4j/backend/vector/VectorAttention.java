@@ -92,14 +92,15 @@ final class VectorAttention {
         MemorySegment work = Scratch.floats(qpSize + otSize + otSize + stSize + 2L * QUERIES);
         long qp = 0, ot = qpSize, tmp = 2 * qpSize, st = 3 * qpSize, max = st + stSize, sum = max + QUERIES;
         // Queries of this block as a [c][QUERIES] B operand (packed: two [c][NR] panels), scaled by 1/sqrt(c);
-        // missing columns are zero.
+        // missing columns are zero. Zeroed first, then filled to the width, with no test per column: only the last
+        // block is narrower, and a test C2 compiled having never seen fail sent that block back to the interpreter.
+        work.asSlice(qp * 4, qpSize * 4).fill((byte) 0);
         for (int ch = 0; ch < c; ch++) {
             long src = off + (long) ch * t + i0;
-            for (int j = 0; j < QUERIES; j++) {
-                float x = j < width ? q.get(DType.FLOAT, (src + j) * 4) * scale : 0f;
+            for (int j = 0; j < width; j++) {
                 long at = packed ? qp + (long) (j / nr) * c * nr + (long) ch * nr + j % nr
                         : qp + (long) ch * QUERIES + j;
-                work.set(DType.FLOAT, at * 4, x);
+                work.set(DType.FLOAT, at * 4, q.get(DType.FLOAT, (src + j) * 4) * scale);
             }
         }
         work.asSlice(ot * 4, otSize * 4).fill((byte) 0);
@@ -190,29 +191,54 @@ final class VectorAttention {
         /** [cols / 8][rows][8] panels of the transpose: K for the packed kernel (its rows are then tokens). */
         TRANSPOSED_PANELS,
         /** [rows / 8][cols][8] panels: V for the packed kernel. */
-        PANELS;
-
-        long at(int r, int c, int rows, int cols) {
-            return switch (this) {
-                case TRANSPOSED -> (long) c * rows + r;
-                case TRANSPOSED_PANELS -> GemmKernel.panelIndex(c, r, rows);
-                case PANELS -> GemmKernel.panelIndex(r, c, cols);
-            };
-        }
+        PANELS
     }
 
-    /** A rows×cols matrix (from float srcOff) copied into dst in that layout, in cache-sized tiles. */
+    /**
+     * A rows×cols matrix (from float srcOff) copied into dst in that layout, in cache-sized tiles. One loop per
+     * layout, each a method of its own: one loop with a switch per element, compiled while K was copied, met V's
+     * layout for the first time and went back to the interpreter.
+     */
     private void copy(MemorySegment src, long srcOff, int rows, int cols, Layout layout, MemorySegment dst) {
         int tile = 32;
         int tilesR = VectorBackend.ceilDiv(rows, tile), tilesC = VectorBackend.ceilDiv(cols, tile);
-        parallel.forEach(tilesR * tilesC, task -> {
-            int r0 = (task / tilesC) * tile, c0 = (task % tilesC) * tile;
-            for (int r = r0; r < Math.min(rows, r0 + tile); r++) {
-                for (int cc = c0; cc < Math.min(cols, c0 + tile); cc++) {
-                    float x = src.get(DType.FLOAT, (srcOff + (long) r * cols + cc) * 4);
-                    dst.set(DType.FLOAT, layout.at(r, cc, rows, cols) * 4, x);
-                }
-            }
+        parallel.forEach(tilesR * tilesC, switch (layout) {
+            case TRANSPOSED -> task -> transposed(src, srcOff, rows, cols, task / tilesC * tile,
+                    task % tilesC * tile, tile, dst);
+            case TRANSPOSED_PANELS -> task -> transposedPanels(src, srcOff, rows, cols, task / tilesC * tile,
+                    task % tilesC * tile, tile, dst);
+            case PANELS -> task -> panels(src, srcOff, rows, cols, task / tilesC * tile, task % tilesC * tile, tile,
+                    dst);
         });
+    }
+
+    private static void transposed(MemorySegment src, long srcOff, int rows, int cols, int r0, int c0, int tile,
+                                   MemorySegment dst) {
+        for (int r = r0; r < Math.min(rows, r0 + tile); r++) {
+            for (int c = c0; c < Math.min(cols, c0 + tile); c++) {
+                dst.set(DType.FLOAT, ((long) c * rows + r) * 4,
+                        src.get(DType.FLOAT, (srcOff + (long) r * cols + c) * 4));
+            }
+        }
+    }
+
+    private static void transposedPanels(MemorySegment src, long srcOff, int rows, int cols, int r0, int c0,
+                                         int tile, MemorySegment dst) {
+        for (int r = r0; r < Math.min(rows, r0 + tile); r++) {
+            for (int c = c0; c < Math.min(cols, c0 + tile); c++) {
+                dst.set(DType.FLOAT, GemmKernel.panelIndex(c, r, rows) * 4,
+                        src.get(DType.FLOAT, (srcOff + (long) r * cols + c) * 4));
+            }
+        }
+    }
+
+    private static void panels(MemorySegment src, long srcOff, int rows, int cols, int r0, int c0, int tile,
+                               MemorySegment dst) {
+        for (int r = r0; r < Math.min(rows, r0 + tile); r++) {
+            for (int c = c0; c < Math.min(cols, c0 + tile); c++) {
+                dst.set(DType.FLOAT, GemmKernel.panelIndex(r, c, cols) * 4,
+                        src.get(DType.FLOAT, (srcOff + (long) r * cols + c) * 4));
+            }
+        }
     }
 }

@@ -154,15 +154,13 @@ final class Winograd2x2 {
                                         long flat, int wq, int bandFrom, int tilesX, int outH, int outW,
                                         MemorySegment out, long outOff, Tensor residual) {
         float[] y = new float[4 * L];
+        int vectors = WinogradBands.present(starts);
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (o0 + o) * outH * outW;
             FloatVector b = FloatVector.broadcast(S, bias[o0 + o]);
             long step = (long) rows * TILES * 4;
-            for (int t = 0; t < TILES; t += L) {
+            for (int t = 0; t < vectors * L; t += L) {
                 long first = starts[t / L];
-                if (first < 0) {
-                    continue;
-                }
                 long at = (mBase + (long) o * TILES + t) * 4;
                 FloatVector s0 = FloatVector.fromMemorySegment(S, m, at + 0 * step, LE);
                 FloatVector s1 = FloatVector.fromMemorySegment(S, m, at + 1 * step, LE);

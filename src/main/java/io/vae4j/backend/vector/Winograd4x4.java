@@ -263,12 +263,10 @@ final class Winograd4x4 {
         float[] row = new float[4 * L];
         long tmp = tBase * 4;
         Placement at = Placement.of(4, starts, flat, wq, bandFrom, tilesX, outH, outW);
+        int vectors = WinogradBands.present(starts);
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (oc + o) * outH * outW;
-            for (int v = 0; v < starts.length; v++) {
-                if (starts[v] < 0) {
-                    continue;
-                }
+            for (int v = 0; v < vectors; v++) {
                 outputColumns(m, (mBase + o * ldm + (long) v * L) * 4, step, t, tmp);
                 for (int r = 0; r < 4; r++) {
                     long idx = at.start()[v] >= 0 ? plane + at.start()[v] + (long) r * outW : -1;
@@ -284,16 +282,17 @@ final class Winograd4x4 {
     /**
      * Where each vector of L tiles of a block goes, {@code px} output pixels a tile side: for a vector whose tiles
      * are whole, start[v], the pixel offset in its output channel of its first output row (L·px pixels a row,
-     * written from registers), and -1 otherwise, with runs[v] its runs of real tiles ({@link #tileRuns}; none for a
-     * vector that is not there).
+     * written from registers), and -1 otherwise, with runs[v] its runs of real tiles ({@link #tileRuns}). Only the
+     * vectors that are there ({@link WinogradBands#present}) have entries.
      */
     record Placement(long[] start, int[][] runs) {
         static Placement of(int px, long[] starts, long flat, int wq, int bandFrom, int tilesX, int outH, int outW) {
-            long[] start = new long[starts.length];
-            int[][] runs = new int[starts.length][];
-            for (int v = 0; v < starts.length; v++) {
+            int vectors = WinogradBands.present(starts);
+            long[] start = new long[vectors];
+            int[][] runs = new int[vectors][];
+            for (int v = 0; v < vectors; v++) {
                 long s = starts[v];
-                runs[v] = s < 0 ? new int[0] : tileRuns(px, s, flat, wq, bandFrom, tilesX, outH, outW);
+                runs[v] = tileRuns(px, s, flat, wq, bandFrom, tilesX, outH, outW);
                 start[v] = runs[v] == null ? (long) px * (bandFrom + s / wq) * outW + px * (s % wq) : -1;
             }
             return new Placement(start, runs);

@@ -237,13 +237,11 @@ final class Winograd4x4Upsample {
         long tmp0 = tBase * 4, tmp1 = tmp0 + 20 * lb, pix = tmp1 + 20 * lb, stage = pix + 8 * lb;
         int outH = band.outH, outW = band.outW;
         var at = Winograd4x4.Placement.of(8, starts, band.flat, band.wq, band.tyFrom, band.tilesX, outH, outW);
+        int vectors = WinogradBands.present(starts);
         for (int o = 0; o < rows; o++) {
             long plane = band.outOff + (long) (oc + o) * outH * outW;
             float bias = band.bias[oc + o];
-            for (int v = 0; v < starts.length; v++) {
-                if (starts[v] < 0) {
-                    continue;
-                }
+            for (int v = 0; v < vectors; v++) {
                 outputColumns(m, (m0 + o * ldm + (long) v * L) * 4, step, t, tmp0);
                 outputColumns(m, (m1 + o * ldm + (long) v * L) * 4, step, t, tmp1);
                 for (int r = 0; r < 4; r++) {

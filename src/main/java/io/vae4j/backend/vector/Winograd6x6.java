@@ -198,12 +198,10 @@ final class Winograd6x6 {
         long tmp = tBase * 4;
         Winograd4x4.Placement at = Winograd4x4.Placement.of(6, starts, p.flatOut(), p.wq, p.rowFrom, tilesX, outH,
                 outW);
+        int vectors = WinogradBands.present(starts);
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (oc + o) * outH * outW;
-            for (int v = 0; v < starts.length; v++) {
-                if (starts[v] < 0) {
-                    continue;
-                }
+            for (int v = 0; v < vectors; v++) {
                 outputColumns(m, (mBase + (long) o * TILES + (long) v * L) * 4, step, m, tmp);
                 for (int r = 0; r < 6; r++) {
                     long idx = at.start()[v] >= 0 ? plane + at.start()[v] + (long) r * outW : -1;

@@ -14,6 +14,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class BandedConvolutionTest {
 
     @Test
+    void presentCountsTheVectorsBeforeTheMissingOnes() {
+        assertEquals(3, WinogradBands.present(new long[]{0, 8, 16}));
+        assertEquals(1, WinogradBands.present(new long[]{40, -1, -1}));
+        assertEquals(2, WinogradBands.present(new long[]{0, Long.MAX_VALUE, -1}));
+        assertEquals(0, WinogradBands.present(new long[]{Long.MIN_VALUE}));
+    }
+
+    @Test
     void bandsDoNotChangeTheResult() {
         Random4 r = new Random4(21);
         ConvGeometry[] geometries = {ConvGeometry.same3x3(), ConvGeometry.ldmDownsample(), ConvGeometry.strided3x3()};
