@@ -112,6 +112,10 @@ class BackendTwinTest {
             // Stride 2 on the packed kernel (output channels a multiple of 8), and with K = 320·9 in chunks.
             "3,2,1,1,1,1, 12,16, 17,23, 2,true",
             "3,2,0,0,1,1, 320,16, 9,11, 1,false",
+            // 1x1 on the packed kernel: a strip narrower than one block (15 pixels), and two strips, the second
+            // ending in a block that overlaps the one before (1763 = 1536 + 227 pixels).
+            "1,1,0,0,0,0, 16,16, 3,5, 1,true",
+            "1,1,0,0,0,0, 16,24, 41,43, 1,true",
     };
 
     static Stream<Arguments> convCases() {

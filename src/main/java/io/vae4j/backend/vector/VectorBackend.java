@@ -298,39 +298,60 @@ public final class VectorBackend implements Backend {
      * plane apart, a stride no prefetcher follows, and each 4-row block read them all again (measured on AVX2: the
      * 1x1 GEMM at about half the FMA ceiling, 7% of a decode); written panel by panel, every output row of the
      * strip took 96 bytes at a time, which made a 512x512 one slower than before.
+     *
+     * <p>A strip's blocks are all NR columns wide: where the strip is not a multiple of NR, its last block starts
+     * NR columns before the strip's end and computes again some columns of the one before, with the same values.
+     * A narrower last block, copied with masks and multiplied into a buffer, was a case C2 had not met when it
+     * compiled the method (only a convolution's last strip has one), and after the trap every 1x1 convolution of
+     * an SD encode ran its copies on C1's code for 2-4 s. Strips narrower than NR (images under 24 pixels) take
+     * {@link #pointwiseNarrow}.
      */
     private static void pointwiseStrip(Tensor panels, int cin, int i0, int i1, MemorySegment in, long inOff,
                                        int pixels, int j0, int j1, MemorySegment out, long outOff) {
-        int nr = GemmKernel.NR, blocks = ceilDiv(j1 - j0, nr);
-        long panel = (long) cin * nr, cTmp = blocks * panel;
-        MemorySegment b = Scratch.floats(cTmp + 8L * nr);
+        int nr = GemmKernel.NR;
+        if (j1 - j0 < nr) {
+            pointwiseNarrow(panels, cin, i0, i1, in, inOff, pixels, j0, j1, out, outOff);
+            return;
+        }
+        int blocks = ceilDiv(j1 - j0, nr);
+        long panel = (long) cin * nr;
+        MemorySegment b = Scratch.floats(blocks * panel);
         for (int q = 0; q < blocks; q++) {
-            int j = j0 + q * nr, cols = Math.min(nr, j1 - j);
+            int j = Math.min(j0 + q * nr, j1 - nr);
             for (int k = 0; k < cin; k++) {
                 long from = (inOff + (long) k * pixels + j) * 4, to = (q * panel + (long) k * nr) * 4;
                 for (int c = 0; c < nr; c += L) {
-                    if (c + L <= cols) {
-                        FloatVector.fromMemorySegment(S, in, from + 4L * c, LE).intoMemorySegment(b, to + 4L * c, LE);
-                        continue;
-                    }
-                    VectorMask<Float> m = S.indexInRange(c, cols);
-                    FloatVector.fromMemorySegment(S, in, from + 4L * c, LE, m).intoMemorySegment(b, to + 4L * c, LE);
+                    FloatVector.fromMemorySegment(S, in, from + 4L * c, LE).intoMemorySegment(b, to + 4L * c, LE);
                 }
             }
         }
         for (int i = i0; i < i1; i += 8) {
             for (int q = 0; q < blocks; q++) {
-                int j = j0 + q * nr, cols = Math.min(nr, j1 - j);
-                if (cols == nr) {
-                    GemmKernel.multiplyPacked(panels.data(), (long) i * cin, 8, cin, b, q * panel, out,
-                            outOff + (long) i * pixels + j, pixels);
-                    continue;
-                }
-                GemmKernel.multiplyPacked(panels.data(), (long) i * cin, 8, cin, b, q * panel, b, cTmp, nr);
-                for (int r = 0; r < 8; r++) {
-                    MemorySegment.copy(b, (cTmp + (long) r * nr) * 4, out, (outOff + (long) (i + r) * pixels + j) * 4,
-                            cols * 4L);
-                }
+                int j = Math.min(j0 + q * nr, j1 - nr);
+                GemmKernel.multiplyPacked(panels.data(), (long) i * cin, 8, cin, b, q * panel, out,
+                        outOff + (long) i * pixels + j, pixels);
+            }
+        }
+    }
+
+    /** {@link #pointwiseStrip} for a strip narrower than NR: its one block copied with masks, multiplied aside. */
+    private static void pointwiseNarrow(Tensor panels, int cin, int i0, int i1, MemorySegment in, long inOff,
+                                        int pixels, int j0, int j1, MemorySegment out, long outOff) {
+        int nr = GemmKernel.NR, cols = j1 - j0;
+        long cTmp = (long) cin * nr;
+        MemorySegment b = Scratch.floats(cTmp + 8L * nr);
+        for (int k = 0; k < cin; k++) {
+            long from = (inOff + (long) k * pixels + j0) * 4, to = (long) k * nr * 4;
+            for (int c = 0; c < nr; c += L) {
+                VectorMask<Float> m = S.indexInRange(c, cols);
+                FloatVector.fromMemorySegment(S, in, from + 4L * c, LE, m).intoMemorySegment(b, to + 4L * c, LE);
+            }
+        }
+        for (int i = i0; i < i1; i += 8) {
+            GemmKernel.multiplyPacked(panels.data(), (long) i * cin, 8, cin, b, 0, b, cTmp, nr);
+            for (int r = 0; r < 8; r++) {
+                MemorySegment.copy(b, (cTmp + (long) r * nr) * 4, out, (outOff + (long) (i + r) * pixels + j0) * 4,
+                        cols * 4L);
             }
         }
     }
