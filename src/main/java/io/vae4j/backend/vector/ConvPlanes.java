@@ -141,7 +141,6 @@ final class ConvPlanes {
     private void fillRows(MemorySegment in, long inOff, int ci, MemorySegment planes, ChannelNorm norm) {
         int s = stride, u = upsample;
         int hu = inHeight * u, wu = inWidth * u;
-        long plane = planeSize();
         long src = (inOff + (long) ci * inHeight * inWidth) * 4;
         for (int py = 0; py < s; py++) {
             int y0 = realFrom(py), y1 = realTo(py, hu);
@@ -168,7 +167,7 @@ final class ConvPlanes {
     }
 
     private int realTo(int py, int height) {
-        return Math.clamp((long) Math.ceilDiv(height + g.padTop() - py, stride) - rowFrom, realFrom(py), rows);
+        return Math.clamp((long) Math.ceilDiv(height + g.padTop() - py, stride) - rowFrom, 0, rows);
     }
 
     /** Zeroes the plane rows (from byte offset dst) before y0 and from y1 on; either run may be empty. */

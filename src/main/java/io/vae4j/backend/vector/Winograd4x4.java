@@ -263,7 +263,7 @@ final class Winograd4x4 {
         float[] row = new float[4 * L];
         long tmp = tBase * 4;
         Placement at = Placement.of(4, starts, flat, wq, bandFrom, tilesX, outH, outW);
-        int vectors = WinogradBands.present(starts);
+        int vectors = at.start().length;
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (oc + o) * outH * outW;
             for (int v = 0; v < vectors; v++) {

@@ -237,7 +237,7 @@ final class Winograd4x4Upsample {
         long tmp0 = tBase * 4, tmp1 = tmp0 + 20 * lb, pix = tmp1 + 20 * lb, stage = pix + 8 * lb;
         int outH = band.outH, outW = band.outW;
         var at = Winograd4x4.Placement.of(8, starts, band.flat, band.wq, band.tyFrom, band.tilesX, outH, outW);
-        int vectors = WinogradBands.present(starts);
+        int vectors = at.start().length;
         for (int o = 0; o < rows; o++) {
             long plane = band.outOff + (long) (oc + o) * outH * outW;
             float bias = band.bias[oc + o];

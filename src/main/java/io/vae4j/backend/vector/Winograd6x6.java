@@ -198,7 +198,7 @@ final class Winograd6x6 {
         long tmp = tBase * 4;
         Winograd4x4.Placement at = Winograd4x4.Placement.of(6, starts, p.flatOut(), p.wq, p.rowFrom, tilesX, outH,
                 outW);
-        int vectors = WinogradBands.present(starts);
+        int vectors = at.start().length;
         for (int o = 0; o < rows; o++) {
             long plane = outOff + (long) (oc + o) * outH * outW;
             for (int v = 0; v < vectors; v++) {
