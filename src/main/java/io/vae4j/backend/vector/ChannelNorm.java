@@ -111,18 +111,20 @@ record ChannelNorm(float scale, float shift, boolean silu) {
 
     private void step(int s, MemorySegment src, long at, MemorySegment dst, long[] to, long off) {
         if (s == 4) {
-            quarters(src, at, dst, to[0] + off, to[1] + off, to[2] + off, to[3] + off);
+            quarters(src, at, dst, to, off);
         } else {
             sixths(src, at, dst, to, off);
         }
     }
 
     /**
-     * One step of four phases: 4L source floats at byte {@code at} to L values of each, at bytes t0..t3 of dst.
+     * One step of four phases: 4L source floats at byte {@code at} to L values of each, at bytes to[q] + off of dst.
      * Two rounds of even/odd selection: 8 two-table permutes for 4 vectors (picking every fourth column phase by
-     * phase took 16 loads and 12 permutes).
+     * phase took 16 loads and 12 permutes). SiLU goes over the stored vectors in a loop, one copy of it in the
+     * code: four in a row outgrew C2's inlining budget (NodeCountInliningCutoff), and the calls it left out passed
+     * their vectors boxed to the Vector API's Java fallback, allocating some 16 GB in a warm SD decode.
      */
-    private void quarters(MemorySegment src, long at, MemorySegment dst, long t0, long t1, long t2, long t3) {
+    private void quarters(MemorySegment src, long at, MemorySegment dst, long[] to, long off) {
         FloatVector a = FloatVector.broadcast(S, scale), b = FloatVector.broadcast(S, shift);
         FloatVector v0 = FloatVector.fromMemorySegment(S, src, at, LE);
         FloatVector v1 = FloatVector.fromMemorySegment(S, src, at + 4L * L, LE);
@@ -130,20 +132,16 @@ record ChannelNorm(float scale, float shift, boolean silu) {
         FloatVector v3 = FloatVector.fromMemorySegment(S, src, at + 12L * L, LE);
         FloatVector even01 = EVEN_OF_PAIR.selectFrom(v0, v1), odd01 = ODD_OF_PAIR.selectFrom(v0, v1);
         FloatVector even23 = EVEN_OF_PAIR.selectFrom(v2, v3), odd23 = ODD_OF_PAIR.selectFrom(v2, v3);
-        FloatVector y0 = EVEN_OF_PAIR.selectFrom(even01, even23).fma(a, b);
-        FloatVector y1 = EVEN_OF_PAIR.selectFrom(odd01, odd23).fma(a, b);
-        FloatVector y2 = ODD_OF_PAIR.selectFrom(even01, even23).fma(a, b);
-        FloatVector y3 = ODD_OF_PAIR.selectFrom(odd01, odd23).fma(a, b);
+        EVEN_OF_PAIR.selectFrom(even01, even23).fma(a, b).intoMemorySegment(dst, to[0] + off, LE);
+        EVEN_OF_PAIR.selectFrom(odd01, odd23).fma(a, b).intoMemorySegment(dst, to[1] + off, LE);
+        ODD_OF_PAIR.selectFrom(even01, even23).fma(a, b).intoMemorySegment(dst, to[2] + off, LE);
+        ODD_OF_PAIR.selectFrom(odd01, odd23).fma(a, b).intoMemorySegment(dst, to[3] + off, LE);
         if (silu) {
-            y0 = VectorMath.silu(y0);
-            y1 = VectorMath.silu(y1);
-            y2 = VectorMath.silu(y2);
-            y3 = VectorMath.silu(y3);
+            for (int q = 0; q < 4; q++) {
+                long p = to[q] + off;
+                VectorMath.silu(FloatVector.fromMemorySegment(S, dst, p, LE)).intoMemorySegment(dst, p, LE);
+            }
         }
-        y0.intoMemorySegment(dst, t0, LE);
-        y1.intoMemorySegment(dst, t1, LE);
-        y2.intoMemorySegment(dst, t2, LE);
-        y3.intoMemorySegment(dst, t3, LE);
     }
 
     /**
