@@ -8,6 +8,7 @@ module io.vae4j {
     requires transitive java.desktop;
     requires jdk.incubator.vector;
     requires java.management;
+    requires static jdk.management;
     requires java.logging;
     requires java.net.http;
     requires static io.helidon.webserver;

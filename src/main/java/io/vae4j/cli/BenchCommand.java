@@ -26,6 +26,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SequencedMap;
@@ -132,8 +133,8 @@ final class BenchCommand implements Callable<Integer> {
                 : arch.equals("taesd") ? randomTaesd(backend, z) : randomSd(backend, z, op)) {
             Vae vae = loaded.vae();
             out.printf("model: %s%n", loaded.info().architecture());
-            out.printf("%-7s %6s %7s %9s %9s %9s %9s%n", "op", "size", "threads", "precision", "median_s", "min_s",
-                    "rss_mb");
+            out.printf("%-7s %6s %7s %9s %9s %9s %9s %9s%n", "op", "size", "threads", "precision", "median_s",
+                    "min_s", "rss_mb", "alloc_mb");
             for (int size : sizes) {
                 if (!op.equals("encode")) {
                     int f = vae.downscale();
@@ -240,18 +241,30 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** Runs warm-ups then timed runs, each with progress on stderr (unless quiet) when the model gives a total. */
-    private static double[] time(String label, long macs, java.util.function.Supplier<AutoCloseable> run, int warmup,
-                                 int repeat) {
+    /** The timed runs' wall times and Java heap allocation (bytes, all threads; -1 where the JVM cannot tell). */
+    private record Timing(double[] seconds, long[] allocated) {
+    }
+
+    /**
+     * Runs warm-ups then timed runs, each with progress on stderr (unless quiet) when the model gives a total. A warm
+     * run should allocate next to nothing on the Java heap (activations are off-heap): gigabytes mean a kernel whose
+     * vectors C2 left boxed, running the Vector API's Java fallback.
+     */
+    private static Timing time(String label, long macs, java.util.function.Supplier<AutoCloseable> run, int warmup,
+                               int repeat) {
         double[] seconds = new double[repeat];
+        long[] allocated = new long[repeat];
         for (int i = 0; i < warmup + repeat; i++) {
             WorkProgress progress = WorkProgress.toStderr(label + (i < warmup ? " warm-up " + (i + 1)
                     : " run " + (i - warmup + 1) + "/" + repeat), Log.quiet || macs <= 0);
+            long heap = allocatedBytes();
             long start = System.nanoTime();
             try (AutoCloseable result = new Work(macs, progress).run(run)) {
                 double s = (System.nanoTime() - start) / 1e9;
+                long after = allocatedBytes();
                 if (i >= warmup) {
                     seconds[i - warmup] = s;
+                    allocated[i - warmup] = heap < 0 || after < 0 ? -1 : after - heap;
                 }
                 progress.finish();
                 Log.info(String.format("%s run %d: %.3f s", i < warmup ? "warm-up" : "timed", i + 1, s));
@@ -260,15 +273,34 @@ final class BenchCommand implements Callable<Integer> {
                 throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
             }
         }
-        return seconds;
+        return new Timing(seconds, allocated);
     }
 
-    private static void report(PrintWriter out, String op, int size, Backend backend, double[] seconds) {
-        double[] sorted = seconds.clone();
+    /** Heap bytes allocated by all threads since the JVM started, or -1 where it does not count them. */
+    private static long allocatedBytes() {
+        try {
+            if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean threads
+                    && threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled()) {
+                return threads.getTotalThreadAllocatedBytes();
+            }
+        } catch (LinkageError e) {
+            // A runtime image without jdk.management.
+        }
+        return -1;
+    }
+
+    private static void report(PrintWriter out, String op, int size, Backend backend, Timing timing) {
+        double[] sorted = timing.seconds().clone();
         Arrays.sort(sorted);
-        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+        long[] heap = timing.allocated().clone();
+        Arrays.sort(heap);
+        out.printf("%-7s %6d %7d %9s %9.3f %9.3f %9.0f %9s%n", op, size, backend.threads(), backend.precision().id(),
+                median(sorted), sorted[0], Math.max(0, ResidentMemory.peak()) / 1e6,
+                heap[0] < 0 ? "-" : String.format("%.0f", median(Arrays.stream(heap).asDoubleStream().toArray()) / 1e6));
+    }
+
+    private static double median(double[] sorted) {
+        return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-        out.printf("%-7s %6d %7d %9s %9.3f %9.3f %9.0f%n", op, size, backend.threads(), backend.precision().id(),
-                median, sorted[0], Math.max(0, ResidentMemory.peak()) / 1e6);
     }
 }

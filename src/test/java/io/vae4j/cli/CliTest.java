@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -198,6 +199,24 @@ class CliTest {
         r = run("bench", "--precision", "fp8");
         assertEquals(2, r.status());
         assertTrue(r.err().contains("--precision 'fp8'") && r.err().contains("bf16"), r.err());
+    }
+
+    /** One row per timed op: medians, peak RSS, and the Java heap each run allocated (a fallback detector). */
+    @Test
+    void benchReportsTimesMemoryAndHeapAllocation() {
+        Result r = run("bench", "--arch", "taesd", "--size", "64", "--repeat", "1", "--warmup", "0", "--threads", "2",
+                "--quiet");
+        assertEquals(0, r.status(), r.err());
+        List<String> lines = r.out().lines().toList();
+        String header = lines.stream().filter(l -> l.startsWith("op ")).findFirst().orElseThrow();
+        assertEquals(List.of("op", "size", "threads", "precision", "median_s", "min_s", "rss_mb", "alloc_mb"),
+                List.of(header.trim().split("\\s+")), r.out());
+        for (String op : List.of("decode", "encode")) {
+            String[] row = lines.stream().filter(l -> l.startsWith(op + " ")).findFirst().orElseThrow().trim()
+                    .split("\\s+");
+            assertEquals(8, row.length, r.out());
+            assertTrue(Double.parseDouble(row[7]) >= 0, r.out());
+        }
     }
 
     @Test
