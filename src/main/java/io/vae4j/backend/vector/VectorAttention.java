@@ -167,13 +167,17 @@ final class VectorAttention {
             }
             FloatVector old = FloatVector.fromMemorySegment(S, w, (max + j) * 4, LE);
             FloatVector now = old.max(m);
+            // The scores' exp comes first in the code and the running sum takes them in a second pass: with the
+            // factor's exp first, a compile could reach C2's inlining budget at the scores' one and leave every
+            // score to the Vector API's Java fallback (docs/design.md). Same operations, same order.
+            for (int r = 0; r < keys; r++) {
+                long p = (col + r * ld) * 4;
+                VectorMath.exp(FloatVector.fromMemorySegment(S, w, p, LE).sub(now)).intoMemorySegment(w, p, LE);
+            }
             FloatVector factor = VectorMath.exp(old.sub(now));
             FloatVector s = FloatVector.fromMemorySegment(S, w, (sum + j) * 4, LE).mul(factor);
             for (int r = 0; r < keys; r++) {
-                long p = (col + r * ld) * 4;
-                FloatVector e = VectorMath.exp(FloatVector.fromMemorySegment(S, w, p, LE).sub(now));
-                e.intoMemorySegment(w, p, LE);
-                s = s.add(e);
+                s = s.add(FloatVector.fromMemorySegment(S, w, (col + r * ld) * 4, LE));
             }
             for (int ch = 0; ch < c; ch++) {
                 long p = (ot + (long) ch * QUERIES + j) * 4;
