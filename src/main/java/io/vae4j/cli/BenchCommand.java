@@ -292,11 +292,10 @@ final class BenchCommand implements Callable<Integer> {
     private static void report(PrintWriter out, String op, int size, Backend backend, Timing timing) {
         double[] sorted = timing.seconds().clone();
         Arrays.sort(sorted);
-        long[] heap = timing.allocated().clone();
-        Arrays.sort(heap);
+        double[] heap = Arrays.stream(timing.allocated()).asDoubleStream().sorted().toArray();
         out.printf("%-7s %6d %7d %9s %9.3f %9.3f %9.0f %9s%n", op, size, backend.threads(), backend.precision().id(),
                 median(sorted), sorted[0], Math.max(0, ResidentMemory.peak()) / 1e6,
-                heap[0] < 0 ? "-" : String.format("%.0f", median(Arrays.stream(heap).asDoubleStream().toArray()) / 1e6));
+                heap[0] < 0 ? "-" : String.format("%.0f", median(heap) / 1e6));
     }
 
     private static double median(double[] sorted) {

@@ -122,7 +122,7 @@ record ChannelNorm(float scale, float shift, boolean silu) {
      * Two rounds of even/odd selection: 8 two-table permutes for 4 vectors (picking every fourth column phase by
      * phase took 16 loads and 12 permutes). SiLU goes over the stored vectors in a loop, one copy of it in the
      * code: four in a row outgrew C2's inlining budget (NodeCountInliningCutoff), and the calls it left out passed
-     * their vectors boxed to the Vector API's Java fallback, allocating some 16 GB in a warm SD decode.
+     * their vectors boxed to the Vector API's Java fallback, allocating gigabytes a warm SD decode.
      */
     private void quarters(MemorySegment src, long at, MemorySegment dst, long[] to, long off) {
         FloatVector a = FloatVector.broadcast(S, scale), b = FloatVector.broadcast(S, shift);
