@@ -37,9 +37,13 @@ record ChannelNorm(float scale, float shift, boolean silu) {
         return idx;
     }
 
+    /**
+     * The vector loops' formula for one float, the same operations in the same order (VectorMath's scalar exp), so
+     * that a value computed here has the bits it would have in a vector lane.
+     */
     float apply(float x) {
-        float y = x * scale + shift;
-        return silu ? (float) (y / (1 + Math.exp(-y))) : y;
+        float y = Math.fma(x, scale, shift);
+        return silu ? y / (VectorMath.exp(-y) + 1f) : y;
     }
 
     // The vector loops below repeat the formula instead of calling a helper that takes a vector: a helper the JIT
@@ -84,10 +88,10 @@ record ChannelNorm(float scale, float shift, boolean silu) {
      * The s stride-s phases of one row at once, s = 4 (F(4x4)'s planes) or 6 (F(6x6)'s): dst_q[j] = f(src[s·j + q])
      * for j in [0, n) and q < s, where dst_q is at {@code to[q]}, and 0 where s·j + q is past the {@code valid}
      * source floats (the row's right padding, which the reference pads after normalising). Each step loads s
-     * vectors and picks every phase out of them with two-table permutes ({@link #quarters}, {@link #sixths}); the
-     * ragged end goes through the same vector step rather than a scalar loop with a scalar exp per value: one more
-     * whole step, zeros written over its padding columns after, when that step stays inside the tensor and ends
-     * the row (every SD size at s = 4), else {@link #phasesTail}.
+     * vectors and picks every phase out of them with two-table permutes ({@link #quarters}, {@link #sixths}). The
+     * ragged end is one more whole step, zeros written over its padding columns after, when that step stays inside
+     * the tensor and ends the row, else {@link #phasesTail}: an SD size's planes at s = 4 are a vector and one
+     * column wide (17, 33, 65, 129), so every row of them ends there.
      */
     void applyPhases(int s, MemorySegment src, long from, int valid, MemorySegment dst, long[] to, int n) {
         int whole = Math.max(0, Math.min(n, valid / s) / L * L);
@@ -170,33 +174,19 @@ record ChannelNorm(float scale, float shift, boolean silu) {
     }
 
     /**
-     * The ragged end, from plane column j0: each step's real source floats are staged in a zeroed buffer, run
-     * through {@link #step}, and copied out, with 0 for the columns past the source (the right padding, which
-     * the reference pads after normalising). Staging keeps one small vector method for both paths: a masked copy of
-     * it outgrew C1's register allocator, which left it boxed and a bf16 decode 3x slower.
+     * The ragged end, from plane column j0, one float at a time ({@link #apply(float)}, the vector step's bits):
+     * 0 for the columns past the source (the right padding, which the reference pads after normalising). Mostly
+     * one column of each phase: staged through {@link #step} instead, in a zeroed buffer, it took five copies and
+     * fills and a small array allocated for every row of an SD decode's planes.
      */
     private void phasesTail(int s, MemorySegment src, long from, int valid, MemorySegment dst, long[] to, int n,
                             int j0) {
-        MemorySegment stage = Scratch.stage(2L * s * L);
-        long out = 4L * s * L;
-        long[] staged = new long[s];
         for (int q = 0; q < s; q++) {
-            staged[q] = out + 4L * L * q;
-        }
-        for (int j = j0; j < n; j += L) {
-            int rem = Math.min(L, n - j), avail = Math.clamp(valid - (long) s * j, 0, s * rem);
-            stage.fill((byte) 0);
-            if (avail > 0) {
-                // (Past the last row of a tensor, from + 4sj may lie beyond its end: no copy then.)
-                MemorySegment.copy(src, from + 4L * s * j, stage, 0, 4L * avail);
-            }
-            step(s, stage, 0, stage, staged, 0);
-            for (int q = 0; q < s; q++) {
-                // Phase q's column i read source float s·i + q: real below avail.
-                int real = Math.clamp((avail + s - 1 - q) / s, 0, rem);
-                long at = to[q] + 4L * j;
-                MemorySegment.copy(stage, staged[q], dst, at, 4L * real);
-                dst.asSlice(at + 4L * real, 4L * (rem - real)).fill((byte) 0);
+            for (int j = j0; j < n; j++) {
+                long at = (long) s * j + q;
+                // (Past the last row of a tensor, from + 4·at may lie beyond its end: no read then.)
+                float v = at < valid ? apply(src.get(DType.FLOAT, from + 4 * at)) : 0f;
+                dst.set(DType.FLOAT, to[q] + 4L * j, v);
             }
         }
     }

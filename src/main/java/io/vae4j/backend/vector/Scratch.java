@@ -15,16 +15,6 @@ import java.lang.foreign.MemorySegment;
 final class Scratch {
     private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
     private MemorySegment segment = MemorySegment.NULL;
-    private MemorySegment stage = MemorySegment.NULL;
-
-    /** A second, small buffer, for staging inside a kernel that may be called while {@link #floats} is in use. */
-    static MemorySegment stage(long count) {
-        Scratch s = LOCAL.get();
-        if (s.stage.byteSize() < count * 4) {
-            s.stage = Arena.ofAuto().allocate(count * 4, 64);
-        }
-        return s.stage;
-    }
 
     static MemorySegment floats(long count) {
         Scratch s = LOCAL.get();
