@@ -46,7 +46,7 @@ class ChannelNormTest {
             src.setAtIndex(DType.FLOAT, i, (float) (r.nextGaussian() * 4));
         }
         // The vector formula over every source float, in whole vectors (length rounded up, so no scalar tail).
-        int rounded = (length + L - 1) / L * L;
+        int rounded = VectorBackend.roundUp(length, L);
         MemorySegment padded = arena.allocate(4L * rounded, 64);
         MemorySegment.copy(src, 0, padded, 0, 4L * length);
         MemorySegment expected = arena.allocate(4L * rounded, 64);
